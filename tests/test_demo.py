@@ -1,0 +1,125 @@
+"""The demo county of `manage.py seed_demo` (issue 2 item 7)."""
+
+import io
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from households import demo, idnumber, quality, selectors
+from households.models import Area, Department, Household, IncomeRecord, Member, Role, per_capita
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def built(settings):
+    settings.FANPIN_DEMO_PASSWORD = "demo-pass-1"
+    return demo.build_demo(households_per_village=5)
+
+
+def test_seed_builds_one_county_three_towns_twelve_villages_and_every_department(built):
+    county = demo.demo_county()
+    assert county.name == "清河县"
+    assert Area.objects.filter(parent=county, level=Area.Level.TOWN).count() == 3
+    assert Area.objects.filter(path__startswith=county.path, level=Area.Level.VILLAGE).count() == 12
+    assert Household.objects.count() == 60
+    assert set(Department.objects.filter(county=county).values_list("kind", flat=True)) == set(Department.Kind.values)
+
+
+def test_demo_logins_sign_in_with_the_demo_password_and_hold_their_roles(built):
+    county = demo.demo_county()
+    towns = list(county.children.order_by("code"))
+    expected = {
+        "admin": (Role.ADMINISTRATOR, None),
+        "county": (Role.COUNTY_OFFICER, county),
+        "town": (Role.TOWN_OFFICIAL, towns[0]),
+        "village": (Role.VILLAGE_CADRE, towns[0].children.order_by("code").first()),
+        "village_b": (Role.VILLAGE_CADRE, towns[1].children.order_by("code").first()),
+    }
+    for username, (role, area) in expected.items():
+        user = authenticate(username=username, password="demo-pass-1")
+        assert user is not None, username
+        [assignment] = selectors.user_roles(user)
+        assert (assignment.role, assignment.area) == (role, area), username
+    admin = authenticate(username="admin", password="demo-pass-1")
+    assert admin.is_superuser and admin.is_staff
+    medical = authenticate(username="medical", password="demo-pass-1")
+    [assignment] = selectors.user_roles(medical)
+    assert assignment.role == Role.DEPARTMENT_STAFF
+    assert assignment.department.kind == Department.Kind.MEDICAL_INSURANCE
+    assert {login.username for login in built} == {*expected, "medical"}
+
+
+def test_village_cadre_sees_only_the_first_village_and_town_official_only_the_first_town(built):
+    village = authenticate(username="village", password="demo-pass-1")
+    town = authenticate(username="town", password="demo-pass-1")
+    county = authenticate(username="county", password="demo-pass-1")
+    assert selectors.households_visible_to(village).count() == 5
+    assert selectors.households_visible_to(town).count() == 20
+    assert selectors.households_visible_to(county).count() == 60
+    assert not selectors.households_visible_to(village).exclude(
+        village=selectors.user_roles(village)[0].area).exists()
+
+
+def test_every_member_has_a_valid_id_matching_birth_date_and_sex(built):
+    for member in Member.objects.all():
+        parsed = idnumber.parse(member.id_number)
+        assert (parsed.birth_date, parsed.sex) == (member.birth_date, member.sex)
+        assert member.id_number.startswith("440983")
+
+
+def test_members_ages_fit_their_relation_and_household_sizes_are_1_to_6(built):
+    for household in Household.objects.prefetch_related("members"):
+        members = list(household.members.all())
+        assert 1 <= len(members) <= 6
+        head = household.head
+        assert 30 <= head.age <= 75
+        for member in members:
+            if member.relation == Member.Relation.CHILD:
+                assert member.age <= head.age - 20
+            if member.relation == Member.Relation.PARENT:
+                assert member.age >= head.age + 20
+
+
+def test_income_records_cover_three_years_with_per_capita_from_the_living_members(built):
+    assert set(IncomeRecord.objects.values_list("year", flat=True)) == {2023, 2024, 2025}
+    assert IncomeRecord.objects.count() == 60 * 3
+    for record in IncomeRecord.objects.select_related("household"):
+        assert record.total_net_income == record.computed_total()
+        assert record.household_size == len(record.household.active_members())
+        assert record.per_capita_net_income == per_capita(record.total_net_income, record.household_size)
+
+
+def test_data_quality_findings_are_rare(settings):
+    demo.build_demo(households_per_village=25)
+    report = quality.registry_findings(quality.prefetch_for_checks(Household.objects.all()))
+    # A couple of deliberate cases (one in DELIBERATE_FINDING_EVERY households), nothing more.
+    assert 1 <= len(report) <= 300 // demo.DELIBERATE_FINDING_EVERY
+    assert {f.code for _, findings in report for f in findings} <= {"child_wage", "student_wage", "unable_wage"}
+
+
+def test_running_twice_does_not_duplicate_and_reset_rebuilds(built, settings):
+    numbers = set(Household.objects.values_list("number", flat=True))
+    settings.FANPIN_DEMO_PASSWORD = "changed-pass-2"
+    demo.build_demo(households_per_village=5)
+    assert set(Household.objects.values_list("number", flat=True)) == numbers
+    assert Area.objects.filter(name="清河县").count() == 1
+    # A new DEMO_PASSWORD takes effect without a reset.
+    assert authenticate(username="village", password="changed-pass-2") is not None
+
+    demo.build_demo(households_per_village=2, reset=True)
+    assert Household.objects.count() == 24
+    assert Area.objects.filter(name="清河县").count() == 1
+    assert authenticate(username="village", password="changed-pass-2") is not None
+
+
+def test_seed_demo_command_prints_the_logins_table(settings):
+    settings.FANPIN_DEMO_PASSWORD = "shown-pass"
+    out = io.StringIO()
+    call_command("seed_demo", "--households-per-village", "1", stdout=out)
+    text = out.getvalue()
+    for username in ("admin", "county", "town", "village", "village_b", "medical"):
+        assert f"\n{username} " in text
+    assert "shown-pass" in text
+    assert "清河县城关镇东关村" in text
