@@ -1,10 +1,213 @@
-# Pages: being written (issue 2). Names are fixed by households/urls.py.
-from django.http import HttpResponse
+"""Registry pages. Thin views: scope through selectors (404 outside scope), writes through
+services (403 when the role may only read), forms only parse and present."""
+
+import copy
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import F, Prefetch
+from django.db.models import prefetch_related_objects
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from . import idnumber, quality, selectors, services
+from .filters import HouseholdFilter
+from .forms import HouseholdForm, IncomeForm, MemberForm, add_service_errors, member_service_data
+from .models import IncomeRecord, Member, PersonalDataView
+
+PAGE_SIZE = 20
+QUALITY_PAGE_SIZE = 50
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse(status=501)
+@login_required
+def home(request):
+    # The inbox replaces this once monitoring cases exist.
+    return redirect("households:list")
 
 
-home = household_list = household_create = quality_report = household_detail = household_edit = _todo
-member_create = member_edit = income_create = income_edit = _todo
+def _editable_household(user, pk):
+    """The household for a write page: 404 outside scope, 403 when the role may only read."""
+    household = selectors.household_for(user, pk)
+    if not selectors.can_edit_household(user, household):
+        raise PermissionDenied("您的角色只能查看该农户，不能修改。")
+    return household
+
+
+def _warn_findings(request, household):
+    for finding in services.findings_after_entry(household):
+        messages.warning(request, finding.message)
+
+
+@login_required
+def household_list(request):
+    user = request.user
+    scoped = selectors.annotate_households(selectors.households_visible_to(user)).select_related("village__parent")
+    household_filter = HouseholdFilter(request.GET, queryset=scoped, request=request)
+    page = Paginator(household_filter.qs.order_by("number"), PAGE_SIZE).get_page(request.GET.get("page"))
+    for household in page.object_list:
+        household.masked_head_id = idnumber.mask(household.head_id_number)
+        household.special_groups = selectors.special_groups_of(household)
+    return render(request, "households/list.html", {
+        "filter": household_filter,
+        "page": page,
+        "can_register": selectors.villages_writable_by(user).exists(),
+        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+    })
+
+
+@login_required
+def household_detail(request, pk):
+    household = selectors.household_for(request.user, pk)
+    prefetch_related_objects(
+        [household], "members",
+        Prefetch("incomes", queryset=IncomeRecord.objects.order_by("-year", F("month").asc(nulls_first=True))),
+    )
+    # The only page with full ID numbers and phones: every view is logged (DOMAIN.md §9).
+    PersonalDataView.objects.create(user=request.user, household=household, channel="page")
+    return render(request, "households/detail.html", {
+        "household": household,
+        "members": selectors.ordered_members(household),
+        "incomes": list(household.incomes.all()),
+        "findings": quality.household_findings(household),
+        "special_groups": selectors.special_groups_of(household),
+        "can_edit": selectors.can_edit_household(request.user, household),
+    })
+
+
+@login_required
+def household_create(request):
+    villages = selectors.villages_writable_by(request.user)
+    if not villages.exists():
+        raise PermissionDenied("您的角色不能登记农户。")
+    data = request.POST if request.method == "POST" else None
+    form = HouseholdForm(data, villages=villages)
+    head_form = MemberForm(data, prefix="head", head=True)
+    if data is not None and form.is_valid() & head_form.is_valid():
+        target = form
+        try:
+            # Household and head are one entry: either both are saved or neither.
+            with transaction.atomic():
+                household = services.household_create(user=request.user, **form.cleaned_data)
+                target = head_form
+                services.member_create(
+                    user=request.user, household=household,
+                    relation=Member.Relation.HEAD, **member_service_data(head_form),
+                )
+        except ValidationError as exc:
+            add_service_errors(target, exc)
+        else:
+            messages.success(request, f"已登记农户 {household.number}，户主 {head_form.cleaned_data['name']}。")
+            _warn_findings(request, household)
+            return redirect("households:detail", pk=household.pk)
+    return render(request, "households/household_form.html", {"form": form, "head_form": head_form})
+
+
+@login_required
+def household_edit(request, pk):
+    household = _editable_household(request.user, pk)
+    villages = selectors.villages_writable_by(request.user)
+    # The form works on a copy: the service compares the stored village with the new one.
+    form = HouseholdForm(request.POST or None, instance=copy.copy(household), villages=villages)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.household_update(user=request.user, household=household, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"已保存农户 {household.number}。")
+            _warn_findings(request, household)
+            return redirect("households:detail", pk=household.pk)
+    return render(request, "households/household_form.html", {"form": form, "household": household})
+
+
+@login_required
+def member_create(request, pk):
+    household = _editable_household(request.user, pk)
+    has_head = household.head_name is not None
+    initial = {} if has_head else {"relation": Member.Relation.HEAD}
+    form = MemberForm(request.POST or None, household=household, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_create(user=request.user, household=household, **member_service_data(form))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"已添加成员 {member.name}。")
+            _warn_findings(request, household)
+            if "_addanother" in request.POST:
+                return redirect("households:member-create", pk=household.pk)
+            return redirect("households:detail", pk=household.pk)
+    return render(request, "households/member_form.html", {"form": form, "household": household})
+
+
+@login_required
+def member_edit(request, pk, member_pk):
+    household = _editable_household(request.user, pk)
+    member = selectors.get_or_404(household.members.all(), pk=member_pk)
+    form = MemberForm(request.POST or None, instance=copy.copy(member), household=household)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(user=request.user, member=member, **member_service_data(form))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"已保存成员 {member.name}。")
+            _warn_findings(request, household)
+            return redirect("households:detail", pk=household.pk)
+    return render(request, "households/member_form.html", {"form": form, "household": household, "member": member})
+
+
+def _save_income(request, household, form, record=None):
+    data, declared_total = form.service_data()
+    try:
+        record = services.income_record_save(
+            user=request.user, household=household, record=record, declared_total=declared_total, **data,
+        )
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "total_net_income" in exc.error_dict:
+            form.add_error("declared_total", exc.error_dict.pop("total_net_income"))
+        if not hasattr(exc, "error_dict") or exc.error_dict:
+            add_service_errors(form, exc)
+        return None
+    messages.success(
+        request,
+        f"已保存{record.period_label}收入：家庭纯收入 {record.total_net_income} 元，"
+        f"家庭人口 {record.household_size} 人，人均纯收入 {record.per_capita_net_income} 元。",
+    )
+    _warn_findings(request, household)
+    return record
+
+
+@login_required
+def income_create(request, pk):
+    household = _editable_household(request.user, pk)
+    latest = selectors.latest_annual_income(household)
+    year = latest.year + 1 if latest else timezone.localdate().year
+    # A new year's record starts from last year's figures (DOMAIN.md §8: enter each fact once).
+    form = IncomeForm(request.POST or None, initial=services.income_record_initial(household, year))
+    if request.method == "POST" and form.is_valid() and _save_income(request, household, form):
+        return redirect("households:detail", pk=household.pk)
+    return render(request, "households/income_form.html", {
+        "form": form, "household": household, "previous": latest,
+    })
+
+
+@login_required
+def income_edit(request, pk, income_pk):
+    household = _editable_household(request.user, pk)
+    record = selectors.get_or_404(household.incomes.all(), pk=income_pk)
+    form = IncomeForm(request.POST or None, instance=copy.copy(record))
+    if request.method == "POST" and form.is_valid() and _save_income(request, household, form, record):
+        return redirect("households:detail", pk=household.pk)
+    return render(request, "households/income_form.html", {"form": form, "household": household, "record": record})
+
+
+@login_required
+def quality_report(request):
+    scoped = selectors.households_visible_to(request.user).select_related("village__parent").order_by("number")
+    report = quality.registry_findings(quality.prefetch_for_checks(scoped))
+    page = Paginator(report, QUALITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "households/quality.html", {"page": page, "failing": len(report)})
