@@ -379,9 +379,25 @@ class Member(models.Model):
         try:
             self.apply_id_number(self.id_number)
         except ValidationError as exc:
+            # Sex and birth date derive from the number; left unset (NULL passes the check
+            # constraint) so the error is reported once, on the ID number, not as a
+            # "constraint member_sex_valid" message the user cannot act on.
+            self.sex = self.birth_date = None
             raise ValidationError({"id_number": exc.messages}) from None
         if self.disability_level and not self.disability_category:
             raise ValidationError({"disability_category": "填写残疾等级时必须选择残疾类别。"})
+
+    def full_clean(self, *args, **kwargs):
+        # clean_fields() (the field validator) and clean() both check the ID number:
+        # report each message once.
+        from django.core.exceptions import ValidationError
+
+        try:
+            super().full_clean(*args, **kwargs)
+        except ValidationError as exc:
+            raise ValidationError(
+                {field: list(dict.fromkeys(messages)) for field, messages in exc.message_dict.items()}
+            ) from None
 
     def apply_id_number(self, value):
         parsed = idnumber.parse(value)

@@ -55,7 +55,9 @@ def household_create(*, user, members=(), **data):
         try:
             _member_save(household, Member(), member_data)
         except ValidationError as exc:
-            errors[f"members[{index}]"] = exc.messages
+            # Keep the field name so callers can show the message next to the right input.
+            for field, messages in exc.update_error_dict({}).items():
+                errors[f"members[{index}].{field}"] = messages
     if errors:
         raise ValidationError(errors)
     return household

@@ -215,11 +215,11 @@ def test_list_query_count_does_not_grow_with_page_size(world, count, django_asse
     client = APIClient()
     token = client.post("/api/auth/token/", {"username": "village", "password": f.PASSWORD}, format="json")
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         assert len(results(client.get("/api/households/?page_size=100"))) == count + 1
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         assert len(results(client.get("/api/members/?page_size=500"))) == 3 * count + 3
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         assert len(results(client.get("/api/income-records/?page_size=100"))) == count
 
 
