@@ -1,3 +1,444 @@
-from django.db import models
+"""Monitoring cases (监测对象) and their workflow (DOMAIN.md §3-4).
 
-# Create your models here.
+The state graph lives here: `MonitoringCase.state` is a protected FSMField and only the
+`@transition` methods below move it. Each transition declares who may take it
+(`permission=`) and what must hold (`conditions=`); transition bodies set fields on the case
+only. Services in `monitoring/services.py` wrap every transition in a locked, audited,
+all-or-nothing action.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from households.models import Area, Household
+
+from . import permissions as perm
+from .conditions import (
+    appraisal_positive, commitment_recorded, elimination_criteria_met, has_labour_capacity,
+    home_check_recorded, no_open_objections, notice_period_over,
+)
+
+
+class State(models.TextChoices):
+    REPORTED = "reported", "已申报"
+    VILLAGE_APPRAISAL = "village_appraisal", "村级评议"
+    PUBLIC_NOTICE = "public_notice", "村级公示"
+    TOWN_REVIEW = "town_review", "乡镇审核"
+    COUNTY_REVIEW = "county_review", "县级审批"
+    MONITORED = "monitored", "监测帮扶中"
+    ELIMINATION_APPRAISAL = "elimination_appraisal", "风险消除评议"
+    ELIMINATION_NOTICE = "elimination_notice", "风险消除公示"
+    ELIMINATION_TOWN_REVIEW = "elimination_town_review", "乡镇验收"
+    ELIMINATION_COUNTY_REVIEW = "elimination_county_review", "县级审定"
+    ELIMINATED = "eliminated", "风险已消除"
+    REJECTED = "rejected", "不予纳入"
+    WITHDRAWN = "withdrawn", "已撤回"
+    CLOSED = "closed", "自然减少"
+
+
+IDENTIFICATION_STATES = [
+    State.REPORTED, State.VILLAGE_APPRAISAL, State.PUBLIC_NOTICE, State.TOWN_REVIEW, State.COUNTY_REVIEW,
+]
+ELIMINATION_STATES = [
+    State.ELIMINATION_APPRAISAL, State.ELIMINATION_NOTICE, State.ELIMINATION_TOWN_REVIEW,
+    State.ELIMINATION_COUNTY_REVIEW,
+]
+ENDED_STATES = [State.ELIMINATED, State.REJECTED, State.WITHDRAWN, State.CLOSED]
+OPEN_STATES = [*IDENTIFICATION_STATES, State.MONITORED, *ELIMINATION_STATES]
+
+
+class Category(models.TextChoices):
+    UNSTABLE = "unstable", "脱贫不稳定户"
+    EDGE = "edge", "边缘易致贫户"
+    SUDDEN = "sudden", "突发严重困难户"
+
+
+class RiskType(models.TextChoices):
+    ILLNESS = "illness", "因病"
+    DISABILITY = "disability", "因残"
+    EDUCATION = "education", "因学"
+    DISASTER = "disaster", "因灾"
+    ACCIDENT = "accident", "因意外事故"
+    EMPLOYMENT = "employment", "因务工就业不稳"
+    INDUSTRY = "industry", "因产业项目失败"
+    LABOUR = "labour", "缺劳动力"
+    HOUSING = "housing", "住房安全"
+    WATER = "water", "饮水安全"
+    LOAN = "loan", "小额贷款逾期"
+    OTHER = "other", "其他"
+
+
+class Channel(models.TextChoices):
+    SELF_DECLARED = "self_declared", "农户自主申报"
+    CADRE_VISIT = "cadre_visit", "干部走访排查"
+    DEPARTMENT_WARNING = "department_warning", "部门筛查预警"
+    PETITION = "petition", "舆情信访"
+    PLATFORM_WARNING = "platform_warning", "平台预警"
+
+
+class AppraisalResult(models.TextChoices):
+    APPROVED = "approved", "同意纳入"
+    REJECTED = "rejected", "不同意纳入"
+
+
+class EliminationReason(models.TextChoices):
+    STABLE = "stable", "帮扶后稳定消除"
+    NATURAL = "natural", "风险自然消除"
+
+
+class CountySettings(models.Model):
+    """Per-county workflow settings (DOMAIN.md §3: figures differ between places)."""
+
+    county = models.OneToOneField(
+        Area, verbose_name="县", on_delete=models.CASCADE, related_name="monitoring_settings",
+        limit_choices_to={"level": Area.Level.COUNTY},
+    )
+    notice_days = models.PositiveSmallIntegerField("公示天数", default=5)
+    elimination_notice_days = models.PositiveSmallIntegerField("风险消除公示天数", default=5)
+    notice_in_working_days = models.BooleanField("公示期按工作日计算", default=False)
+    determination_days = models.PositiveSmallIntegerField("发现至认定时限（天）", default=15)
+    determination_in_working_days = models.BooleanField("认定时限按工作日计算", default=False)
+    visit_interval_days = models.PositiveSmallIntegerField("监测对象走访间隔（天）", default=30)
+    objection_channel = models.CharField(
+        "异议受理渠道", max_length=200, default="公示期内如有异议，请向村委会或乡镇人民政府反映。"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "县级监测设置"
+
+    def __str__(self):
+        return f"{self.county} 监测设置"
+
+    @classmethod
+    def for_county(cls, county):
+        """The county's settings, or the defaults when it has none saved."""
+        found = cls.objects.filter(county=county).first()
+        return found or cls(county=county)
+
+
+class MonitoringLine(models.Model):
+    """The county's monitoring line (防止返贫监测线) for a year, in yuan per person."""
+
+    county = models.ForeignKey(Area, verbose_name="县", on_delete=models.CASCADE, related_name="monitoring_lines",
+                               limit_choices_to={"level": Area.Level.COUNTY})
+    year = models.PositiveSmallIntegerField("年度")
+    amount = models.DecimalField("监测线（元/人·年）", max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "监测线"
+        ordering = ["county", "-year"]
+        constraints = [models.UniqueConstraint(fields=["county", "year"], name="monitoring_line_per_year")]
+
+    def __str__(self):
+        return f"{self.county} {self.year}年 {self.amount}元"
+
+
+class MonitoringCase(ConcurrentTransitionMixin, models.Model):
+    household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.PROTECT, related_name="cases")
+    state = FSMField("状态", default=State.REPORTED, choices=State.choices, protected=True, db_index=True)
+
+    # 申报
+    channel = models.CharField("发现渠道", max_length=30, choices=Channel.choices)
+    discovered_on = models.DateField("发现日期")
+    reason = models.TextField("申报理由/风险情况")
+    category = models.CharField("监测对象类别", max_length=20, choices=Category.choices, blank=True)
+    primary_risk = models.CharField("主要风险类型", max_length=20, choices=RiskType.choices, blank=True)
+    secondary_risks = models.JSONField("次要风险类型", default=list, blank=True)
+    risk_note = models.CharField("其他风险说明", max_length=200, blank=True)
+    contact_person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="帮扶联系人", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="contact_cases",
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="申报人", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # 入户核实 and 承诺授权
+    home_check_on = models.DateField("入户核实日期", null=True, blank=True)
+    home_checkers = models.CharField("核实人员", max_length=200, blank=True, help_text="至少两名干部，用顿号或逗号分隔")
+    home_check_note = models.TextField("核实情况", blank=True)
+    commitment_signed_on = models.DateField("承诺授权书签署日期", null=True, blank=True)
+    commitment_scan = models.FileField("承诺授权书扫描件", upload_to="commitments/%Y/%m/", blank=True)
+
+    # 民主评议 and 公示
+    appraisal_on = models.DateField("评议日期", null=True, blank=True)
+    appraisal_attendance = models.PositiveSmallIntegerField("参会人数", null=True, blank=True)
+    appraisal_result = models.CharField("评议结果", max_length=20, choices=AppraisalResult.choices, blank=True)
+    appraisal_minutes = models.TextField("评议记录", blank=True)
+    notice_start = models.DateField("公示开始", null=True, blank=True)
+    notice_end = models.DateField("公示结束", null=True, blank=True)
+
+    # 审核、认定
+    town_reviewed_on = models.DateField("乡镇审核日期", null=True, blank=True)
+    town_review_note = models.TextField("乡镇审核意见", blank=True)
+    determined_on = models.DateField("认定日期", null=True, blank=True)
+    document_number = models.CharField("认定文号", max_length=100, blank=True)
+
+    # 风险消除
+    elimination_appraisal_on = models.DateField("消除评议日期", null=True, blank=True)
+    elimination_notice_start = models.DateField("消除公示开始", null=True, blank=True)
+    elimination_notice_end = models.DateField("消除公示结束", null=True, blank=True)
+    elimination_accepted_on = models.DateField("乡镇验收日期", null=True, blank=True)
+    eliminated_on = models.DateField("风险消除日期", null=True, blank=True)
+    elimination_reason = models.CharField("风险消除方式", max_length=20, choices=EliminationReason.choices, blank=True)
+
+    # 结束
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    end_reason = models.TextField("不予纳入/撤回/自然减少原因", blank=True)
+
+    created_at = models.DateTimeField("创建时间", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "监测对象"
+        ordering = ["-discovered_on", "-id"]
+        constraints = [
+            # One open case per household; a household may have many ended cases over the years.
+            models.UniqueConstraint(
+                fields=["household"], condition=Q(state__in=OPEN_STATES), name="case_one_open_per_household",
+                violation_error_message="该户已有进行中的监测对象记录，不能重复申报。",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "discovered_on"])]
+
+    def __str__(self):
+        return f"{self.household.number} · {self.get_state_display()}"
+
+    @property
+    def is_open(self):
+        return self.state in OPEN_STATES
+
+    @property
+    def in_identification(self):
+        return self.state in IDENTIFICATION_STATES
+
+    def risk_types(self):
+        """Primary first, then the secondary ones, as labels."""
+        codes = ([self.primary_risk] if self.primary_risk else []) + [
+            c for c in self.secondary_risks if c != self.primary_risk
+        ]
+        labels = dict(RiskType.choices)
+        return [labels.get(c, c) for c in codes]
+
+    def open_objection_count(self):
+        return self.objections.filter(status=Objection.Status.OPEN, notice=self.state).count()
+
+    def elimination_criteria(self, today=None):
+        """Each elimination criterion with its figure (DOMAIN.md §5), shown before proposing."""
+        from .eligibility import elimination_criteria
+
+        return elimination_criteria(self, today)
+
+    # --- identification --------------------------------------------------------------
+
+    @transition(field=state, source=State.REPORTED, target=State.VILLAGE_APPRAISAL,
+                conditions=[home_check_recorded, commitment_recorded], permission=perm.village_cadre,
+                custom={"label": "开始村级评议"})
+    def start_appraisal(self):
+        """Home check (≥2 cadres) and the commitment & authorization are on record."""
+
+    @transition(field=state, source=State.VILLAGE_APPRAISAL, target=State.PUBLIC_NOTICE,
+                conditions=[appraisal_positive], permission=perm.village_cadre,
+                custom={"label": "发布公示"})
+    def publish_notice(self, *, start, end):
+        self.notice_start, self.notice_end = start, end
+
+    @transition(field=state, source=State.PUBLIC_NOTICE, target=State.TOWN_REVIEW,
+                conditions=[notice_period_over, no_open_objections], permission=perm.village_cadre,
+                custom={"label": "公示结束，报乡镇审核"})
+    def close_notice(self):
+        pass
+
+    @transition(field=state, source=State.PUBLIC_NOTICE, target=State.VILLAGE_APPRAISAL,
+                permission=perm.village_cadre, custom={"label": "异议成立，退回重新核实", "internal": True})
+    def return_for_recheck(self):
+        """An upheld objection during the notice sends the case back to the village."""
+        self.notice_start = self.notice_end = None
+        self.appraisal_result = ""
+
+    @transition(field=state, source=State.TOWN_REVIEW, target=State.COUNTY_REVIEW,
+                permission=perm.town_official, custom={"label": "乡镇审核通过"})
+    def town_approve(self, *, reviewed_on, note):
+        self.town_reviewed_on, self.town_review_note = reviewed_on, note
+
+    @transition(field=state, source=State.TOWN_REVIEW, target=State.VILLAGE_APPRAISAL,
+                permission=perm.town_official, custom={"label": "退回村级"})
+    def town_return(self):
+        self.notice_start = self.notice_end = None
+        self.appraisal_result = ""
+
+    @transition(field=state, source=State.COUNTY_REVIEW, target=State.MONITORED,
+                permission=perm.county_officer, custom={"label": "县级认定"})
+    def county_approve(self, *, category, primary_risk, secondary_risks, determined_on, document_number):
+        self.category, self.primary_risk = category, primary_risk
+        self.secondary_risks = [r for r in secondary_risks if r != primary_risk]
+        self.determined_on, self.document_number = determined_on, document_number
+
+    @transition(field=state, source=State.COUNTY_REVIEW, target=State.TOWN_REVIEW,
+                permission=perm.county_officer, custom={"label": "退回乡镇"})
+    def county_return(self):
+        pass
+
+    # --- risk elimination ------------------------------------------------------------
+
+    @transition(field=state, source=State.MONITORED, target=State.ELIMINATION_APPRAISAL,
+                conditions=[has_labour_capacity, elimination_criteria_met], permission=perm.contact_or_village_cadre,
+                custom={"label": "提出风险消除"})
+    def propose_elimination(self, *, appraisal_on):
+        self.elimination_appraisal_on = appraisal_on
+
+    @transition(field=state, source=State.ELIMINATION_APPRAISAL, target=State.ELIMINATION_NOTICE,
+                permission=perm.village_cadre, custom={"label": "发布风险消除公示"})
+    def publish_elimination_notice(self, *, start, end):
+        self.elimination_notice_start, self.elimination_notice_end = start, end
+
+    @transition(field=state, source=State.ELIMINATION_NOTICE, target=State.ELIMINATION_TOWN_REVIEW,
+                conditions=[notice_period_over, no_open_objections], permission=perm.village_cadre,
+                custom={"label": "公示结束，报乡镇验收"})
+    def close_elimination_notice(self):
+        pass
+
+    @transition(field=state, source=State.ELIMINATION_TOWN_REVIEW, target=State.ELIMINATION_COUNTY_REVIEW,
+                permission=perm.town_official, custom={"label": "乡镇验收通过"})
+    def town_accept_elimination(self, *, accepted_on):
+        self.elimination_accepted_on = accepted_on
+
+    @transition(field=state, source=State.ELIMINATION_COUNTY_REVIEW, target=State.ELIMINATED,
+                permission=perm.county_officer, custom={"label": "县级审定风险消除"})
+    def county_approve_elimination(self, *, eliminated_on, reason):
+        self.eliminated_on, self.elimination_reason = eliminated_on, reason
+        self.ended_on = eliminated_on
+
+    @transition(field=state, source=ELIMINATION_STATES, target=State.MONITORED,
+                permission=perm.elimination_step_actor, custom={"label": "退回继续监测"})
+    def elimination_return(self):
+        self.elimination_notice_start = self.elimination_notice_end = None
+        self.elimination_accepted_on = None
+
+    # --- endings ---------------------------------------------------------------------
+
+    @transition(field=state, source=IDENTIFICATION_STATES, target=State.REJECTED,
+                permission=perm.identification_step_actor, custom={"label": "不予纳入"})
+    def reject(self, *, reason, on):
+        self.end_reason, self.ended_on = reason, on
+
+    @transition(field=state, source=IDENTIFICATION_STATES, target=State.WITHDRAWN,
+                permission=perm.village_cadre, custom={"label": "撤回申报"})
+    def withdraw(self, *, reason, on):
+        self.end_reason, self.ended_on = reason, on
+
+    @transition(field=state, source=State.MONITORED, target=State.CLOSED,
+                permission=perm.county_officer, custom={"label": "自然减少"})
+    def close(self, *, reason, on):
+        self.end_reason, self.ended_on = reason, on
+
+
+class Objection(models.Model):
+    """An objection (异议) raised during a public notice."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待处理"
+        UPHELD = "upheld", "异议成立"
+        DISMISSED = "dismissed", "异议不成立"
+
+    case = models.ForeignKey(MonitoringCase, verbose_name="监测对象", on_delete=models.CASCADE, related_name="objections")
+    notice = models.CharField("公示阶段", max_length=20, choices=[
+        (State.PUBLIC_NOTICE, "纳入公示"), (State.ELIMINATION_NOTICE, "风险消除公示")])
+    raised_by = models.CharField("异议人", max_length=100, help_text="可填写“匿名”")
+    raised_on = models.DateField("提出日期")
+    content = models.TextField("异议内容")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField("处理结果", max_length=20, choices=Status.choices, default=Status.OPEN)
+    resolution = models.TextField("核实情况", blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="处理人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "异议"
+        ordering = ["raised_on", "id"]
+
+    def __str__(self):
+        return f"{self.case_id} {self.get_status_display()}"
+
+
+class CaseEvent(models.Model):
+    """The audit trail: every transition and every recorded fact, never edited or deleted."""
+
+    case = models.ForeignKey(MonitoringCase, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField("操作", max_length=50)
+    label = models.CharField("操作名称", max_length=100)
+    from_state = models.CharField("原状态", max_length=30, choices=State.choices, blank=True)
+    to_state = models.CharField("新状态", max_length=30, choices=State.choices, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT,
+                              related_name="+")
+    at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    comment = models.TextField("意见/说明", blank=True)
+    payload = models.JSONField("提交内容", default=dict, blank=True)
+    attachment = models.FileField("附件", upload_to="case-events/%Y/%m/", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "操作记录"
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.case_id} {self.label}"
+
+    @property
+    def is_transition(self):
+        return bool(self.to_state) and self.to_state != self.from_state
+
+
+class Visit(models.Model):
+    """A home visit (走访记录). Starts from the household's last known state; photos and
+    location are optional evidence, never required (DOMAIN.md §8)."""
+
+    household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.PROTECT, related_name="visits")
+    case = models.ForeignKey(MonitoringCase, verbose_name="监测对象", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="visits")
+    visited_on = models.DateField("走访日期")
+    visitors = models.CharField("走访人员", max_length=200)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
+    food_secure = models.BooleanField("吃不愁", default=True)
+    clothing_secure = models.BooleanField("穿不愁", default=True)
+    education_secure = models.BooleanField("义务教育有保障", default=True)
+    medical_secure = models.BooleanField("基本医疗有保障", default=True)
+    housing_secure = models.BooleanField("住房安全有保障", default=True)
+    water_secure = models.BooleanField("饮水安全有保障", default=True)
+    findings = models.TextField("走访情况", blank=True)
+    income_change = models.DecimalField("家庭收入变化（元/年，减少填负数）", max_digits=12, decimal_places=2,
+                                        null=True, blank=True)
+    new_risks = models.JSONField("新发现风险", default=list, blank=True)
+    next_step = models.TextField("下一步措施", blank=True)
+    latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
+    client_uuid = models.UUIDField("离线提交标识", null=True, blank=True, unique=True,
+                                   help_text="手机离线录入后同步时用于去重")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "走访记录"
+        ordering = ["-visited_on", "-id"]
+        indexes = [models.Index(fields=["household", "-visited_on"])]
+
+    def __str__(self):
+        return f"{self.household_id} {self.visited_on}"
+
+    def new_risk_labels(self):
+        labels = dict(RiskType.choices)
+        return [labels.get(c, c) for c in self.new_risks]
+
+    def problems(self):
+        return [label for key, label in Household.SECURITY_ITEMS if not getattr(self, f"{key}_secure")]
+
+
+class VisitPhoto(models.Model):
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField("照片", upload_to="visits/%Y/%m/")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "走访照片"

@@ -1,0 +1,74 @@
+"""What must hold before a transition (DOMAIN.md §3-5). Each condition is a callable
+django-fsm evaluates, and explains itself in Chinese when it does not hold, so the page
+and the API can say exactly why an action is refused."""
+
+import re
+
+from django.utils import timezone
+
+
+class Condition:
+    def __init__(self, check, message):
+        self.check = check
+        self.message = message
+        self.__name__ = check.__name__
+
+    def __call__(self, case):
+        return bool(self.check(case))
+
+    def explain(self, case):
+        return self.message(case) if callable(self.message) else self.message
+
+
+def condition(message):
+    def wrap(check):
+        return Condition(check, message)
+    return wrap
+
+
+def checker_names(text):
+    return [n for n in re.split(r"[、,，;；/\s]+", text or "") if n]
+
+
+@condition("尚未记录入户核实情况（核实日期和至少两名核实人员）。")
+def home_check_recorded(case):
+    return case.home_check_on is not None and len(checker_names(case.home_checkers)) >= 2
+
+
+@condition("尚未记录农户签署的承诺授权书（签署日期）。")
+def commitment_recorded(case):
+    return case.commitment_signed_on is not None
+
+
+@condition(lambda case: "民主评议结果为不同意纳入，应作不予纳入处理。"
+           if case.appraisal_result == "rejected" else "尚未记录民主评议（日期、参会人数、结果）。")
+def appraisal_positive(case):
+    return bool(case.appraisal_on and case.appraisal_attendance and case.appraisal_result == "approved")
+
+
+def _notice_end(case):
+    return case.elimination_notice_end if case.state == "elimination_notice" else case.notice_end
+
+
+@condition(lambda case: f"公示期未满：公示至 {_notice_end(case)}，期满后才能进入下一步。")
+def notice_period_over(case):
+    end = _notice_end(case)
+    return end is not None and timezone.localdate() > end
+
+
+@condition(lambda case: f"还有 {case.open_objection_count()} 条异议未处理，处理完毕后才能结束公示。")
+def no_open_objections(case):
+    return case.open_objection_count() == 0
+
+
+@condition("该户没有劳动能力成员：落实兜底保障措施后不标注风险消除，继续跟踪监测。")
+def has_labour_capacity(case):
+    from .eligibility import household_has_labour
+
+    return household_has_labour(case.household)
+
+
+@condition(lambda case: "风险消除条件未全部满足：" + "；".join(
+    f"{c.label}（{c.figure}）" for c in case.elimination_criteria() if not c.met) + "。")
+def elimination_criteria_met(case):
+    return all(c.met for c in case.elimination_criteria())

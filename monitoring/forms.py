@@ -1,0 +1,305 @@
+"""The data each step asks for. One form per action, used to render the page and to
+validate the API's request body, so both ask for exactly the same things."""
+
+from django import forms
+from django.utils import timezone
+
+from households.models import Household
+
+from .models import (
+    AppraisalResult, Category, Channel, EliminationReason, MonitoringCase, Objection, RiskType, Visit,
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def today():
+    return timezone.localdate()
+
+
+class StepForm(forms.Form):
+    """Every step may carry a comment and one attachment; `reason_required` steps need a reason."""
+
+    reason_required = False
+    comment = forms.CharField(label="意见/说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    attachment = forms.FileField(label="附件", required=False, help_text="可选，如会议记录、公示照片的扫描件")
+
+    def __init__(self, *args, case=None, **kwargs):
+        self.case = case
+        super().__init__(*args, **kwargs)
+        if self.reason_required:
+            self.fields["comment"].required = True
+            self.fields["comment"].label = "原因"
+            self.fields["comment"].error_messages["required"] = "请填写原因。"
+        # Dates that default to today may be left out (an API call need not send them).
+        self.today_fields = [n for n, f in self.fields.items() if f.initial is today]
+        for name in self.today_fields:
+            self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        for name in self.today_fields:
+            if not data.get(name) and name not in self.errors:
+                data[name] = today()
+        return data
+
+    def case_facts(self):
+        """Fields written onto the case before the transition's conditions are checked."""
+        return {}
+
+    def transition_kwargs(self):
+        return {}
+
+
+class StartAppraisalForm(StepForm):
+    home_check_on = forms.DateField(label="入户核实日期", required=False, widget=DateInput())
+    home_checkers = forms.CharField(label="核实人员（至少两名，用顿号分隔）", required=False, max_length=200)
+    home_check_note = forms.CharField(label="核实情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    commitment_signed_on = forms.DateField(label="承诺授权书签署日期", required=False, widget=DateInput())
+    commitment_scan = forms.FileField(label="承诺授权书扫描件（可选）", required=False)
+
+    FACTS = ["home_check_on", "home_checkers", "home_check_note", "commitment_signed_on", "commitment_scan"]
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        if case is not None:
+            for name in self.FACTS:
+                value = getattr(case, name)
+                if value:
+                    self.fields[name].initial = value
+
+    def case_facts(self):
+        # Fields left blank keep what was recorded before.
+        return {name: self.cleaned_data[name] for name in self.FACTS if self.cleaned_data.get(name)}
+
+
+class PublishNoticeForm(StepForm):
+    appraisal_on = forms.DateField(label="民主评议日期", widget=DateInput())
+    appraisal_attendance = forms.IntegerField(label="参会人数", min_value=1)
+    appraisal_result = forms.ChoiceField(label="评议结果", choices=AppraisalResult.choices)
+    appraisal_minutes = forms.CharField(label="评议记录", widget=forms.Textarea(attrs={"rows": 3}))
+    notice_start = forms.DateField(label="公示开始日期", initial=today, widget=DateInput())
+
+    def clean_appraisal_result(self):
+        result = self.cleaned_data["appraisal_result"]
+        if result == AppraisalResult.REJECTED:
+            raise forms.ValidationError("评议结果为不同意纳入时不能发布公示，请使用“不予纳入”操作并填写原因。")
+        return result
+
+    def case_facts(self):
+        return {k: self.cleaned_data[k] for k in
+                ("appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_minutes")}
+
+    def transition_kwargs(self):
+        from .services import notice_period
+
+        start = self.cleaned_data["notice_start"]
+        return {"start": start, "end": notice_period(self.case, start, elimination=False).date}
+
+
+class PlainStepForm(StepForm):
+    pass
+
+
+class ReasonForm(StepForm):
+    reason_required = True
+
+
+class EndingForm(ReasonForm):
+    def transition_kwargs(self):
+        return {"reason": self.cleaned_data["comment"], "on": today()}
+
+
+class TownApproveForm(StepForm):
+    reviewed_on = forms.DateField(label="审核日期", initial=today, widget=DateInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["comment"].required = True
+        self.fields["comment"].label = "审核意见"
+        self.fields["comment"].error_messages["required"] = "请填写审核意见。"
+
+    def transition_kwargs(self):
+        return {"reviewed_on": self.cleaned_data["reviewed_on"], "note": self.cleaned_data["comment"]}
+
+
+class CountyApproveForm(StepForm):
+    category = forms.ChoiceField(label="监测对象类别", choices=Category.choices)
+    primary_risk = forms.ChoiceField(label="主要风险类型", choices=RiskType.choices)
+    secondary_risks = forms.MultipleChoiceField(
+        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
+    determined_on = forms.DateField(label="认定日期", initial=today, widget=DateInput())
+    document_number = forms.CharField(label="认定文号", max_length=100)
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        if case is not None:
+            self.fields["category"].initial = case.category or None
+            self.fields["primary_risk"].initial = case.primary_risk or None
+            self.fields["secondary_risks"].initial = case.secondary_risks
+
+    def clean(self):
+        data = super().clean()
+        determined = data.get("determined_on")
+        if determined and self.case and determined < self.case.discovered_on:
+            self.add_error("determined_on", "认定日期不能早于发现日期。")
+        if determined and determined > today():
+            self.add_error("determined_on", "认定日期不能晚于今天。")
+        return data
+
+    def transition_kwargs(self):
+        d = self.cleaned_data
+        return {k: d[k] for k in ("category", "primary_risk", "secondary_risks", "determined_on", "document_number")}
+
+
+class ProposeEliminationForm(StepForm):
+    appraisal_on = forms.DateField(label="消除评议日期", initial=today, widget=DateInput())
+
+    def transition_kwargs(self):
+        return {"appraisal_on": self.cleaned_data["appraisal_on"]}
+
+
+class EliminationNoticeForm(StepForm):
+    notice_start = forms.DateField(label="公示开始日期", initial=today, widget=DateInput())
+
+    def transition_kwargs(self):
+        from .services import notice_period
+
+        start = self.cleaned_data["notice_start"]
+        return {"start": start, "end": notice_period(self.case, start, elimination=True).date}
+
+
+class TownAcceptEliminationForm(TownApproveForm):
+    def transition_kwargs(self):
+        return {"accepted_on": self.cleaned_data["reviewed_on"]}
+
+
+class CountyApproveEliminationForm(StepForm):
+    reason = forms.ChoiceField(label="风险消除方式", choices=EliminationReason.choices)
+    eliminated_on = forms.DateField(label="风险消除日期", initial=today, widget=DateInput())
+
+    def transition_kwargs(self):
+        return {"eliminated_on": self.cleaned_data["eliminated_on"], "reason": self.cleaned_data["reason"]}
+
+
+STEP_FORMS = {
+    "start_appraisal": StartAppraisalForm,
+    "publish_notice": PublishNoticeForm,
+    "close_notice": PlainStepForm,
+    "return_for_recheck": ReasonForm,
+    "town_approve": TownApproveForm,
+    "town_return": ReasonForm,
+    "county_approve": CountyApproveForm,
+    "county_return": ReasonForm,
+    "propose_elimination": ProposeEliminationForm,
+    "publish_elimination_notice": EliminationNoticeForm,
+    "close_elimination_notice": PlainStepForm,
+    "town_accept_elimination": TownAcceptEliminationForm,
+    "county_approve_elimination": CountyApproveEliminationForm,
+    "elimination_return": ReasonForm,
+    "reject": EndingForm,
+    "withdraw": EndingForm,
+    "close": EndingForm,
+}
+
+
+class CaseCreateForm(forms.ModelForm):
+    secondary_risks = forms.MultipleChoiceField(
+        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = MonitoringCase
+        fields = ["household", "channel", "discovered_on", "reason", "category", "primary_risk",
+                  "secondary_risks", "risk_note", "contact_person"]
+        widgets = {"discovered_on": DateInput(), "reason": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, households=None, contacts=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["household"].queryset = households if households is not None else Household.objects.none()
+        if contacts is not None:
+            self.fields["contact_person"].queryset = contacts
+        self.fields["discovered_on"].initial = today
+        self.fields["channel"].initial = Channel.CADRE_VISIT
+
+    def clean_discovered_on(self):
+        value = self.cleaned_data["discovered_on"]
+        if value > today():
+            raise forms.ValidationError("发现日期不能晚于今天。")
+        return value
+
+
+class ObjectionForm(forms.ModelForm):
+    class Meta:
+        model = Objection
+        fields = ["raised_by", "raised_on", "content"]
+        widgets = {"raised_on": DateInput(), "content": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["raised_on"].initial = today
+
+
+class ObjectionResolveForm(forms.Form):
+    upheld = forms.TypedChoiceField(
+        label="核实结论", coerce=lambda v: v in (True, "true", "True", "1"),
+        choices=[("1", "异议成立（退回重新核实）"), ("0", "异议不成立")], widget=forms.RadioSelect)
+    resolution = forms.CharField(label="核实情况", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several photos in one input (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+class VisitForm(forms.ModelForm):
+    new_risks = forms.MultipleChoiceField(
+        label="新发现风险", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
+    photos = MultipleFileField(label="照片（可选）", required=False)
+    open_case = forms.BooleanField(label="发现风险，据此申报监测对象", required=False)
+
+    class Meta:
+        model = Visit
+        fields = ["visited_on", "visitors", "food_secure", "clothing_secure", "education_secure", "medical_secure",
+                  "housing_secure", "water_secure", "findings", "income_change", "new_risks", "next_step",
+                  "latitude", "longitude", "client_uuid"]
+        widgets = {"visited_on": DateInput(), "findings": forms.Textarea(attrs={"rows": 3}),
+                   "next_step": forms.Textarea(attrs={"rows": 2}), "latitude": forms.HiddenInput(),
+                   "longitude": forms.HiddenInput(), "client_uuid": forms.HiddenInput()}
+
+    def __init__(self, *args, household=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visited_on"].initial = today
+        if household is not None and not self.is_bound:
+            # Start from the household's last known state: only changes need typing.
+            for key, _ in Household.SECURITY_ITEMS:
+                self.fields[f"{key}_secure"].initial = getattr(household, f"{key}_secure")
+
+    def clean_visited_on(self):
+        value = self.cleaned_data["visited_on"]
+        if value > today():
+            raise forms.ValidationError("走访日期不能晚于今天。")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("open_case") and not (data.get("new_risks") or data.get("findings")):
+            self.add_error("new_risks", "申报监测对象时请勾选发现的风险或填写走访情况。")
+        return data

@@ -1,0 +1,167 @@
+"""Reads on monitoring cases, scoped through the registry's one rule: a user sees a case
+exactly when they may see its household (DOMAIN.md §1)."""
+
+import datetime
+from dataclasses import dataclass
+from itertools import chain
+
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from households import selectors as household_selectors
+from households.models import Area, Member, Role
+
+from . import workdays
+from .models import (
+    IDENTIFICATION_STATES, CaseEvent, CountySettings, MonitoringCase, State, Visit,
+)
+
+LIST_RELATED = ("household__village__parent__parent", "contact_person")
+
+
+def cases_visible_to(user):
+    if not user.is_authenticated:
+        return MonitoringCase.objects.none()
+    return MonitoringCase.objects.filter(household_selectors.area_scope_q(user, field="household__village"))
+
+
+def case_for(user, pk):
+    return household_selectors.get_or_404(cases_visible_to(user).select_related(*LIST_RELATED), pk=pk)
+
+
+def case_for_update(user, pk):
+    """The case locked for the rest of the transaction (404 outside the user's scope)."""
+    visible = household_selectors.get_or_404(cases_visible_to(user).values("pk"), pk=pk)
+    return (MonitoringCase.objects.select_for_update(of=("self",))
+            .select_related("household__village__parent__parent").get(pk=visible["pk"]))
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadline:
+    date: datetime.date
+    days_left: int
+    note: str = ""
+
+    @property
+    def overdue(self):
+        return self.days_left < 0
+
+
+class SettingsCache(dict):
+    """County settings looked up once per request, whatever the number of cases."""
+
+    def for_case(self, case):
+        county = case.household.village.county
+        if county.pk not in self:
+            self[county.pk] = CountySettings.for_county(county)
+        return self[county.pk]
+
+
+def deadline(case, cache=None, today=None):
+    """From discovery of the lead to county determination: 15 days in principle, the notice
+    included (中农组发〔2021〕7号; a per-county setting). None once determined or ended."""
+    if case.state not in IDENTIFICATION_STATES:
+        return None
+    settings = (cache or SettingsCache()).for_case(case)
+    today = today or timezone.localdate()
+    due = workdays.add_days(case.discovered_on, settings.determination_days, settings.determination_in_working_days)
+    left = workdays.days_between(today, due.date, settings.determination_in_working_days)
+    return Deadline(due.date, left, due.note)
+
+
+def overdue_q(today=None):
+    """SQL condition for identification cases past their county's deadline."""
+    today = today or timezone.localdate()
+    q = Q(pk__in=[])
+    for county in Area.objects.filter(level=Area.Level.COUNTY):
+        settings = CountySettings.for_county(county)
+        # deadline(d) is monotonic in d: walk back from today to the latest overdue discovery date.
+        day = today - datetime.timedelta(days=settings.determination_days)
+        while workdays.add_days(day, settings.determination_days, settings.determination_in_working_days).date >= today:
+            day -= datetime.timedelta(days=1)
+        q |= Q(household__village__path__startswith=county.path, discovered_on__lte=day)
+    return Q(state__in=IDENTIFICATION_STATES) & q
+
+
+def with_last_visit(queryset):
+    last = Visit.objects.filter(household=OuterRef("household")).order_by("-visited_on")
+    return queryset.annotate(last_visit_on=Subquery(last.values("visited_on")[:1]))
+
+
+def visit_overdue_q(today=None):
+    """Monitored cases without a visit within the county's interval (monthly by default,
+    seed 003 篇三: 每月对监测对象进行一次动态监测)."""
+    today = today or timezone.localdate()
+    q = Q(pk__in=[])
+    for county in Area.objects.filter(level=Area.Level.COUNTY):
+        cutoff = today - datetime.timedelta(days=CountySettings.for_county(county).visit_interval_days)
+        q |= Q(household__village__path__startswith=county.path) & (
+            Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, determined_on__lt=cutoff))
+    return Q(state=State.MONITORED) & q
+
+
+def overdue_visits(user, today=None):
+    return with_last_visit(cases_visible_to(user)).filter(visit_overdue_q(today)).select_related(*LIST_RELATED)
+
+
+# --- inbox -------------------------------------------------------------------------------------
+
+ROLE_STEPS = {
+    Role.VILLAGE_CADRE: [State.REPORTED, State.VILLAGE_APPRAISAL, State.PUBLIC_NOTICE,
+                         State.ELIMINATION_APPRAISAL, State.ELIMINATION_NOTICE],
+    Role.TOWN_OFFICIAL: [State.TOWN_REVIEW, State.ELIMINATION_TOWN_REVIEW],
+    Role.COUNTY_OFFICER: [State.COUNTY_REVIEW, State.ELIMINATION_COUNTY_REVIEW],
+}
+
+
+def inbox(user):
+    """Cases waiting at a step the user acts at (我的待办), oldest discovery first."""
+    q = Q(pk__in=[])
+    for role in household_selectors.user_roles(user):
+        states = ROLE_STEPS.get(role.role)
+        if states and role.area_id:
+            q |= Q(household__village__path__startswith=role.area.path, state__in=states)
+    if user.is_authenticated:
+        q |= Q(contact_person=user, state=State.ELIMINATION_APPRAISAL)
+    return (MonitoringCase.objects.filter(q).select_related(*LIST_RELATED)
+            .order_by("discovered_on", "id"))
+
+
+# --- detail ---------------------------------------------------------------------------------
+
+
+def timeline(case):
+    """Every audit event and visit of the case, oldest first."""
+    events = list(CaseEvent.objects.filter(case=case).select_related("actor"))
+    visits = list(Visit.objects.filter(Q(case=case) | Q(household=case.household, case__isnull=True,
+                                                          visited_on__gte=case.discovered_on))
+                  .select_related("recorded_by").prefetch_related("photos"))
+    tz = timezone.get_current_timezone()
+
+    def when(item):
+        if isinstance(item, Visit):
+            return datetime.datetime.combine(item.visited_on, datetime.time(12), tz)
+        return item.at
+
+    return sorted(chain(events, visits), key=when)
+
+
+def notice_list(user, village, elimination=False):
+    """Cases on public notice in a village (公示名单): no ID numbers, phones, bank accounts or
+    health conditions are ever read into it."""
+    state = State.ELIMINATION_NOTICE if elimination else State.PUBLIC_NOTICE
+    head = Member.objects.filter(household=OuterRef("household"), relation=Member.Relation.HEAD,
+                                 status=Member.Status.ACTIVE)
+    return (cases_visible_to(user).filter(household__village=village, state=state)
+            .annotate(head_name=Subquery(head.values("name")[:1]))
+            .select_related("household__village__parent")
+            .order_by("household__number"))
+
+
+def case_counts_by_state(user):
+    from django.db.models import Count
+
+    return dict(cases_visible_to(user).order_by().values_list("state").annotate(n=Count("pk")))

@@ -1,0 +1,291 @@
+"""Workflow actions on monitoring cases. Pages, the API, the admin and tasks call these.
+
+Every action: scope check (404 outside it) → lock the case row (`select_for_update`) →
+check the state, the role and the step's data → transition → save → audit row, all inside
+one transaction. Two people pressing "approve" at once: the second waits for the first's
+lock, then finds the case already moved on and gets a `Conflict`; nothing is done twice.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition
+
+from households import selectors as household_selectors
+from households.models import Household, Role
+
+from . import permissions, workdays
+from .forms import STEP_FORMS
+from .models import (
+    OPEN_STATES, CaseEvent, CountySettings, MonitoringCase, Objection, State, Visit, VisitPhoto,
+)
+from .selectors import case_for_update, cases_visible_to
+
+
+class Conflict(Exception):
+    """The action is not possible in the case's current state (HTTP 409)."""
+
+    def __init__(self, message, reasons=()):
+        super().__init__(message)
+        self.message = message
+        self.reasons = list(reasons)
+
+
+@dataclass
+class Action:
+    name: str
+    label: str
+    enabled: bool
+    reasons: list = field(default_factory=list)
+
+
+def _transition_meta(case, name):
+    model = case if isinstance(case, type) else type(case)
+    method = getattr(model, name, None)
+    meta = getattr(method, "_django_fsm", None)
+    if meta is None:
+        raise ValidationError({"transition": f"没有名为 {name} 的操作。"})
+    return meta
+
+
+def transition_label(name):
+    meta = _transition_meta(MonitoringCase, name)
+    return next(iter(meta.transitions.values())).custom.get("label", name)
+
+
+def unmet_conditions(case, name):
+    meta = _transition_meta(case, name)
+    found = meta.get_transition(case.state)
+    if found is None:
+        return []
+    return [c.explain(case) for c in found.conditions if not c(case)]
+
+
+def actions_for(case, user):
+    """The actions this user may take on the case now, each enabled or with the reasons it is
+    not yet possible (so the page can say "公示期未满" instead of hiding the button)."""
+    actions = []
+    for t in case.get_all_state_transitions():
+        if t.custom.get("internal") or t.source not in (case.state, "*"):
+            continue
+        if not t.has_perm(case, user):
+            continue
+        reasons = [c.explain(case) for c in t.conditions if not c(case)]
+        actions.append(Action(t.name, t.custom.get("label", t.name), not reasons, reasons))
+    return actions
+
+
+def available_transitions(case, user):
+    return [a.name for a in actions_for(case, user) if a.enabled]
+
+
+def notice_period(case, start, elimination):
+    settings = CountySettings.for_county(case.household.village.county)
+    days = settings.elimination_notice_days if elimination else settings.notice_days
+    # A notice of N days starting on `start` ends on the N-th day.
+    return workdays.add_days(start, days - 1, settings.notice_in_working_days)
+
+
+def _audit(case, *, actor, action, label, from_state, to_state, comment="", payload=None, attachment=None):
+    return CaseEvent.objects.create(
+        case=case, actor=actor, action=action, label=label, from_state=from_state, to_state=to_state,
+        comment=comment or "", payload=payload or {}, attachment=attachment or "",
+    )
+
+
+def _jsonable(data):
+    out = {}
+    for key, value in data.items():
+        if key in ("comment", "attachment") or hasattr(value, "read"):
+            continue
+        if isinstance(value, (list, tuple)):
+            out[key] = [str(v) for v in value]
+        elif value is None or isinstance(value, (bool, int, str)):
+            out[key] = value
+        else:
+            out[key] = str(value)
+    return out
+
+
+def case_transition(*, user, case_id, name, data=None, files=None):
+    """Take workflow step `name` on a case with the step's data (see forms.STEP_FORMS).
+
+    Raises Http404 (out of scope), Conflict (wrong state, a condition unmet, a lost race),
+    PermissionDenied (the role may not act at this step) or ValidationError (step data).
+    """
+    form_class = STEP_FORMS.get(name)
+    if form_class is None or name == "return_for_recheck":
+        raise ValidationError({"transition": f"没有名为 {name} 的操作。"})
+    try:
+        with transaction.atomic():
+            case = case_for_update(user, case_id)
+            return _take(case, user, name, form_class, data or {}, files)
+    except ConcurrentTransition:
+        raise Conflict("该记录刚被其他人处理，请刷新后查看最新状态。") from None
+
+
+def _take(case, user, name, form_class, data, files, *, internal=False):
+    meta = _transition_meta(case, name)
+    state_label = case.get_state_display()
+    if not meta.has_transition(case.state):
+        raise Conflict(f"当前状态为“{state_label}”，不能执行“{transition_label(name)}”。可能已被他人处理，请刷新页面。")
+    if not meta.has_transition_perm(case, case.state, user):
+        raise PermissionDenied(f"您的角色不能在“{state_label}”阶段执行“{transition_label(name)}”。")
+    form = form_class(data, files, case=case)
+    if not form.is_valid():
+        raise ValidationError({k: [e["message"] for e in v] for k, v in form.errors.get_json_data().items()})
+    for key, value in form.case_facts().items():
+        setattr(case, key, value)
+    reasons = unmet_conditions(case, name)
+    if reasons:
+        raise Conflict(f"暂不能执行“{transition_label(name)}”：" + " ".join(reasons), reasons)
+    from_state = case.state
+    getattr(case, name)(**form.transition_kwargs())
+    case.save()
+    _audit(case, actor=user, action=name, label=transition_label(name), from_state=from_state,
+           to_state=case.state, comment=form.cleaned_data.get("comment", ""),
+           payload=_jsonable(form.cleaned_data), attachment=form.cleaned_data.get("attachment"))
+    return case
+
+
+# --- creating a case ---------------------------------------------------------------------
+
+
+def _check_reporter(user, household):
+    if household_selectors.is_admin(user):
+        return
+    path = household.village.path
+    if not any(r.role == Role.VILLAGE_CADRE and path.startswith(r.area.path)
+               for r in household_selectors.user_roles(user)):
+        raise PermissionDenied("只有本村的村干部或驻村工作队可以申报监测对象。")
+
+
+@transaction.atomic
+def case_create(*, user, household, channel, discovered_on, reason, category="", primary_risk="",
+                secondary_risks=(), risk_note="", contact_person=None, source="report", payload=None):
+    """Report a household for monitoring (申报). One open case per household (DOMAIN.md §3)."""
+    household = household_selectors.get_or_404(
+        household_selectors.households_visible_to(user).select_related("village"), pk=getattr(household, "pk", household))
+    _check_reporter(user, household)
+    # Lock the household row so two reports of the same household cannot both pass the check.
+    Household.objects.select_for_update().filter(pk=household.pk).first()
+    if MonitoringCase.objects.filter(household=household, state__in=OPEN_STATES).exists():
+        raise ValidationError({"household": "该户已有进行中的监测对象记录，不能重复申报。"})
+    case = MonitoringCase(
+        household=household, channel=channel, discovered_on=discovered_on, reason=reason, category=category or "",
+        primary_risk=primary_risk or "", secondary_risks=[r for r in secondary_risks if r != primary_risk],
+        risk_note=risk_note or "", contact_person=contact_person, reported_by=user,
+    )
+    case.full_clean(exclude=["state"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        raise ValidationError({"household": "该户已有进行中的监测对象记录，不能重复申报。"}) from None
+    _audit(case, actor=user, action=source, label="申报监测对象" if source == "report" else "走访发现风险，申报监测对象",
+           from_state="", to_state=State.REPORTED, comment=reason,
+           payload={"channel": channel, "discovered_on": str(discovered_on), **(payload or {})})
+    return case
+
+
+# --- objections ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def objection_record(*, user, case_id, raised_by, raised_on, content):
+    case = case_for_update(user, case_id)
+    if case.state not in (State.PUBLIC_NOTICE, State.ELIMINATION_NOTICE):
+        raise Conflict(f"只有在公示期间才能登记异议，当前状态为“{case.get_state_display()}”。")
+    if not (permissions.village_cadre(case, user) or permissions.town_official(case, user)):
+        raise PermissionDenied("只有本村村干部或乡镇干部可以登记异议。")
+    objection = Objection.objects.create(case=case, notice=case.state, raised_by=raised_by, raised_on=raised_on,
+                                         content=content, recorded_by=user)
+    _audit(case, actor=user, action="objection_recorded", label="登记异议", from_state=case.state,
+           to_state=case.state, comment=content, payload={"objection": objection.pk, "raised_by": raised_by})
+    return objection
+
+
+@transaction.atomic
+def objection_resolve(*, user, objection_id, upheld, resolution):
+    """Record the outcome of checking an objection. Upheld: the case goes back for re-check
+    (identification: to the village appraisal; elimination: back to monitoring)."""
+    objection = household_selectors.get_or_404(
+        Objection.objects.filter(case__in=cases_visible_to(user)), pk=objection_id)
+    case = case_for_update(user, objection.case_id)
+    objection = Objection.objects.select_for_update().get(pk=objection.pk)
+    if objection.status != Objection.Status.OPEN:
+        raise Conflict("该异议已处理，请刷新页面。")
+    if not (permissions.village_cadre(case, user) or permissions.town_official(case, user)):
+        raise PermissionDenied("只有本村村干部或乡镇干部可以处理异议。")
+    if not resolution:
+        raise ValidationError({"resolution": "请填写核实情况。"})
+    objection.status = Objection.Status.UPHELD if upheld else Objection.Status.DISMISSED
+    objection.resolution, objection.resolved_by, objection.resolved_at = resolution, user, timezone.now()
+    objection.save()
+    _audit(case, actor=user, action="objection_resolved", label=f"异议处理：{objection.get_status_display()}",
+           from_state=case.state, to_state=case.state, comment=resolution,
+           payload={"objection": objection.pk, "upheld": bool(upheld)})
+    if upheld and case.state == objection.notice:
+        name = "return_for_recheck" if case.state == State.PUBLIC_NOTICE else "elimination_return"
+        from_state = case.state
+        getattr(case, name)()
+        case.save()
+        _audit(case, actor=user, action=name, label=transition_label(name), from_state=from_state,
+               to_state=case.state, comment=f"异议成立：{resolution}", payload={"objection": objection.pk})
+    return objection
+
+
+# --- visits ----------------------------------------------------------------------------------
+
+
+def _check_visitor(user, household):
+    if household_selectors.is_admin(user):
+        return
+    path = household.village.path
+    allowed = any(r.role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) and path.startswith(r.area.path)
+                  for r in household_selectors.user_roles(user))
+    if not allowed and not household.cases.filter(state__in=OPEN_STATES, contact_person=user).exists():
+        raise PermissionDenied("只有本村村干部、驻村工作队、乡镇干部或帮扶联系人可以录入走访记录。")
+
+
+@transaction.atomic
+def visit_create(*, user, household, photos=(), open_case=False, **data):
+    """Record a home visit. The household's 两不愁三保障 status becomes what the visit found,
+    the visit attaches to the household's open case, and it may open a new case carrying its
+    findings over. A repeated submission (same client_uuid, e.g. an offline form synced
+    twice) returns the first visit instead of a duplicate."""
+    household = household_selectors.get_or_404(
+        household_selectors.households_visible_to(user).select_related("village"), pk=getattr(household, "pk", household))
+    _check_visitor(user, household)
+    if data.get("client_uuid"):
+        existing = Visit.objects.filter(client_uuid=data["client_uuid"], household=household).first()
+        if existing:
+            return existing
+    visit = Visit(household=household, recorded_by=user, **data)
+    visit.case = household.cases.filter(state__in=OPEN_STATES).first()
+    visit.full_clean()
+    visit.save()
+    for photo in photos:
+        VisitPhoto.objects.create(visit=visit, image=photo)
+    changed = []
+    for key, _ in Household.SECURITY_ITEMS:
+        if getattr(household, f"{key}_secure") != getattr(visit, f"{key}_secure"):
+            setattr(household, f"{key}_secure", getattr(visit, f"{key}_secure"))
+            changed.append(f"{key}_secure")
+    if changed:
+        household.save(update_fields=[*changed, "updated_at"])
+    if visit.case:
+        _audit(visit.case, actor=user, action="visit", label="走访", from_state=visit.case.state,
+               to_state=visit.case.state, comment=visit.findings, payload={"visit": visit.pk})
+    elif open_case:
+        risks = list(visit.new_risks)
+        reason = visit.findings or "走访发现风险：" + "、".join(visit.new_risk_labels())
+        visit.case = case_create(
+            user=user, household=household, channel="cadre_visit", discovered_on=visit.visited_on, reason=reason,
+            primary_risk=risks[0] if risks else "", secondary_risks=risks[1:], source="visit",
+            payload={"visit": visit.pk},
+        )
+        visit.save(update_fields=["case"])
+    return visit

@@ -1,0 +1,52 @@
+"""Day counting for notices and deadlines, in calendar days or Chinese working days.
+
+chinese_calendar only knows the holidays of the years its data covers; past that we count
+Monday-Friday as working days and say so (the caller shows the note) instead of failing.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+import chinese_calendar
+
+
+@dataclass(frozen=True)
+class DayCount:
+    date: datetime.date
+    note: str = ""
+
+
+def _is_workday(day):
+    try:
+        return chinese_calendar.is_workday(day), True
+    except NotImplementedError:
+        return day.weekday() < 5, False
+
+
+def add_days(start, days, working_days=False):
+    """The date `days` days after `start` (working days skip weekends and public holidays)."""
+    if not working_days:
+        return DayCount(start + datetime.timedelta(days=days))
+    day, counted, exact = start, 0, True
+    while counted < days:
+        day += datetime.timedelta(days=1)
+        workday, known = _is_workday(day)
+        exact = exact and known
+        if workday:
+            counted += 1
+    note = "" if exact else f"{day.year}年节假日安排尚未收录，按周一至周五计算工作日，请人工核对。"
+    return DayCount(day, note)
+
+
+def days_between(start, end, working_days=False):
+    """Signed number of (working) days from start to end; negative when end is before start."""
+    if not working_days:
+        return (end - start).days
+    sign = 1 if end >= start else -1
+    lo, hi = (start, end) if sign == 1 else (end, start)
+    count, day = 0, lo
+    while day < hi:
+        day += datetime.timedelta(days=1)
+        if _is_workday(day)[0]:
+            count += 1
+    return sign * count
