@@ -1,0 +1,13 @@
+"""A real Celery worker answers through the broker (skipped without REDIS_URL)."""
+
+import pytest
+
+from tests.celery_fixtures import celery_worker_process  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.celery_worker
+
+
+def test_real_worker_answers_ping_through_redis(celery_worker_process):
+    assert celery_worker_process.call("fanpin.ping") == "pong"
+    assert celery_worker_process.process.poll() is None
+    assert "fanpin.ping" in celery_worker_process.log()
