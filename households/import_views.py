@@ -1,8 +1,76 @@
-from django.http import HttpResponse
+"""Registry import page and template downloads (the work itself is in households.importer)."""
+
+from urllib.parse import quote
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+
+from . import importer, selectors
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse(status=501)
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="登记表文件",
+        help_text="支持 .xlsx、.xls 和 .csv（UTF-8 或 GBK 编码），不超过 20 MB。",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv"}),
+        error_messages={"required": "请选择要导入的文件。"},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(importer.SUPPORTED_EXTENSIONS):
+            raise forms.ValidationError("只支持 .xlsx、.xls 和 .csv 文件。")
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("文件超过 20 MB，请分村或分批导入。")
+        return upload
 
 
-import_upload = import_template = _todo
+def _writable_villages_or_403(user):
+    villages = selectors.villages_writable_by(user)
+    first = villages.order_by("path").first()
+    if first is None:
+        raise PermissionDenied("只有村干部和县乡村振兴局（或系统管理员）可以批量导入农户。")
+    return first
+
+
+@login_required
+def import_upload(request):
+    _writable_villages_or_403(request.user)
+    report = None
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = importer.import_registry(upload, upload.name, user=request.user)
+        except importer.ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            form = ImportForm()
+    return render(request, "households/import.html", {
+        "form": form,
+        "report": report,
+        "uploaded_name": request.FILES["file"].name if report else "",
+    })
+
+
+@login_required
+def import_template(request, fmt):
+    village = _writable_villages_or_403(request.user)
+    if fmt == "xlsx":
+        response = HttpResponse(
+            importer.template_xlsx(village.name),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    elif fmt == "csv":
+        response = HttpResponse(importer.template_csv(village.name), content_type="text/csv; charset=utf-8")
+    else:
+        raise Http404("没有这种格式的模板。")
+    response["Content-Disposition"] = (
+        f"attachment; filename=\"fanpin-import-template.{fmt}\"; filename*=UTF-8''{quote('农户导入模板')}.{fmt}"
+    )
+    return response

@@ -1,0 +1,931 @@
+"""Registry import from office spreadsheets (.xlsx/.xls via calamine, .csv in UTF-8 or GBK).
+
+One row per member; the household columns repeat on every row of a household (or are left
+blank / merged after its first row). The page, the management command and the benchmark
+all call `import_registry()`.
+
+How real office files are read (DOMAIN.md §6: "expect the quirks of real office spreadsheets"):
+- The header row is the first row among the first HEADER_SEARCH_ROWS rows that holds both the
+  ID-number column and the household-number column; title rows above it are ignored. Headers
+  match by alias, ignoring spaces, line breaks, full-width forms and "*" required markers.
+  A second header row right below it (sub-columns under a merged group such as 两不愁三保障)
+  is merged in.
+- Blank rows are skipped silently. A row with neither an ID number nor a household number
+  (notes, 合计/填表人 lines) is skipped with a notice; so is a row whose household number reads
+  like a totals or notes line (合计, 备注, …). A row with a household number but no ID number
+  is an error.
+- Merged cells: calamine returns a merged value only in the block's first cell. A row with an
+  ID number but a blank 户编号 belongs to the household of the row right above it (only if that
+  row is directly above: a blank row ends a block). Household columns (村, 住址, 户类型, 电话,
+  易地搬迁, 两不愁三保障) may be filled on any one row of the household; two different
+  non-blank values for the same household are an error.
+- Cells are NFKC-normalised (full-width digits and letters, ideographic spaces), trimmed, and
+  the ="…" / leading-apostrophe / leading-tab tricks used to keep numbers as text are undone.
+- An ID number (or a long household number) that Excel stored as a number has lost its last
+  digits: it is reported, never guessed.
+
+Semantics of a re-import: households are matched by 户编号 and members by 身份证号, so importing
+the same file twice updates and never duplicates. A blank cell leaves the stored value as it
+is (a new record gets the model default); members of a household that are missing from the
+file are left untouched (mark people who died or moved out with 人员状态).
+
+Validation uses the model's own rules (Member/Household.full_clean, idnumber.parse) and the
+same write scope as the pages (selectors.villages_writable_by). Each household is written in
+its own transaction: a household with any error is not written at all, every other valid
+household is. Existing rows are loaded in bulk for the whole file, so the number of queries
+grows with the number of households written, never with lookups per row.
+"""
+
+import csv
+import datetime
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import idnumber, quality, selectors
+from .models import Area, Household, Member
+from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+
+HEADER_SEARCH_ROWS = 15
+QUERY_CHUNK = 500
+SUPPORTED_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv")
+
+NUMERIC_ID_MESSAGE = "身份证号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写"
+NUMERIC_NUMBER_MESSAGE = "户编号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写"
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (unreadable, unsupported, no header row)."""
+
+
+# --- columns -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # model field name
+    header: str  # canonical header, as in the template
+    aliases: tuple = ()
+    level: str = "member"  # "household" or "member"
+    kind: str = "text"  # text, name, phone, choice, bool, int, village, id, number
+    required: bool = False
+    model: type = Member
+
+    @property
+    def model_field(self):
+        return self.model._meta.get_field(self.key)
+
+
+def _security_columns():
+    columns = []
+    for key, label in Household.SECURITY_ITEMS:
+        aliases = (f"{label}不愁", f"不愁{label}") if label in ("吃", "穿") else (f"{label}有保障", f"{label}保障")
+        columns.append(Column(f"{key}_secure", label, aliases, "household", "bool", model=Household))
+    return columns
+
+
+H = {"level": "household", "model": Household}
+COLUMNS = [
+    Column("number", "户编号", ("户号", "农户编号", "家庭编号", "户编码"), kind="number", required=True, **H),
+    Column("village", "村", ("所属村", "村名", "村名称", "行政村", "村(社区)", "所属村(社区)", "村代码",
+                             "行政区划代码", "村行政区划代码", "村级行政区划代码"), kind="village", required=True, **H),
+    Column("address", "住址", ("家庭住址", "地址", "详细地址", "居住地址", "现住址"), **H),
+    Column("phone", "联系电话", ("电话", "手机", "手机号", "手机号码", "联系方式", "户主电话"), kind="phone", **H),
+    Column("household_type", "户类型", ("农户类型", "户类别", "农户属性", "户属性"), kind="choice", **H),
+    Column("relocated", "易地搬迁", ("易地扶贫搬迁", "易地扶贫搬迁户", "是否易地搬迁", "是否易地扶贫搬迁",
+                                   "是否易地扶贫搬迁户"), kind="bool", **H),
+    Column("name", "姓名", ("成员姓名", "人员姓名"), kind="name", required=True),
+    Column("id_number", "身份证号", ("身份证号码", "公民身份号码", "证件号码", "身份证", "证件号"), kind="id",
+           required=True),
+    Column("relation", "与户主关系", ("与户主的关系", "家庭关系", "关系"), kind="choice", required=True),
+    Column("status", "人员状态", ("成员状态", "状态"), kind="choice"),
+    Column("health", "健康状况", ("健康状态",), kind="choice"),
+    Column("disability_category", "残疾类别", ("残疾类型",), kind="choice"),
+    Column("disability_level", "残疾等级", ("残疾级别",), kind="int"),
+    Column("labour_capacity", "劳动能力", ("劳动技能",), kind="choice"),
+    Column("schooling", "在校生情况", ("在校情况", "在校生状况", "就学情况"), kind="choice"),
+    Column("work_place", "务工地点", ("务工区域", "务工地域"), kind="choice"),
+    Column("work_months", "务工时间（月）", ("务工时间", "务工月数", "务工时间月"), kind="int"),
+    Column("medical_insurance", "医保", ("参加医保", "是否参加医保", "城乡居民基本医疗保险",
+                                       "参加城乡居民基本医疗保险"), kind="bool"),
+    Column("pension_insurance", "养老保险", ("参加养老保险", "是否参加养老保险", "城乡居民基本养老保险",
+                                         "参加城乡居民基本养老保险"), kind="bool"),
+    Column("dibao", "低保", ("享受低保", "是否低保", "是否享受低保", "低保户"), kind="bool"),
+    Column("tekun", "特困供养", ("特困", "是否特困供养", "特困人员"), kind="bool"),
+    *_security_columns(),
+]
+COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
+HOUSEHOLD_COLUMNS = [c for c in COLUMNS if c.level == "household"]
+MEMBER_COLUMNS = [c for c in COLUMNS if c.level == "member"]
+assert {c.key for c in HOUSEHOLD_COLUMNS} <= set(HOUSEHOLD_FIELDS) | {"village"}
+assert {c.key for c in MEMBER_COLUMNS} <= set(MEMBER_FIELDS)
+
+TRUE_WORDS = {"是", "有", "有保障", "不愁", "已参加", "参加", "享受", "√", "✓", "Y", "YES", "TRUE", "1"}
+FALSE_WORDS = {"否", "无", "无保障", "未参加", "不参加", "未享受", "×", "✗", "N", "NO", "FALSE", "0"}
+CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+                  "十一": 11, "十二": 12}
+NOTE_ROW = re.compile(r"^(合计|总计|小计|共计|注|备注|说明|填表|制表|审核|负责人|联系人|统计)")
+SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?E[+-]?\d+$", re.IGNORECASE)
+DECIMAL = re.compile(r"^\d+\.\d+$")
+CJK_NAME = re.compile(r"^[\u3400-\u9fff·\s]+$")
+
+
+def normalize_header(text):
+    text = unicodedata.normalize("NFKC", str(text or ""))
+    text = re.sub(r"\s+", "", text).replace("*", "")
+    text = re.sub(r"\((必填|选填|可选|必选)\)$", "", text)
+    return text.lower()
+
+
+HEADER_LOOKUP = {}
+for _column in COLUMNS:
+    for _alias in (_column.header, *_column.aliases):
+        HEADER_LOOKUP.setdefault(normalize_header(_alias), _column)
+
+
+def choice_map(column):
+    """Label → value, from the model's TextChoices labels (no second table to keep in sync).
+    Labels such as "儿媳/女婿" also match each part; where the field has a blank choice
+    ("无", "非在校生", "未务工"), "无" and "否" mean blank too."""
+    mapping = {}
+    for value, label in column.model_field.choices:
+        mapping[normalize_header(label)] = value
+        for part in str(label).split("/"):
+            mapping.setdefault(normalize_header(part), value)
+        mapping.setdefault(normalize_header(value), value)
+        if value == "":
+            mapping.setdefault("无", "")
+            mapping.setdefault("否", "")
+    if column.key == "relation":
+        # 本人 is how many office templates label the head's own row.
+        mapping.setdefault("本人", Member.Relation.HEAD)
+    return mapping
+
+
+CHOICE_MAPS = {c.key: choice_map(c) for c in COLUMNS if c.kind == "choice"}
+
+
+def allowed_labels(column):
+    if column.kind == "choice":
+        return [str(label) for _, label in column.model_field.choices]
+    if column.kind == "bool":
+        if column.key.endswith("_secure"):
+            return ["是", "否", "有保障", "无保障"]
+        return ["是", "否"]
+    return []
+
+
+# --- report ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Issue:
+    row: int | None
+    column: str
+    message: str
+
+    def __str__(self):
+        where = f"第 {self.row} 行" if self.row else "文件"
+        column = f"［{self.column}］" if self.column else ""
+        return f"{where}{column}：{self.message}"
+
+
+@dataclass
+class ImportReport:
+    file_format: str = ""
+    sheet: str = ""
+    header_row: int = 0
+    households_created: int = 0
+    households_updated: int = 0
+    households_rejected: int = 0
+    members_created: int = 0
+    members_updated: int = 0
+    rows_skipped: int = 0
+    rows_read: int = 0
+    errors: list = field(default_factory=list)
+    notices: list = field(default_factory=list)
+    findings: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return not self.errors and not self.households_rejected
+
+    def summary(self):
+        return (
+            f"新建农户 {self.households_created} 户，更新农户 {self.households_updated} 户，"
+            f"拒绝 {self.households_rejected} 户；新建成员 {self.members_created} 人，"
+            f"更新成员 {self.members_updated} 人；跳过 {self.rows_skipped} 行。"
+        )
+
+    def lines(self):
+        """The whole report as text (management command output)."""
+        where = f"工作表「{self.sheet}」，" if self.sheet else ""
+        out = [f"读取 {self.file_format} 文件：{where}表头在第 {self.header_row} 行，数据 {self.rows_read} 行。",
+               self.summary()]
+        for title, issues in (("错误", self.errors), ("提示", self.notices), ("数据质量提示", self.findings)):
+            if issues:
+                out.append(f"{title}（{len(issues)} 条）：")
+                out.extend(f"  {issue}" for issue in issues)
+        if not self.errors and not self.households_rejected:
+            out.append("全部导入成功。")
+        return out
+
+
+# --- reading -----------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    file_format: str
+    sheet: str
+    rows: object  # iterator of (row number, [cell values]), row numbers as Excel shows them
+
+
+def read_table(fileobj, filename):
+    """Open the file and return its rows; raise ImportFileError if it cannot be read."""
+    name = (filename or "").lower()
+    data = fileobj.read()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not data:
+        raise ImportFileError("文件是空的。")
+    is_zip = data[:4] == b"PK\x03\x04"
+    is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    if name and not name.endswith(SUPPORTED_EXTENSIONS):
+        raise ImportFileError("只支持 .xlsx、.xls 和 .csv 文件，请在 Excel 中“另存为”这几种格式之一。")
+    if is_zip or is_ole:
+        return _read_workbook(data)
+    if name.endswith((".xlsx", ".xlsm", ".xls")):
+        raise ImportFileError("该文件不是有效的 Excel 文件（可能已损坏或被改了扩展名）。")
+    return _read_csv(data)
+
+
+def _read_workbook(data):
+    import python_calamine
+
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises several error types for broken files
+        raise ImportFileError(f"无法读取该 Excel 文件（{type(exc).__name__}），请确认文件未加密、未损坏。") from None
+    visible = [m.name for m in workbook.sheets_metadata
+               if m.visible == python_calamine.SheetVisibleEnum.Visible] or workbook.sheet_names
+    for sheet_name in visible:
+        sheet = workbook.get_sheet_by_name(sheet_name)
+        # iter_rows() starts at the sheet's first row (A1's row) even when the used range
+        # starts lower, so position + 1 is the row number Excel shows.
+        rows = ((index + 1, list(values)) for index, values in enumerate(sheet.iter_rows()))
+        head = [next(rows, None) for _ in range(HEADER_SEARCH_ROWS)]
+        head = [r for r in head if r is not None]
+        if _find_header(head) is not None:
+            return Table("Excel", sheet_name, _chain(head, rows))
+    return Table("Excel", visible[0] if visible else "", iter(()))
+
+
+def _chain(head, rest):
+    yield from head
+    yield from rest
+
+
+def decode_csv(data):
+    """UTF-8 (with or without BOM) strictly first, then GB18030 (a superset of GBK)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ImportFileError("无法识别该 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码的 CSV。") from None
+
+
+def _read_csv(data):
+    text = decode_csv(data)
+    sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # One CSV record is one spreadsheet row, even when a quoted cell holds a line break.
+    return Table("CSV", "", ((index + 1, values) for index, values in enumerate(reader)))
+
+
+def clean_text(value):
+    """A cell as the trimmed, NFKC-normalised text a person reads in it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    text = unicodedata.normalize("NFKC", str(value))
+    text = re.sub(r"\s+", " ", text).strip()
+    if text.startswith('="') and text.endswith('"'):
+        text = text[2:-1].strip()
+    return text.lstrip("'").strip()
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _find_header(rows):
+    """(index in rows, {position: Column}) of the header row, or None."""
+    for index, (_, values) in enumerate(rows):
+        found = {}
+        for position, value in enumerate(values):
+            if isinstance(value, str):
+                column = HEADER_LOOKUP.get(normalize_header(value))
+                if column and column not in found.values():
+                    found[position] = column
+        keys = {c.key for c in found.values()}
+        if {"id_number", "number"} <= keys:
+            return index, found
+    return None
+
+
+# --- parsing rows -------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    row: int
+    number: str = ""
+    id_text: str = ""
+    values: dict = field(default_factory=dict)  # key -> cleaned text, non-blank only
+    parsed: dict = field(default_factory=dict)  # key -> model value
+    errors: list = field(default_factory=list)
+    id_number: str = ""  # normalised, when it parsed
+
+    def member_signature(self):
+        return tuple(self.values.get(c.key, "") for c in MEMBER_COLUMNS)
+
+
+@dataclass
+class Group:
+    number: str
+    rows: list = field(default_factory=list)
+    household_values: dict = field(default_factory=dict)  # key -> (text, row number)
+    errors: list = field(default_factory=list)
+    household: Household | None = None
+    created: bool = False
+    new_members: list = field(default_factory=list)
+    changed_members: list = field(default_factory=list)
+
+    @property
+    def first_row(self):
+        return self.rows[0].row
+
+    @property
+    def has_errors(self):
+        return bool(self.errors) or any(r.errors for r in self.rows)
+
+
+class RegistryImport:
+    """Parse, validate and write one file. Use `import_registry()`; the steps are separate so
+    the benchmark can time them."""
+
+    def __init__(self, user=None):
+        # user=None means the whole registry (management command run by an administrator).
+        self.user = user
+        self.report = ImportReport()
+        self.headers = {}  # key -> header text as written in the file
+        self.groups = {}  # household number -> Group, in file order
+        self.column_positions = {}  # header text -> position, to list a row's issues left to right
+
+    # Step 1: read and parse every row.
+    def parse(self, table):
+        self.report.file_format, self.report.sheet = table.file_format, table.sheet
+        head = []
+        for item in table.rows:
+            head.append(item)
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+        found = _find_header(head)
+        if found is None:
+            raise ImportFileError(
+                f"在前 {HEADER_SEARCH_ROWS} 行中没有找到表头：表头行必须同时包含「户编号」和「身份证号」两列。"
+                "请下载导入模板对照填写。"
+            )
+        index, positions = found
+        header_row_number, header_values = head[index]
+        self.report.header_row = header_row_number
+        for position, column in positions.items():
+            self.headers[column.key] = _header_text(_cell(header_values, position)) or column.header
+        remaining = self._merge_sub_header(_chain(head[index + 1:], table.rows), positions)
+        self.column_positions = {self.headers[c.key]: p for p, c in positions.items()}
+        missing = [c.header for c in COLUMNS if c.required and c.key not in self.headers]
+        if missing:
+            raise ImportFileError(f"缺少必需的列：{'、'.join(missing)}。请下载导入模板对照填写。")
+        mapped = set(positions)
+        unknown = [clean_text(v) for p, v in enumerate(header_values) if p not in mapped and clean_text(v)]
+        if unknown:
+            self.report.notices.append(Issue(header_row_number, "", f"以下列未识别，已忽略：{'、'.join(unknown)}。"))
+
+        previous = None
+        seen_ids = {}
+        for row_number, values in remaining:
+            row = self._parse_row(row_number, values, positions, previous)
+            if row is None:
+                previous = None
+                continue
+            if row == "skip":
+                self.report.rows_skipped += 1
+                previous = None
+                continue
+            self.report.rows_read += 1
+            previous = row
+            if self._is_duplicate(row, seen_ids):
+                continue
+            group = self.groups.setdefault(row.number, Group(row.number))
+            group.rows.append(row)
+            self._merge_household_values(group, row)
+        return self
+
+    def _merge_sub_header(self, rows, positions):
+        """Sub-columns (吃, 穿, … under a merged 两不愁三保障 cell) sit one row below the header."""
+        first = next(rows, None)
+        if first is None:
+            return rows
+        _, values = first
+        extra = {}
+        for position, value in enumerate(values):
+            if position in positions or not isinstance(value, str):
+                continue
+            column = HEADER_LOOKUP.get(normalize_header(value))
+            if column and column not in positions.values() and column not in extra.values():
+                extra[position] = column
+        id_position = next(p for p, c in positions.items() if c.key == "id_number")
+        if extra and not clean_text(_cell(values, id_position)):
+            positions.update(extra)
+            for position, column in extra.items():
+                self.headers[column.key] = _header_text(values[position]) or column.header
+            return rows
+        return _chain([first], rows)
+
+    def header(self, key):
+        return self.headers.get(key) or COLUMN_BY_KEY[key].header
+
+    def _parse_row(self, row_number, values, positions, previous):
+        raw = {column.key: _cell(values, position) for position, column in positions.items()}
+        texts = {key: clean_text(value) for key, value in raw.items()}
+        if not any(clean_text(v) for v in values):
+            return None  # blank row
+        row = Row(row_number)
+        number, id_text = texts.get("number", ""), texts.get("id_number", "")
+        if not id_text and (not number or NOTE_ROW.match(number)):
+            self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
+            return "skip"
+        if not number:
+            if previous is not None and previous.row == row_number - 1:
+                number = previous.number  # merged 户编号 cell: the household of the row above
+            else:
+                row.errors.append(Issue(row_number, self.header("number"), "户编号不能为空。"))
+        elif (_is_number(raw["number"]) and abs(raw["number"]) >= 1e15) or SCIENTIFIC.match(number):
+            row.errors.append(Issue(row_number, self.header("number"), NUMERIC_NUMBER_MESSAGE))
+        row.number = number
+        row.values = {key: text for key, text in texts.items() if text and key != "number"}
+        if row.values.get("name") and CJK_NAME.match(row.values["name"]):
+            # "张  三": offices pad two-character names with spaces to align columns.
+            row.values["name"] = re.sub(r"\s+", "", row.values["name"])
+        self._parse_id(row, raw.get("id_number"), id_text)
+        for column in COLUMNS:
+            if column.key in ("number", "id_number") or column.key not in self.headers:
+                continue
+            text = row.values.get(column.key, "")
+            if not text:
+                # Household columns may be blank on all but one row of the household
+                # (merged cells); the household as a whole is checked in validate().
+                if column.required and column.level == "member":
+                    row.errors.append(Issue(row_number, self.header(column.key), f"{column.header}不能为空。"))
+                continue
+            try:
+                row.parsed[column.key] = self._parse_value(column, text)
+            except ValueError as exc:
+                row.errors.append(Issue(row_number, self.header(column.key), str(exc)))
+        return row
+
+    def _parse_id(self, row, raw, text):
+        header = self.header("id_number")
+        row.id_text = text
+        if not text:
+            row.errors.append(Issue(row.row, header, "身份证号不能为空。"))
+        elif _is_number(raw) or SCIENTIFIC.match(text) or DECIMAL.match(text):
+            row.errors.append(Issue(row.row, header, NUMERIC_ID_MESSAGE))
+        else:
+            row.id_text = idnumber.normalize(text)
+            try:
+                row.id_number = idnumber.parse(text).number
+            except ValidationError as exc:
+                row.errors.append(Issue(row.row, header, exc.messages[0]))
+
+    def _parse_value(self, column, text):
+        if column.kind == "choice":
+            value = CHOICE_MAPS[column.key].get(normalize_header(text))
+            if value is None:
+                raise ValueError(f"「{text}」不是有效的{column.header}，可填：{'、'.join(allowed_labels(column))}。")
+            return value
+        if column.kind == "bool":
+            word = normalize_header(text).upper()
+            if word in TRUE_WORDS:
+                return True
+            if word in FALSE_WORDS:
+                return False
+            raise ValueError(f"「{text}」无法识别，请填写：{'、'.join(allowed_labels(column))}。")
+        if column.kind == "int":
+            match = re.fullmatch(r"(\d+|[一二三四五六七八九十]+)(?:\.0+)?(?:个月|月|级)?", text.replace(" ", ""))
+            number = None
+            if match:
+                digits = match.group(1)
+                number = int(digits) if digits.isdigit() else CHINESE_DIGITS.get(digits)
+            if number is None:
+                raise ValueError(f"「{text}」不是有效的整数。")
+            return number
+        if column.kind == "phone":
+            return re.sub(r"[\s-]", "", text)
+        return text  # text, name, village (resolved with the household)
+
+    def _is_duplicate(self, row, seen_ids):
+        """An identical repeated row is a notice; the same ID with other content is an error."""
+        key = row.id_number or row.id_text
+        if not key or not row.id_text or any(i.message == NUMERIC_ID_MESSAGE for i in row.errors):
+            return False
+        earlier = seen_ids.get(key)
+        if earlier is None:
+            seen_ids[key] = row
+            return False
+        same = (
+            earlier.number == row.number
+            and earlier.member_signature() == row.member_signature()
+            and all(
+                earlier.values.get(c.key, "") == row.values.get(c.key, "")
+                or not earlier.values.get(c.key) or not row.values.get(c.key)
+                for c in HOUSEHOLD_COLUMNS
+            )
+        )
+        if same:
+            self.report.rows_skipped += 1
+            self.report.notices.append(Issue(row.row, "", f"与第 {earlier.row} 行重复，已忽略。"))
+            return True
+        row.errors.append(Issue(
+            row.row, self.header("id_number"), f"该身份证号与第 {earlier.row} 行相同，但其他内容不同，请核对后只保留一行。"))
+        return False
+
+    def _merge_household_values(self, group, row):
+        for column in HOUSEHOLD_COLUMNS:
+            text = row.values.get(column.key)
+            if column.key not in row.parsed:
+                continue
+            value = row.parsed[column.key]
+            if column.key not in group.household_values:
+                group.household_values[column.key] = (value, text, row.row)
+            elif group.household_values[column.key][0] != value:
+                first_row = group.household_values[column.key][2]
+                row.errors.append(Issue(
+                    row.row, self.header(column.key),
+                    f"同一户（户编号 {group.number}）的{column.header}与第 {first_row} 行不一致。"))
+
+    # Step 2: validate against the registry (bulk-loaded) and the model rules.
+    def validate(self):
+        groups = [g for g in self.groups.values() if g.number]
+        villages = self._writable_villages()
+        numbers = [g.number for g in groups]
+        ids = [r.id_number for g in groups for r in g.rows if r.id_number]
+        existing_households = {
+            h.number: h for h in _in_chunks(Household.objects.select_related("village"), "number", numbers)
+        }
+        known_ids = {m.id_number: m for m in _in_chunks(
+            Member.objects.select_related("household__village"), "id_number", ids)}
+        household_ids = [h.pk for h in existing_households.values()]
+        members_by_household = {}
+        for member in _in_chunks(Member.objects.all(), "household_id", household_ids):
+            members_by_household.setdefault(member.household_id, []).append(member)
+        writable_ids = villages["ids"]
+        for group in groups:
+            self._validate_group(group, villages, writable_ids, existing_households.get(group.number),
+                                 known_ids, members_by_household)
+        # Rows without a household number could not be grouped; they are rejected as they are.
+        return self
+
+    def _writable_villages(self):
+        if self.user is None:
+            qs = Area.objects.filter(level=Area.Level.VILLAGE)
+        else:
+            qs = selectors.villages_writable_by(self.user)
+        lookup = {}
+        ids = set()
+        for village in qs.select_related("parent"):
+            ids.add(village.pk)
+            keys = {normalize_header(village.code), normalize_header(village.name)}
+            if village.parent:
+                keys.add(normalize_header(village.parent.name + village.name))
+            for key in keys:
+                lookup[key] = village if lookup.get(key, village) == village else "ambiguous"
+        return {"lookup": lookup, "ids": ids}
+
+    def _validate_group(self, group, villages, writable_ids, existing, known_ids, members_by_household):
+        number_header = self.header("number")
+        village = None
+        village_entry = group.household_values.get("village")
+        if village_entry:
+            _, text, row_number = village_entry
+            found = villages["lookup"].get(normalize_header(text))
+            if found == "ambiguous":
+                group.errors.append(Issue(row_number, self.header("village"),
+                                          f"有多个村名为「{text}」，请填写村的行政区划代码。"))
+            elif found is None:
+                group.errors.append(Issue(row_number, self.header("village"),
+                                          f"「{text}」不是您可以登记农户的村（请填写村名或行政区划代码）。"))
+            else:
+                village = found
+        elif existing is None or "village" in self.headers:
+            group.errors.append(Issue(group.first_row, self.header("village"), "村不能为空。"))
+        if existing is not None and existing.village_id not in writable_ids:
+            group.errors.append(Issue(group.first_row, number_header,
+                                      f"户编号 {group.number} 已被您管辖范围以外的农户使用，不能导入。"))
+            return
+        group.created = existing is None
+        household = existing or Household(number=group.number)
+        group.household = household
+        if village is not None:
+            household.village = village
+        for key, (value, _, _) in group.household_values.items():
+            if key != "village":
+                setattr(household, key, value)
+        exclude = ["village"]
+        try:
+            household.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                row_number = group.household_values.get(name, (None, None, group.first_row))[2]
+                column = self.header(name) if name in COLUMN_BY_KEY else ""
+                group.errors.extend(Issue(row_number, column, m) for m in messages)
+
+        stored = {m.id_number: m for m in members_by_household.get(household.pk, [])} if household.pk else {}
+        heads = []
+        for row in group.rows:
+            member = self._validate_member(group, row, stored, known_ids)
+            # Counted from the row itself, so a row rejected for another reason does not
+            # also produce a misleading "no head" error.
+            status = row.parsed.get("status") or (member.status if member is not None else Member.Status.ACTIVE)
+            if row.parsed.get("relation") == Member.Relation.HEAD and status == Member.Status.ACTIVE:
+                heads.append((row, member))
+        in_file = {r.id_number for r in group.rows if r.id_number}
+        stored_heads = [m for i, m in stored.items() if i not in in_file
+                        and m.relation == Member.Relation.HEAD and m.status == Member.Status.ACTIVE]
+        relation = self.header("relation")
+        if stored_heads and heads:
+            for row, _ in heads:
+                group.errors.append(Issue(
+                    row.row, relation,
+                    f"户编号 {group.number} 在系统中已登记户主 {stored_heads[0].name}（{stored_heads[0].masked_id}），"
+                    "每户只能有一名在户户主；如需更换户主，请把原户主也填入本表并修改其与户主关系。"))
+        elif not stored_heads and not heads:
+            group.errors.append(Issue(group.first_row, relation,
+                                      f"户编号 {group.number} 没有在户的户主，每户必须有且只有一名户主。"))
+        for row, _ in heads[1:]:
+            group.errors.append(Issue(row.row, relation,
+                                      f"户编号 {group.number} 已有户主（第 {heads[0][0].row} 行），每户只能有一名在户户主。"))
+
+    def _validate_member(self, group, row, stored, known_ids):
+        header = self.header("id_number")
+        member = None
+        if row.id_number:
+            member = stored.get(row.id_number)
+            other = known_ids.get(row.id_number)
+            if member is None and other is not None:
+                where = f"（户编号 {other.household.number}）" if self._can_see(other.household) else ""
+                row.errors.append(Issue(row.row, header, f"该身份证号已登记在另一农户{where}中，同一身份证号不能登记两次。"))
+                return None
+        member = member or Member()
+        for column in MEMBER_COLUMNS:
+            if column.key in row.parsed:
+                setattr(member, column.key, row.parsed[column.key])
+        # An unusable ID number is already reported; validate the other fields with a
+        # stand-in so the row's other mistakes are reported in the same pass.
+        member.id_number = row.id_number or STAND_IN_ID
+        try:
+            member.full_clean(exclude=["household"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                column = self.header(name) if name in COLUMN_BY_KEY else ""
+                row.errors.extend(Issue(row.row, column, m) for m in messages)
+        if member.pk:
+            group.changed_members.append(member)
+        else:
+            group.new_members.append(member)
+        return member
+
+    def _can_see(self, household):
+        if self.user is None or selectors.is_admin(self.user):
+            return True
+        return any(household.village.path.startswith(a.path) for a in selectors.scope_areas(self.user))
+
+    # Step 3: write each valid household in its own transaction.
+    def write(self):
+        written = []
+        rows_without_number = [r for r in self.groups.get("", Group("")).rows]
+        for row in rows_without_number:
+            self.report.errors.extend(row.errors)
+        for group in self.groups.values():
+            if not group.number:
+                continue
+            if group.has_errors:
+                self._reject(group)
+                continue
+            try:
+                self._write_group(group)
+            except IntegrityError:
+                # Someone registered the same number or ID between our read and this write.
+                group.errors.append(Issue(group.first_row, self.header("number"),
+                                          "保存时发现户编号或身份证号已被他人同时登记，请刷新后重新导入。"))
+                self._reject(group)
+                continue
+            written.append(group)
+            if group.created:
+                self.report.households_created += 1
+            else:
+                self.report.households_updated += 1
+            self.report.members_created += len(group.new_members)
+            self.report.members_updated += len(group.changed_members)
+        self._quality_findings(written)
+        for issues in (self.report.errors, self.report.notices, self.report.findings):
+            issues.sort(key=self._issue_order)
+        return self.report
+
+    def _issue_order(self, issue):
+        # File-level notes first, then left to right; a column missing from the file (such as
+        # 残疾类别 when only 残疾等级 was filled) after the columns the user can see.
+        position = -1 if not issue.column else self.column_positions.get(issue.column, len(self.column_positions))
+        return (issue.row or 0, position)
+
+    def _reject(self, group):
+        self.report.households_rejected += 1
+        self.report.errors.extend(group.errors)
+        for row in group.rows:
+            self.report.errors.extend(row.errors)
+        self.report.notices.append(Issue(
+            group.first_row, self.header("number"),
+            f"户编号 {group.number} 有错误，该户（共 {len(group.rows)} 行）未导入，其他农户不受影响。"))
+
+    def _write_group(self, group):
+        now = timezone.now()
+        fields = [f for f in MEMBER_FIELDS if f != "id_number"] + ["sex", "birth_date", "updated_at"]
+        with transaction.atomic():
+            household = group.household
+            household.save()
+            for member in group.changed_members + group.new_members:
+                member.household = household
+                member.updated_at = now
+            # Demote or move out the old head before promoting the new one, so the
+            # one-active-head constraint holds after every statement.
+            first = [m for m in group.changed_members
+                     if m.relation != Member.Relation.HEAD or m.status != Member.Status.ACTIVE]
+            second = [m for m in group.changed_members if m not in first]
+            for batch in (first, second):
+                if batch:
+                    Member.objects.bulk_update(batch, fields)
+            if group.new_members:
+                Member.objects.bulk_create(group.new_members)
+
+    def _quality_findings(self, groups):
+        """The same data-quality checks as after a page entry (DOMAIN.md §8), for the imported households."""
+        by_pk = {g.household.pk: g for g in groups}
+        pks = list(by_pk)
+        today = timezone.localdate()
+        for start in range(0, len(pks), QUERY_CHUNK):
+            chunk = quality.prefetch_for_checks(Household.objects.filter(pk__in=pks[start:start + QUERY_CHUNK]))
+            for household in chunk:
+                for finding in quality.household_findings(household, today):
+                    group = by_pk[household.pk]
+                    self.report.findings.append(Issue(group.first_row, self.header("number"),
+                                                      f"户编号 {group.number}：{finding.message}"))
+
+
+STAND_IN_ID = idnumber.make("110101", datetime.date(2000, 1, 1), 1)
+
+
+def _header_text(value):
+    """The header as the user wrote it (full-width brackets kept), without stray whitespace."""
+    return re.sub(r"\s+", "", str(value or "")).lstrip("\ufeff")
+
+
+def _cell(values, position):
+    return values[position] if position < len(values) else None
+
+
+def _in_chunks(queryset, field_name, values):
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), QUERY_CHUNK):
+        yield from queryset.filter(**{f"{field_name}__in": values[start:start + QUERY_CHUNK]})
+
+
+def import_registry(fileobj, filename, *, user=None):
+    """Import a registry file and return its ImportReport.
+
+    `user` bounds the villages written to (selectors.villages_writable_by); None imports with
+    administrator scope (the management command without --user). Raises ImportFileError when
+    the file as a whole cannot be read.
+    """
+    table = read_table(fileobj, filename)
+    return RegistryImport(user).parse(table).validate().write()
+
+
+# --- templates ---------------------------------------------------------------------------
+
+COLUMN_NOTES = {
+    "number": "同一户的各成员填写相同的户编号；合并单元格也可以",
+    "village": "村名或村的行政区划代码，须是您可以登记农户的村",
+    "id_number": "18 位，最后一位可以是 X；请把该列设为文本格式，否则 Excel 会把号码改成科学计数法",
+    "relation": "每户必须有且只有一名在户的户主",
+    "status": "留空表示在户",
+    "disability_level": "1-4 级，填写等级时必须填写残疾类别",
+    "work_months": "0-12 的整数",
+}
+
+
+def sample_rows(village_name):
+    """Two demo rows (a head and his spouse) with valid, obviously fictitious ID numbers."""
+    head = idnumber.make("440981", datetime.date(1968, 3, 12), 19)
+    spouse = idnumber.make("440981", datetime.date(1970, 8, 2), 24)
+    base = {"number": "示例0001", "village": village_name, "address": "一组 8 号", "phone": "13800138000",
+            "household_type": "一般农户", "relocated": "否", "medical_insurance": "是", "pension_insurance": "是",
+            "dibao": "否", "tekun": "否", "status": "在户", "health": "健康", "labour_capacity": "普通劳动力",
+            "work_months": "0", **{f"{key}_secure": "是" for key, _ in Household.SECURITY_ITEMS}}
+    return [
+        {**base, "name": "张示例", "id_number": head, "relation": "户主", "work_place": "县内", "work_months": "6"},
+        {**base, "name": "李示例", "id_number": spouse, "relation": "配偶", "health": "长期慢性病",
+         "labour_capacity": "弱劳动力或半劳动力"},
+    ]
+
+
+def template_xlsx(village_name):
+    """The import template as .xlsx bytes: header, two sample rows, and a 填写说明 sheet."""
+    import openpyxl
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "农户成员"
+    sheet.append([c.header for c in COLUMNS])
+    bold = Font(bold=True)
+    required_fill = PatternFill("solid", fgColor="FFF2CC")
+    text_columns = {"number", "id_number", "phone", "village"}
+    for index, column in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        if column.required:
+            cell.fill = required_fill
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = 22 if column.key == "id_number" else max(10, len(column.header) * 2 + 2)
+        if column.key in text_columns:
+            # Text format ("@") keeps Excel from turning ID numbers into 4.40981E+17.
+            sheet.column_dimensions[letter].number_format = "@"
+    for values in sample_rows(village_name):
+        sheet.append([values.get(c.key, "") for c in COLUMNS])
+    for index, column in enumerate(COLUMNS, start=1):
+        if column.key in text_columns:
+            for row in range(2, 1001):
+                sheet.cell(row=row, column=index).number_format = "@"
+    sheet.freeze_panes = "A2"
+
+    notes = workbook.create_sheet("填写说明")
+    notes.append(["列名", "是否必填", "可填写的值", "说明"])
+    for cell in notes[1]:
+        cell.font = bold
+    for column in COLUMNS:
+        notes.append([column.header, "必填" if column.required else "选填", "、".join(allowed_labels(column)),
+                      COLUMN_NOTES.get(column.key, "")])
+    notes.append([])
+    for line in (
+        "每行填写一名家庭成员；同一户的户编号相同，村、住址等农户信息只需在该户第一行填写（合并单元格也可以）。",
+        "表头上方可以有标题行；表头必须包含「户编号」和「身份证号」两列，列的顺序不限。",
+        "重复导入同一文件会按户编号更新农户、按身份证号更新成员，不会重复登记；留空的单元格不会覆盖已登记的内容。",
+        "某一户有任何错误时，该户整户不导入，其他农户照常导入；导入结果会列出每个错误的行号、列名和原因。",
+        "示例行（户编号 示例0001）仅作参考，填写前请删除。",
+    ):
+        notes.append([line])
+    notes.column_dimensions["A"].width = 16
+    notes.column_dimensions["C"].width = 60
+    notes.column_dimensions["D"].width = 60
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def template_csv(village_name):
+    """The import template as UTF-8 CSV with a BOM, so Excel opens it in the right encoding.
+    ID numbers and household numbers start with a tab so Excel keeps them as text; the
+    importer trims it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.header for c in COLUMNS])
+    for values in sample_rows(village_name):
+        writer.writerow([("\t" if c.key in ("number", "id_number") else "") + values.get(c.key, "") for c in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

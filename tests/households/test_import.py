@@ -1,0 +1,261 @@
+"""Registry import (issue 2 item 6): messy office files, exact error reports, idempotence, scope."""
+
+import datetime
+import io
+
+import openpyxl
+import pytest
+
+from households import idnumber
+from households.importer import NUMERIC_ID_MESSAGE, ImportFileError, import_registry
+from households.models import Household, Member
+
+
+def make_id(day, seq):
+    """A valid ID number born on 1970-01-01 + day, odd sequence for men."""
+    return idnumber.make("440981", datetime.date(1970, 1, 1) + datetime.timedelta(days=day), seq)
+
+
+ID1, ID2, ID3, ID4, ID5, ID6 = (make_id(n * 400, 11 + n * 2) for n in range(6))
+BAD_CHECK = ID5[:17] + ("0" if ID5[17] != "0" else "1")
+
+
+def csv_bytes(lines, encoding):
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+MESSY_LINES = [
+    "东山镇东山村农户家庭成员信息登记表（2025年）,,,,,,,,,,",
+    '序号, 户编号 ,村,住址,户类型,姓名,"身份证\n号码",与户主关系,健康状况,劳动能力,低保',
+    f"1,H001,东山村,一组1号,脱贫户,张三,{ID1},户主,健康,普通劳动力,否",
+    f"2,H001,,,,李  四,{ID2},配偶,长期慢性病,弱劳动力或半劳动力,否",
+    ",,,,,,,,,,",
+    f"3,H002,东山村,一组2号,一般农户,王五,{ID3},户主,健康,普通劳动力,是",
+    f"4,H002,,,,王小,{BAD_CHECK},子女,健康,无劳动力,否",
+    "5,H003,东山村,二组,一般农户,赵六,4.40981E+17,户主,健康,普通劳动力,否",
+    f"6,H004,东山村,三组,一般农户,钱七,{ID4},户主,大病,丧失劳动力,是",
+    f"6,H004,东山村,三组,一般农户,钱七,{ID4},户主,大病,丧失劳动力,是",
+    f"7,H005,东山村,四组,一般农户,孙八,{ID1},户主,健康,普通劳动力,否",
+    "",
+    "合计：5户,,,,,,,,,,",
+    "填表人：李会计,,,,,,,,,,",
+]
+
+
+def report_rows(issues):
+    return [(i.row, i.column, i.message) for i in issues]
+
+
+def test_messy_gbk_csv_reports_every_error_and_imports_every_valid_household(world):
+    data = csv_bytes(MESSY_LINES, "gbk")
+    report = import_registry(io.BytesIO(data), "登记表.csv", user=world.village_cadre)
+
+    assert report.file_format == "CSV"
+    assert report.header_row == 2
+    assert report_rows(report.errors) == [
+        (7, "身份证号码", "身份证号校验位错误，请核对号码。"),
+        (8, "身份证号码", NUMERIC_ID_MESSAGE),
+        (11, "身份证号码", "该身份证号与第 3 行相同，但其他内容不同，请核对后只保留一行。"),
+    ]
+    print(report.lines())
+    assert report_rows(report.notices) == [
+        (2, "", "以下列未识别，已忽略：序号。"),
+        (6, "户编号", "户编号 H002 有错误，该户（共 2 行）未导入，其他农户不受影响。"),
+        (8, "户编号", "户编号 H003 有错误，该户（共 1 行）未导入，其他农户不受影响。"),
+        (10, "", "与第 9 行重复，已忽略。"),
+        (11, "户编号", "户编号 H005 有错误，该户（共 1 行）未导入，其他农户不受影响。"),
+        (13, "", "没有身份证号，视为说明或合计行，已跳过。"),
+        (14, "", "没有身份证号，视为说明或合计行，已跳过。"),
+    ]
+    assert (report.households_created, report.households_updated, report.households_rejected) == (2, 0, 3)
+    assert (report.members_created, report.members_updated, report.rows_skipped) == (3, 0, 3)
+    assert not report.ok
+
+    h1 = Household.objects.get(number="H001")
+    assert h1.village == world.village_a1
+    assert (h1.address, h1.household_type) == ("一组1号", Household.Type.FORMERLY_POOR)
+    members = {m.id_number: m for m in h1.members.all()}
+    assert set(members) == {ID1, ID2}
+    assert members[ID1].relation == Member.Relation.HEAD
+    # The merged/blank household cells of row 4 belong to H001; the padded name is closed up.
+    assert (members[ID2].name, members[ID2].relation) == ("李四", Member.Relation.SPOUSE)
+    assert members[ID2].health == Member.Health.CHRONIC
+    assert members[ID2].labour_capacity == Member.Labour.WEAK
+    h4 = Household.objects.get(number="H004")
+    assert [(m.name, m.dibao, m.health) for m in h4.members.all()] == [("钱七", True, Member.Health.SERIOUS)]
+    assert not Household.objects.filter(number__in=["H002", "H003", "H005"]).exists()
+    assert not Member.objects.filter(id_number=ID3).exists()
+
+
+def test_utf8_bom_csv_with_header_on_first_line_imports(world):
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系,人员状态,务工地点,务工时间（月）",
+        f"B001,{world.village_a1.code},周一,{ID1.lower() if ID1.endswith('X') else ID1},户主,在户,省外,10",
+        f"B001,{world.village_a1.code},吴二,{ID2},子女,迁出,,",
+    ]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8-sig")), "b.csv", user=world.village_cadre)
+
+    assert report.errors == [] and report.ok
+    assert (report.households_created, report.members_created) == (1, 2)
+    household = Household.objects.get(number="B001")
+    assert household.village == world.village_a1  # matched by 行政区划代码
+    head = household.members.get(id_number=ID1)
+    assert (head.work_place, head.work_months) == (Member.WorkPlace.OUT_PROVINCE, 10)
+    assert household.members.get(id_number=ID2).status == Member.Status.MOVED_OUT
+
+
+def messy_workbook(village_name):
+    """Title row merged across, a blank row, a two-row header (两不愁三保障 group), a merged
+    household block, a numeric ID cell and full-width digits with spaces."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "花名册"
+    ws.append(["东山村农户花名册"])
+    ws.merge_cells("A1:H1")
+    ws.append([])
+    ws.append(["户编号", "村", "住址", "姓名", "身份证号码", "与户主关系", "两不愁三保障", None])
+    ws.append([None, None, None, None, None, None, "住房安全", "饮水安全"])
+    ws.merge_cells("G3:H3")
+    # Rows 5-7: one household block with merged 户编号/村/住址 cells.
+    ws.append(["X001", village_name, "五组 3 号", "陈大", ID1, "户主", "无保障", "有保障"])
+    ws.append([None, None, None, "陈二", " ".join(ID2[i:i + 6] for i in range(0, 18, 6)), "子女", None, None])
+    fullwidth = ID3.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    ws.append([None, None, None, "陈三", fullwidth, "子女", None, None])
+    for cell in ("A5:A7", "B5:B7", "C5:C7"):
+        ws.merge_cells(cell)
+    ws.append(["X002", village_name, "六组", "林四", int(ID4[:15]) * 1000, "户主", "有保障", "有保障"])
+    ws.append(["X003", village_name, "七组", "黄五", ID5, "户主", None, None])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_with_title_merged_block_and_numeric_id(world):
+    data = messy_workbook("东山村")
+    report = import_registry(io.BytesIO(data), "花名册.xlsx", user=world.village_cadre)
+
+    assert (report.file_format, report.sheet, report.header_row) == ("Excel", "花名册", 3)
+    assert report_rows(report.errors) == [(8, "身份证号码", NUMERIC_ID_MESSAGE)]
+    assert (report.households_created, report.households_rejected, report.members_created) == (2, 1, 4)
+    block = Household.objects.get(number="X001")
+    assert block.address == "五组 3 号"
+    assert (block.housing_secure, block.water_secure) == (False, True)
+    assert sorted(block.members.values_list("id_number", flat=True)) == sorted([ID1, ID2, ID3])
+    assert Household.objects.get(number="X003").members.get().name == "黄五"
+    assert not Household.objects.filter(number="X002").exists()
+
+
+def test_reimporting_the_same_file_updates_and_never_duplicates(world):
+    data = messy_workbook("东山村")
+    import_registry(io.BytesIO(data), "花名册.xlsx", user=world.village_cadre)
+    counts = (Household.objects.count(), Member.objects.count())
+    Member.objects.filter(id_number=ID2).update(name="改过的名字")
+
+    again = import_registry(io.BytesIO(data), "花名册.xlsx", user=world.village_cadre)
+
+    assert (again.households_created, again.households_updated, again.households_rejected) == (0, 2, 1)
+    assert (again.members_created, again.members_updated) == (0, 4)
+    assert (Household.objects.count(), Member.objects.count()) == counts
+    assert Member.objects.get(id_number=ID2).name == "陈二"  # the file is the source of truth
+
+
+def test_village_outside_write_scope_is_refused(world):
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系",
+        f"S001,{world.village_b1.name},甲,{ID1},户主",  # another town's village
+        f"S002,{world.other_village.code},乙,{ID2},户主",  # another county
+        f"S003,东山村,丙,{ID3},户主",
+    ]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "s.csv", user=world.village_cadre)
+
+    assert report_rows(report.errors) == [
+        (2, "村", "「西河村」不是您可以登记农户的村（请填写村名或行政区划代码）。"),
+        (3, "村", f"「{world.other_village.code}」不是您可以登记农户的村（请填写村名或行政区划代码）。"),
+    ]
+    assert list(Household.objects.filter(number__startswith="S").values_list("number", flat=True)) == ["S003"]
+
+
+def test_household_number_of_another_village_is_refused_without_details(world):
+    foreign = world.household_b1
+    lines = ["户编号,村,姓名,身份证号,与户主关系", f"{foreign.number},东山村,冒名,{ID1},户主"]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "f.csv", user=world.village_cadre)
+
+    assert report_rows(report.errors) == [
+        (2, "户编号", f"户编号 {foreign.number} 已被您管辖范围以外的农户使用，不能导入。"),
+    ]
+    foreign.refresh_from_db()
+    assert foreign.village == world.village_b1 and foreign.members.count() == 2
+    assert "西河" not in " ".join(report.lines())
+
+
+def test_id_registered_in_another_household_is_an_error(world):
+    taken = world.household_a1.members.first()
+    hidden = world.household_b1.members.first()
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系",
+        f"D001,东山村,重复,{taken.id_number},户主",
+        f"D002,东山村,看不见,{hidden.id_number},户主",
+    ]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "d.csv", user=world.village_cadre)
+
+    assert report_rows(report.errors) == [
+        (2, "身份证号", f"该身份证号已登记在另一农户（户编号 {world.household_a1.number}）中，同一身份证号不能登记两次。"),
+        # Out of the cadre's scope: the other household is not named.
+        (3, "身份证号", "该身份证号已登记在另一农户中，同一身份证号不能登记两次。"),
+    ]
+    assert report.households_rejected == 2
+
+
+def test_household_needs_exactly_one_active_head(world):
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系,人员状态",
+        f"K001,东山村,甲,{ID1},配偶,在户",
+        f"K001,东山村,乙,{ID2},户主,死亡",
+        f"K002,东山村,丙,{ID3},户主,",
+        f"K002,东山村,丁,{ID4},本人,",
+        f"K003,东山村,戊,{ID5},户主,在户",
+    ]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "k.csv", user=world.village_cadre)
+
+    assert report_rows(report.errors) == [
+        (2, "与户主关系", "户编号 K001 没有在户的户主，每户必须有且只有一名户主。"),
+        (5, "与户主关系", "户编号 K002 已有户主（第 4 行），每户只能有一名在户户主。"),
+    ]
+    assert list(Household.objects.filter(number__startswith="K").values_list("number", flat=True)) == ["K003"]
+
+
+def test_invalid_choice_and_number_values_are_reported_per_column(world):
+    lines = [
+        "户编号,村,户类型,姓名,身份证号,与户主关系,健康状况,残疾等级,务工时间（月）,低保",
+        f"V001,东山村,贫困户,甲,{ID1},户主,很好,5,13,也许",
+    ]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "v.csv", user=world.village_cadre)
+
+    assert report_rows(report.errors) == [
+        (2, "户类型", "「贫困户」不是有效的户类型，可填：脱贫户、一般农户。"),
+        (2, "健康状况", "「很好」不是有效的健康状况，可填：健康、长期慢性病、大病、残疾。"),
+        (2, "残疾等级", "确保该值小于或等于4。"),
+        (2, "务工时间（月）", "确保该值小于或等于12。"),
+        (2, "低保", "「也许」无法识别，请填写：是、否。"),
+        (2, "残疾类别", "填写残疾等级时必须选择残疾类别。"),
+    ]
+    assert not Household.objects.filter(number="V001").exists()
+
+
+def test_validation_reads_the_registry_in_a_constant_number_of_queries(world, django_assert_max_num_queries):
+    from households.importer import RegistryImport, read_table
+
+    lines = ["户编号,村,姓名,身份证号,与户主关系"]
+    lines += [f"Q{n:03d},东山村,人{n},{make_id(n, 1 + 2 * (n % 400))},户主" for n in range(60)]
+    table = read_table(io.BytesIO(csv_bytes(lines, "utf-8")), "q.csv")
+    with django_assert_max_num_queries(6):
+        RegistryImport(world.village_cadre).parse(table).validate()
+
+
+def test_file_without_header_or_with_unknown_type_is_refused(world):
+    with pytest.raises(ImportFileError, match="没有找到表头"):
+        import_registry(io.BytesIO("姓名,年龄\n张三,40\n".encode()), "x.csv", user=world.village_cadre)
+    with pytest.raises(ImportFileError, match="只支持"):
+        import_registry(io.BytesIO(b"hello"), "x.txt", user=world.village_cadre)
+    with pytest.raises(ImportFileError, match="缺少必需的列：村"):
+        import_registry(io.BytesIO("户编号,身份证号,姓名,与户主关系\n".encode()), "x.csv", user=world.village_cadre)
