@@ -80,6 +80,8 @@ class MemberForm(forms.ModelForm):
     def __init__(self, *args, household=None, head=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.household = household
+        # People are asked their name first, then the ID number.
+        self.order_fields(["name", "id_number", "relation", "status"])
         if head:
             for name in ("relation", "status"):
                 self.fields.pop(name, None)

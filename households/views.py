@@ -46,6 +46,8 @@ def household_list(request):
     user = request.user
     scoped = selectors.annotate_households(selectors.households_visible_to(user)).select_related("village__parent")
     household_filter = HouseholdFilter(request.GET, queryset=scoped, request=request)
+    # django-filter labels the empty choice of a yes/no filter "未知"; here it means "any".
+    household_filter.form.fields["relocated"].widget.choices = [("unknown", "全部"), ("true", "是"), ("false", "否")]
     page = Paginator(household_filter.qs.order_by("number"), PAGE_SIZE).get_page(request.GET.get("page"))
     for household in page.object_list:
         household.masked_head_id = idnumber.mask(household.head_id_number)
@@ -54,7 +56,8 @@ def household_list(request):
         "filter": household_filter,
         "page": page,
         "can_register": selectors.villages_writable_by(user).exists(),
-        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k not in ("page", "q")),
+        "searched": bool(request.GET.get("q")),
     })
 
 
