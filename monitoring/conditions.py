@@ -8,10 +8,13 @@ from django.utils import timezone
 
 
 class Condition:
-    def __init__(self, check, message):
+    def __init__(self, check, message, on_submit=False):
         self.check = check
         self.message = message
         self.__name__ = check.__name__
+        # True when the step's own form records the facts checked here (home check, minutes):
+        # the action must stay offered, and the condition is checked on the submitted data.
+        self.on_submit = on_submit
 
     def __call__(self, case):
         return bool(self.check(case))
@@ -20,9 +23,9 @@ class Condition:
         return self.message(case) if callable(self.message) else self.message
 
 
-def condition(message):
+def condition(message, on_submit=False):
     def wrap(check):
-        return Condition(check, message)
+        return Condition(check, message, on_submit)
     return wrap
 
 
@@ -30,18 +33,18 @@ def checker_names(text):
     return [n for n in re.split(r"[、,，;；/\s]+", text or "") if n]
 
 
-@condition("尚未记录入户核实情况（核实日期和至少两名核实人员）。")
+@condition("尚未记录入户核实情况（核实日期和至少两名核实人员）。", on_submit=True)
 def home_check_recorded(case):
     return case.home_check_on is not None and len(checker_names(case.home_checkers)) >= 2
 
 
-@condition("尚未记录农户签署的承诺授权书（签署日期）。")
+@condition("尚未记录农户签署的承诺授权书（签署日期）。", on_submit=True)
 def commitment_recorded(case):
     return case.commitment_signed_on is not None
 
 
 @condition(lambda case: "民主评议结果为不同意纳入，应作不予纳入处理。"
-           if case.appraisal_result == "rejected" else "尚未记录民主评议（日期、参会人数、结果）。")
+           if case.appraisal_result == "rejected" else "尚未记录民主评议（日期、参会人数、结果）。", on_submit=True)
 def appraisal_positive(case):
     return bool(case.appraisal_on and case.appraisal_attendance and case.appraisal_result == "approved")
 

@@ -78,6 +78,19 @@ class StartAppraisalForm(StepForm):
         return {name: self.cleaned_data[name] for name in self.FACTS if self.cleaned_data.get(name)}
 
 
+def _notice_kwargs(form, elimination):
+    """Start and computed end of a notice. The end and, past the holiday data, the note to
+    check it by hand go into cleaned_data so the audit row records them."""
+    from .services import notice_period
+
+    start = form.cleaned_data["notice_start"]
+    period = notice_period(form.case, start, elimination=elimination)
+    form.cleaned_data["notice_end"] = period.date
+    if period.note:
+        form.cleaned_data["notice_note"] = period.note
+    return {"start": start, "end": period.date}
+
+
 class PublishNoticeForm(StepForm):
     appraisal_on = forms.DateField(label="民主评议日期", widget=DateInput())
     appraisal_attendance = forms.IntegerField(label="参会人数", min_value=1)
@@ -96,10 +109,7 @@ class PublishNoticeForm(StepForm):
                 ("appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_minutes")}
 
     def transition_kwargs(self):
-        from .services import notice_period
-
-        start = self.cleaned_data["notice_start"]
-        return {"start": start, "end": notice_period(self.case, start, elimination=False).date}
+        return _notice_kwargs(self, elimination=False)
 
 
 class PlainStepForm(StepForm):
@@ -135,6 +145,8 @@ class CountyApproveForm(StepForm):
         label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
     determined_on = forms.DateField(label="认定日期", initial=today, widget=DateInput())
     document_number = forms.CharField(label="认定文号", max_length=100)
+    risk_note = forms.CharField(label="其他风险说明", max_length=200, required=False,
+                                help_text="风险类型选择“其他”时必填")
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, case=case, **kwargs)
@@ -142,15 +154,23 @@ class CountyApproveForm(StepForm):
             self.fields["category"].initial = case.category or None
             self.fields["primary_risk"].initial = case.primary_risk or None
             self.fields["secondary_risks"].initial = case.secondary_risks
+            self.fields["risk_note"].initial = case.risk_note
 
     def clean(self):
         data = super().clean()
+        risks = [data.get("primary_risk"), *data.get("secondary_risks", [])]
+        if RiskType.OTHER in risks and not data.get("risk_note"):
+            self.add_error("risk_note", "风险类型选择了“其他”，请说明具体风险。")
         determined = data.get("determined_on")
         if determined and self.case and determined < self.case.discovered_on:
             self.add_error("determined_on", "认定日期不能早于发现日期。")
         if determined and determined > today():
             self.add_error("determined_on", "认定日期不能晚于今天。")
         return data
+
+    def case_facts(self):
+        note = self.cleaned_data.get("risk_note")
+        return {"risk_note": note} if note else {}
 
     def transition_kwargs(self):
         d = self.cleaned_data
@@ -168,10 +188,7 @@ class EliminationNoticeForm(StepForm):
     notice_start = forms.DateField(label="公示开始日期", initial=today, widget=DateInput())
 
     def transition_kwargs(self):
-        from .services import notice_period
-
-        start = self.cleaned_data["notice_start"]
-        return {"start": start, "end": notice_period(self.case, start, elimination=True).date}
+        return _notice_kwargs(self, elimination=True)
 
 
 class TownAcceptEliminationForm(TownApproveForm):
@@ -291,6 +308,15 @@ class VisitForm(forms.ModelForm):
             # Start from the household's last known state: only changes need typing.
             for key, _ in Household.SECURITY_ITEMS:
                 self.fields[f"{key}_secure"].initial = getattr(household, f"{key}_secure")
+
+    def validate_unique(self):
+        # A client_uuid already stored is a resubmission (a double tap, an offline form synced
+        # twice): services.visit_create returns the first visit instead of refusing the form.
+        exclude = self._get_validation_exclusions() | {"client_uuid"}
+        try:
+            self.instance.validate_unique(exclude=exclude)
+        except forms.ValidationError as exc:
+            self._update_errors(exc)
 
     def clean_visited_on(self):
         value = self.cleaned_data["visited_on"]

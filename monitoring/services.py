@@ -72,7 +72,8 @@ def actions_for(case, user):
             continue
         if not t.has_perm(case, user):
             continue
-        reasons = [c.explain(case) for c in t.conditions if not c(case)]
+        # Conditions the step's form satisfies (on_submit) are checked when it is submitted.
+        reasons = [c.explain(case) for c in t.conditions if not getattr(c, "on_submit", False) and not c(case)]
         actions.append(Action(t.name, t.custom.get("label", t.name), not reasons, reasons))
     return actions
 
@@ -82,10 +83,12 @@ def available_transitions(case, user):
 
 
 def notice_period(case, start, elimination):
+    """The notice's last day (DayCount: date and, past the holiday data, a note to check it by
+    hand). Length per county (default 5 days; 5 or 7 for elimination), in calendar or Chinese
+    working days; a notice of N days starting on `start` ends on its N-th day."""
     settings = CountySettings.for_county(case.household.village.county)
     days = settings.elimination_notice_days if elimination else settings.notice_days
-    # A notice of N days starting on `start` ends on the N-th day.
-    return workdays.add_days(start, days - 1, settings.notice_in_working_days)
+    return workdays.period_end(start, days, settings.notice_in_working_days)
 
 
 def _audit(case, *, actor, action, label, from_state, to_state, comment="", payload=None, attachment=None):
@@ -154,8 +157,7 @@ def _take(case, user, name, form_class, data, files, *, internal=False):
 
 
 def _check_reporter(user, household):
-    if household_selectors.is_admin(user):
-        return
+    # The administrator sees everything but takes no part in the workflow (separation of duties).
     path = household.village.path
     if not any(r.role == Role.VILLAGE_CADRE and path.startswith(r.area.path)
                for r in household_selectors.user_roles(user)):
@@ -164,7 +166,8 @@ def _check_reporter(user, household):
 
 @transaction.atomic
 def case_create(*, user, household, channel, discovered_on, reason, category="", primary_risk="",
-                secondary_risks=(), risk_note="", contact_person=None, source="report", payload=None):
+                secondary_risks=(), risk_note="", contact_person=None, source="report", payload=None,
+                home_check=None):
     """Report a household for monitoring (申报). One open case per household (DOMAIN.md §3)."""
     household = household_selectors.get_or_404(
         household_selectors.households_visible_to(user).select_related("village"), pk=getattr(household, "pk", household))
@@ -176,7 +179,7 @@ def case_create(*, user, household, channel, discovered_on, reason, category="",
     case = MonitoringCase(
         household=household, channel=channel, discovered_on=discovered_on, reason=reason, category=category or "",
         primary_risk=primary_risk or "", secondary_risks=[r for r in secondary_risks if r != primary_risk],
-        risk_note=risk_note or "", contact_person=contact_person, reported_by=user,
+        risk_note=risk_note or "", contact_person=contact_person, reported_by=user, **(home_check or {}),
     )
     case.full_clean(exclude=["state"], validate_constraints=False)
     try:
@@ -241,8 +244,6 @@ def objection_resolve(*, user, objection_id, upheld, resolution):
 
 
 def _check_visitor(user, household):
-    if household_selectors.is_admin(user):
-        return
     path = household.village.path
     allowed = any(r.role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) and path.startswith(r.area.path)
                   for r in household_selectors.user_roles(user))
@@ -263,10 +264,20 @@ def visit_create(*, user, household, photos=(), open_case=False, **data):
         existing = Visit.objects.filter(client_uuid=data["client_uuid"], household=household).first()
         if existing:
             return existing
+    if open_case and not (data.get("new_risks") or data.get("findings")):
+        raise ValidationError({"new_risks": "申报监测对象时请勾选发现的风险或填写走访情况。"})
     visit = Visit(household=household, recorded_by=user, **data)
     visit.case = household.cases.filter(state__in=OPEN_STATES).first()
-    visit.full_clean()
-    visit.save()
+    visit.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            visit.save()
+    except IntegrityError:
+        # The same offline form synced twice at once: the other request saved it first.
+        existing = Visit.objects.filter(client_uuid=visit.client_uuid, household=household).first()
+        if existing is None:
+            raise ValidationError({"client_uuid": "该离线提交标识已被其他农户的走访记录使用。"}) from None
+        return existing
     for photo in photos:
         VisitPhoto.objects.create(visit=visit, image=photo)
     changed = []
@@ -286,6 +297,10 @@ def visit_create(*, user, household, photos=(), open_case=False, **data):
             user=user, household=household, channel="cadre_visit", discovered_on=visit.visited_on, reason=reason,
             primary_risk=risks[0] if risks else "", secondary_risks=risks[1:], source="visit",
             payload={"visit": visit.pk},
+            # Enter each fact once (DOMAIN.md §8): the visit was itself the home check (入户核实);
+            # the start_appraisal form starts from it and may still correct it.
+            home_check={"home_check_on": visit.visited_on, "home_checkers": visit.visitors,
+                        "home_check_note": visit.findings},
         )
         visit.save(update_fields=["case"])
     return visit
