@@ -8,6 +8,7 @@ all-or-nothing action.
 """
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -96,12 +97,12 @@ class CountySettings(models.Model):
         Area, verbose_name="县", on_delete=models.CASCADE, related_name="monitoring_settings",
         limit_choices_to={"level": Area.Level.COUNTY},
     )
-    notice_days = models.PositiveSmallIntegerField("公示天数", default=5)
-    elimination_notice_days = models.PositiveSmallIntegerField("风险消除公示天数", default=5)
+    notice_days = models.PositiveSmallIntegerField("公示天数", default=5, validators=[MinValueValidator(1)])
+    elimination_notice_days = models.PositiveSmallIntegerField("风险消除公示天数", default=5, validators=[MinValueValidator(1)])
     notice_in_working_days = models.BooleanField("公示期按工作日计算", default=False)
-    determination_days = models.PositiveSmallIntegerField("发现至认定时限（天）", default=15)
+    determination_days = models.PositiveSmallIntegerField("发现至认定时限（天）", default=15, validators=[MinValueValidator(1)])
     determination_in_working_days = models.BooleanField("认定时限按工作日计算", default=False)
-    visit_interval_days = models.PositiveSmallIntegerField("监测对象走访间隔（天）", default=30)
+    visit_interval_days = models.PositiveSmallIntegerField("监测对象走访间隔（天）", default=30, validators=[MinValueValidator(1)])
     objection_channel = models.CharField(
         "异议受理渠道", max_length=200, default="公示期内如有异议，请向村委会或乡镇人民政府反映。"
     )

@@ -20,9 +20,12 @@ LIST_RELATED = ("household__village__parent__parent", "contact_person")
 
 
 def cases_visible_to(user):
+    """Cases in the user's area scope, plus the cases they are the contact person (帮扶联系人)
+    for: DOMAIN.md §1 scopes that role to "cases assigned to them", wherever they work."""
     if not user.is_authenticated:
         return MonitoringCase.objects.none()
-    return MonitoringCase.objects.filter(household_selectors.area_scope_q(user, field="household__village"))
+    return MonitoringCase.objects.filter(
+        household_selectors.area_scope_q(user, field="household__village") | Q(contact_person=user))
 
 
 def case_for(user, pk):
@@ -69,15 +72,28 @@ def deadline(case, cache=None, today=None):
     today = today or timezone.localdate()
     due = workdays.add_days(case.discovered_on, settings.determination_days, settings.determination_in_working_days)
     left = workdays.days_between(today, due.date, settings.determination_in_working_days)
+    if due.date < today:
+        # Past the due date is overdue even when only a weekend or holiday has gone by since
+        # (0 working days): the same rule overdue_q applies in SQL.
+        left = min(left, -1)
     return Deadline(due.date, left, due.note)
+
+
+def _counties_with_settings():
+    """Every county with its settings (defaults when none are saved), in one query."""
+    for county in Area.objects.filter(level=Area.Level.COUNTY).select_related("monitoring_settings"):
+        try:
+            settings = county.monitoring_settings
+        except CountySettings.DoesNotExist:
+            settings = CountySettings(county=county)
+        yield county, settings
 
 
 def overdue_q(today=None):
     """SQL condition for identification cases past their county's deadline."""
     today = today or timezone.localdate()
     q = Q(pk__in=[])
-    for county in Area.objects.filter(level=Area.Level.COUNTY):
-        settings = CountySettings.for_county(county)
+    for county, settings in _counties_with_settings():
         # deadline(d) is monotonic in d: walk back from today to the latest overdue discovery date.
         day = today - datetime.timedelta(days=settings.determination_days)
         while workdays.add_days(day, settings.determination_days, settings.determination_in_working_days).date >= today:
@@ -96,10 +112,12 @@ def visit_overdue_q(today=None):
     seed 003 篇三: 每月对监测对象进行一次动态监测)."""
     today = today or timezone.localdate()
     q = Q(pk__in=[])
-    for county in Area.objects.filter(level=Area.Level.COUNTY):
-        cutoff = today - datetime.timedelta(days=CountySettings.for_county(county).visit_interval_days)
-        q |= Q(household__village__path__startswith=county.path) & (
-            Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, determined_on__lt=cutoff))
+    for county, settings in _counties_with_settings():
+        cutoff = today - datetime.timedelta(days=settings.visit_interval_days)
+        # The interval runs from the later of the last visit and the determination: a visit
+        # made before the case was determined does not make a fresh case overdue.
+        q |= Q(household__village__path__startswith=county.path, determined_on__lt=cutoff) & (
+            Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True))
     return Q(state=State.MONITORED) & q
 
 

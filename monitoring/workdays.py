@@ -23,6 +23,10 @@ def _is_workday(day):
         return day.weekday() < 5, False
 
 
+def _fallback_note(year):
+    return f"{year}年节假日安排尚未收录，按周一至周五计算工作日，请人工核对。"
+
+
 def add_days(start, days, working_days=False):
     """The date `days` days after `start` (working days skip weekends and public holidays)."""
     if not working_days:
@@ -34,8 +38,22 @@ def add_days(start, days, working_days=False):
         exact = exact and known
         if workday:
             counted += 1
-    note = "" if exact else f"{day.year}年节假日安排尚未收录，按周一至周五计算工作日，请人工核对。"
-    return DayCount(day, note)
+    return DayCount(day, "" if exact else _fallback_note(day.year))
+
+
+def period_end(start, days, working_days=False):
+    """The last day of a period of `days` days that starts on `start` (a 5-day notice from
+    Monday ends on Friday). In working days the start counts only if it is a working day:
+    a notice put up on a Saturday still runs five full working days."""
+    if days < 1:
+        raise ValueError("a period lasts at least one day")
+    if not working_days:
+        return DayCount(start + datetime.timedelta(days=days - 1))
+    workday, known = _is_workday(start)
+    counted = add_days(start, days - 1 if workday else days, working_days=True)
+    if known or counted.note:
+        return counted
+    return DayCount(counted.date, _fallback_note(start.year))
 
 
 def days_between(start, end, working_days=False):
