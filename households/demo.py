@@ -84,9 +84,12 @@ class Login:
     password: str
 
 
-def _monitoring_seed_cases():
-    """The extension point for monitoring cases: `monitoring.demo.seed_cases(county=, users=)`.
+def _monitoring_demo():
+    """The extension point for monitoring cases: the optional module `monitoring.demo`.
 
+    After the registry is built, build_demo calls `monitoring.demo.seed_cases(county=,
+    users=)`; before a reset deletes the county's households, it calls
+    `monitoring.demo.wipe_cases(county=)` when defined (cases protect their households).
     find_spec instead of try/except ImportError so that a real import error inside
     monitoring.demo still surfaces instead of silently skipping the cases.
     """
@@ -98,7 +101,7 @@ def _monitoring_seed_cases():
         return None
     from monitoring import demo as monitoring_demo  # noqa: PLC0415 - optional module
 
-    return monitoring_demo.seed_cases
+    return monitoring_demo
 
 
 def demo_password():
@@ -133,9 +136,9 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
         if created:
             count = _build_registry(county, households_per_village, random.Random(SEED))
             write(f"生成农户 {count} 户，成员 {Member.objects.filter(household__village__path__startswith=county.path).count()} 人")
-            seed_cases = _monitoring_seed_cases()
-            if seed_cases:
-                seed_cases(county=county, users=users)
+            monitoring_demo = _monitoring_demo()
+            if monitoring_demo:
+                monitoring_demo.seed_cases(county=county, users=users)
         else:
             write(f"演示县 {county.name} 已存在，未重复生成（使用 --reset 重建）。")
     return [_login_row(user, password) for user in users.values()]
@@ -143,6 +146,9 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
 
 def _wipe(county):
     """Delete the demo county's registry, departments, areas and demo role bindings."""
+    monitoring_demo = _monitoring_demo()
+    if monitoring_demo and hasattr(monitoring_demo, "wipe_cases"):
+        monitoring_demo.wipe_cases(county=county)
     under = county.path
     RoleAssignment.objects.filter(area__path__startswith=under).delete()
     RoleAssignment.objects.filter(department__county=county).delete()

@@ -123,3 +123,27 @@ def test_seed_demo_command_prints_the_logins_table(settings):
         assert f"\n{username} " in text
     assert "shown-pass" in text
     assert "清河县城关镇东关村" in text
+
+
+def test_build_calls_the_monitoring_demo_hook_after_the_registry_and_before_a_reset(monkeypatch):
+    calls = []
+
+    class MonitoringDemo:
+        @staticmethod
+        def seed_cases(*, county, users):
+            calls.append(("seed", county.name, Household.objects.count(), sorted(users)))
+
+        @staticmethod
+        def wipe_cases(*, county):
+            calls.append(("wipe", county.name, Household.objects.count(), None))
+
+    monkeypatch.setattr(demo, "_monitoring_demo", lambda: MonitoringDemo)
+    demo.build_demo(households_per_village=1)
+    demo.build_demo(households_per_village=1)  # already built: no second seeding
+    demo.build_demo(households_per_village=1, reset=True)
+    users = sorted(["admin", "county", "town", "village", "village_b", "medical"])
+    assert calls == [
+        ("seed", "清河县", 12, users),
+        ("wipe", "清河县", 12, None),
+        ("seed", "清河县", 12, users),
+    ]
