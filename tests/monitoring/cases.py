@@ -1,0 +1,111 @@
+"""Builders for monitoring-case tests: cases driven to any state through the services (never
+by setting `state`), on a fixed calendar so notice periods and the six-month rule hold."""
+
+import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from assistance.models import Measure
+from households.models import Role
+from monitoring import services
+from monitoring.models import MonitoringLine, State
+from tests import factories as f
+
+CST = ZoneInfo("Asia/Shanghai")  # settings.TIME_ZONE: dates in the workflow are local dates
+
+# A Monday in March 2026: report, home check, appraisal, notice 2 Mar - 6 Mar.
+T_REPORT = datetime.datetime(2026, 3, 2, 10, tzinfo=CST)
+# After the notice: town and county review; determination on 9 Mar.
+T_REVIEW = datetime.datetime(2026, 3, 9, 10, tzinfo=CST)
+# Seven months later: proposal, elimination notice 12 Oct - 16 Oct.
+T_ELIM = datetime.datetime(2026, 10, 12, 10, tzinfo=CST)
+T_ELIM_REVIEW = datetime.datetime(2026, 10, 19, 10, tzinfo=CST)
+# Later than every step: any condition about time holds.
+T_LATE = datetime.datetime(2026, 10, 26, 10, tzinfo=CST)
+
+DISCOVERED = datetime.date(2026, 3, 1)
+
+HOME_CHECK = {"home_check_on": "2026-03-02", "home_checkers": "张三、李四", "home_check_note": "情况属实",
+              "commitment_signed_on": "2026-03-02"}
+APPRAISAL = {"appraisal_on": "2026-03-02", "appraisal_attendance": 15, "appraisal_result": "approved",
+             "appraisal_minutes": "参会群众一致同意纳入", "notice_start": "2026-03-02"}
+COUNTY_APPROVAL = {"category": "sudden", "primary_risk": "illness", "secondary_risks": ["disability"],
+                   "document_number": "示乡振〔2026〕3号"}
+REASON = {"comment": "经核实情况不符"}
+
+# Who normally takes each step, the data it needs, and when (see the times above).
+STEP_DATA = {
+    "start_appraisal": HOME_CHECK,
+    "publish_notice": APPRAISAL,
+    "close_notice": {},
+    "town_approve": {"comment": "经乡镇核查属实"},
+    "county_approve": COUNTY_APPROVAL,
+    "propose_elimination": {},
+    "publish_elimination_notice": {},
+    "close_elimination_notice": {},
+    "town_accept_elimination": {"comment": "验收合格"},
+    "county_approve_elimination": {"reason": "stable"},
+    "town_return": REASON,
+    "county_return": REASON,
+    "elimination_return": REASON,
+    "reject": REASON,
+    "withdraw": REASON,
+    "close": {"comment": "户内人员均已迁出"},
+}
+
+PATH = [  # (state reached, step taken to reach it, actor, time)
+    (State.VILLAGE_APPRAISAL, "start_appraisal", "village_cadre", T_REPORT),
+    (State.PUBLIC_NOTICE, "publish_notice", "village_cadre", T_REPORT),
+    (State.TOWN_REVIEW, "close_notice", "village_cadre", T_REVIEW),
+    (State.COUNTY_REVIEW, "town_approve", "town_official", T_REVIEW),
+    (State.MONITORED, "county_approve", "county_officer", T_REVIEW),
+    (State.ELIMINATION_APPRAISAL, "propose_elimination", "village_cadre", T_ELIM),
+    (State.ELIMINATION_NOTICE, "publish_elimination_notice", "village_cadre", T_ELIM),
+    (State.ELIMINATION_TOWN_REVIEW, "close_elimination_notice", "village_cadre", T_ELIM_REVIEW),
+    (State.ELIMINATION_COUNTY_REVIEW, "town_accept_elimination", "town_official", T_ELIM_REVIEW),
+    (State.ELIMINATED, "county_approve_elimination", "county_officer", T_ELIM_REVIEW),
+]
+ORDER = [State.REPORTED] + [state for state, *_ in PATH]
+
+
+def add_users(w):
+    """Users the shared world lacks: an official of the other town, an officer of the
+    neighbouring county and a contact person (帮扶联系人) with no area role."""
+    w.town_official_b = f.user_with_role("town_b", Role.TOWN_OFFICIAL, area=w.town_b)
+    w.other_county_officer = f.user_with_role("other_county", Role.COUNTY_OFFICER, area=w.other_county)
+    w.contact = f.UserFactory(username="contact")
+    return w
+
+
+def make_eligible(w, case, income=60000):
+    """What the elimination criteria need (DOMAIN.md §5): a monitoring line, an income well
+    above it this year and a measure carried out."""
+    MonitoringLine.objects.get_or_create(county=w.county, year=2026, defaults={"amount": Decimal("8000")})
+    f.make_income(case.household, year=2026, wage_income=income)
+    Measure.objects.create(case=case, measure_type=Measure.Type.MEDICAL_AID, status=Measure.Status.DONE)
+
+
+def report(w, household=None, contact_person=None, discovered_on=DISCOVERED):
+    with time_machine.travel(T_REPORT, tick=False):
+        return services.case_create(
+            user=w.village_cadre, household=household or w.household_a1, channel="cadre_visit",
+            discovered_on=discovered_on, reason="户主突发大病，医疗支出大", contact_person=contact_person)
+
+
+def advance(w, case, state):
+    """Take the normal steps from the case's state up to `state`, each by its usual actor."""
+    start = ORDER.index(case.state)
+    for reached, name, actor, when in PATH[start:ORDER.index(state)]:
+        if name == "propose_elimination" and not case.measures.exists():
+            make_eligible(w, case)
+        with time_machine.travel(when, tick=False):
+            case = services.case_transition(user=getattr(w, actor), case_id=case.pk, name=name,
+                                            data=dict(STEP_DATA[name]))
+        assert case.state == reached
+    return case
+
+
+def case_at(w, state, household=None, contact_person=None):
+    return advance(w, report(w, household, contact_person), state)
