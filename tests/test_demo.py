@@ -83,8 +83,9 @@ def test_members_ages_fit_their_relation_and_household_sizes_are_1_to_6(built):
 
 
 def test_income_records_cover_three_years_with_per_capita_from_the_living_members(built):
-    assert set(IncomeRecord.objects.values_list("year", flat=True)) == {2023, 2024, 2025}
-    assert IncomeRecord.objects.count() == 60 * 3
+    # monitoring.demo may add later records for its cases; the registry's own are annual 2023-2025.
+    for year in demo.INCOME_YEARS:
+        assert IncomeRecord.objects.filter(year=year, month__isnull=True).count() == 60
     for record in IncomeRecord.objects.select_related("household"):
         assert record.total_net_income == record.computed_total()
         assert record.household_size == len(record.household.active_members())
