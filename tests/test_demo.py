@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def built(settings):
+def built(settings, monkeypatch):
+    """The registry alone: monitoring.demo's cases are its own tests' business (and slow)."""
+    monkeypatch.setattr(demo, "_monitoring_demo", lambda: None)
     settings.FANPIN_DEMO_PASSWORD = "demo-pass-1"
     return demo.build_demo(households_per_village=5)
 
