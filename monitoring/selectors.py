@@ -71,7 +71,8 @@ def deadline(case, cache=None, today=None):
     included (中农组发〔2021〕7号; a per-county setting). None once determined or ended."""
     if case.state not in IDENTIFICATION_STATES:
         return None
-    settings = (cache or SettingsCache()).for_case(case)
+    # An empty cache is falsy (a dict): test for None, or every case would start a new one.
+    settings = (cache if cache is not None else SettingsCache()).for_case(case)
     today = today or timezone.localdate()
     due = workdays.add_days(case.discovered_on, settings.determination_days, settings.determination_in_working_days)
     left = workdays.days_between(today, due.date, settings.determination_in_working_days)
