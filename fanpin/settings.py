@@ -179,6 +179,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets used by several fields get one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "RiskTypeEnum": "monitoring.models.RiskType",
+        "ObjectionStatusEnum": "monitoring.models.Objection.Status",
+        "MemberStatusEnum": "households.models.Member.Status",
+    },
 }
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
