@@ -1,1 +1,302 @@
-urlpatterns = []
+"""REST endpoints for monitoring cases (issue 3 item 8).
+
+- /api/cases/                               list (the case-list page's filters), report a case (POST)
+- /api/cases/{id}/                          detail: state, available transitions, deadline, timeline
+- /api/cases/{id}/transitions/{name}/       take a workflow step (POST, JSON or multipart)
+- /api/cases/{id}/objections/               objections of the case; record one during a notice
+- /api/cases/overdue/                       identification cases past the county's deadline
+- /api/objections/{id}/, .../resolve/       an objection; record its outcome
+- /api/visits/, /api/visits/{id}/           visits (?household=&case=); record one (offline dedupe)
+- /api/inbox/                               cases waiting for the caller's action (我的待办)
+
+A case's state only moves through a transition: there is no PUT, PATCH or DELETE (405).
+Everything is scoped by monitoring.selectors / households.selectors, so a case, household,
+objection or visit outside the caller's scope is 404, including a report naming an
+out-of-scope household. Request bodies are validated by the page's own forms
+(monitoring.forms) and written by monitoring.services; status codes:
+400 field errors (Chinese), 403 the caller's role may not act at this step, 404 out of scope
+or unknown step, 409 not possible in the current state (wrong state, an unmet condition,
+a lost race) with {"detail", "reasons", "state", "state_label"}.
+"""
+
+import uuid
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.urls import path
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.filters import OrderingFilter
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from households import selectors as household_selectors
+from households.models import Household
+
+from . import selectors, services
+from .filters import CaseFilter
+from .forms import CaseCreateForm, ObjectionForm, ObjectionResolveForm, VisitForm
+from .models import Objection, Visit
+from .serializers import (
+    REASON_STEPS, TRANSITION_NAMES, CaseCreateSerializer, CaseDetailSerializer, CaseListSerializer,
+    ConflictSerializer, ErrorSerializer, ObjectionCreateSerializer, ObjectionResolveSerializer, ObjectionSerializer,
+    TransitionRequestSerializer, VisitCreateSerializer, VisitSerializer, annotate_head,
+)
+
+ERRORS = {
+    400: OpenApiResponse(description="数据不完整或不正确：按字段返回中文错误信息"),
+    403: OpenApiResponse(ErrorSerializer, description="您的角色不能执行此操作"),
+    404: OpenApiResponse(ErrorSerializer, description="不存在或不在您的管辖范围内"),
+}
+CONFLICT = OpenApiResponse(ConflictSerializer, description="当前状态下不能执行（状态不符、条件未满足或已被他人处理）")
+
+
+def form_errors(form):
+    return ValidationError({k: [e["message"] for e in v] for k, v in form.errors.get_json_data().items()})
+
+
+def plain_data(request):
+    """The request's fields without its files, as a mutable mapping a Django form reads.
+
+    DRF merges uploaded files into request.data for multipart requests; forms take them
+    separately (request.FILES)."""
+    data = request.data
+    if isinstance(data, QueryDict):
+        plain = QueryDict(mutable=True)
+        for key in data:
+            if key not in request.FILES:
+                plain.setlist(key, data.getlist(key))
+        return plain
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["请求内容应为 JSON 对象。"]})
+    return dict(data)
+
+
+def parse_uuid(value):
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None  # the form reports it
+
+
+def conflict_response(user, case_id, exc):
+    case = selectors.case_for(user, case_id)
+    return Response({"detail": exc.message, "reasons": exc.reasons, "state": case.state,
+                     "state_label": case.get_state_display()}, status=status.HTTP_409_CONFLICT)
+
+
+class CaseListContextMixin:
+    def get_serializer_context(self):
+        # One settings cache per request: deadlines of any number of cases cost one query per county.
+        return {**super().get_serializer_context(), "settings_cache": selectors.SettingsCache()}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="监测对象列表", description="与监测对象列表页相同的筛选（状态、阶段、类别、风险类型、"
+                       "乡镇、村、认定超期、发现渠道、户编号或户主姓名搜索 q）；识别阶段的对象附认定时限和剩余天数。"),
+    retrieve=extend_schema(summary="监测对象详情", description="含当前状态、调用者可执行的操作（available_transitions、"
+                           "actions）、认定时限、异议和完整的操作与走访记录（timeline）。户主身份证号已脱敏。"),
+)
+class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = CaseFilter
+    ordering_fields = ["discovered_on", "household__number", "updated_at", "determined_on"]
+    ordering = ["-discovered_on", "-id"]
+
+    def get_queryset(self):
+        return annotate_head(selectors.cases_visible_to(self.request.user).select_related(*selectors.LIST_RELATED))
+
+    def get_serializer_class(self):
+        return CaseListSerializer if self.action in ("list", "overdue") else CaseDetailSerializer
+
+    def detail_data(self, case_id):
+        case = household_selectors.get_or_404(self.get_queryset(), pk=case_id)
+        return CaseDetailSerializer(case, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        summary="申报监测对象",
+        description="村干部申报本村农户。每户同一时间只能有一条进行中的记录（重复申报返回 400）；"
+                    "不在您管辖范围内的农户按不存在处理（404）。",
+        request=CaseCreateSerializer, responses={201: CaseDetailSerializer, **ERRORS},
+    )
+    def create(self, request):
+        shape = CaseCreateSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        household = household_selectors.get_or_404(
+            household_selectors.households_visible_to(request.user), pk=shape.validated_data["household"])
+        form = CaseCreateForm(shape.validated_data, households=Household.objects.filter(pk=household.pk))
+        if not form.is_valid():
+            raise form_errors(form)
+        case = services.case_create(user=request.user, **form.cleaned_data)
+        return Response(self.detail_data(case.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="执行流程操作",
+        description=(
+            "按操作名称执行一步流程，请求体为该步骤的数据（JSON，或带附件时用 multipart/form-data），"
+            "与页面表单相同（monitoring.forms.STEP_FORMS）。成功返回 200 和新的状态及详情。"
+            "不予纳入、撤回、自然减少和各类退回（" + "、".join(REASON_STEPS) + "）必须填写原因：字段 comment，"
+            "也可用 reason 作为别名。400：数据缺失或不正确；403：您的角色不能执行；404：不在管辖范围或没有该操作；"
+            "409：当前状态下不能执行（状态不符、条件未满足、已被他人处理），返回原因和当前状态。"
+        ),
+        parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITION_NAMES,
+                                     description="操作名称")],
+        request={"application/json": TransitionRequestSerializer, "multipart/form-data": TransitionRequestSerializer},
+        responses={200: CaseDetailSerializer, **ERRORS, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[^/.]+)")
+    def transition(self, request, pk=None, name=None):
+        if name not in TRANSITION_NAMES:
+            raise NotFound(f"没有名为 {name} 的操作。")
+        data = plain_data(request)
+        if name in REASON_STEPS and not data.get("comment") and data.get("reason"):
+            data["comment"] = data["reason"]
+        try:
+            services.case_transition(user=request.user, case_id=pk, name=name, data=data, files=request.FILES)
+        except services.Conflict as exc:
+            return conflict_response(request.user, pk, exc)
+        return Response(self.detail_data(pk))
+
+    @extend_schema(methods=["GET"], summary="异议列表", responses={200: ObjectionSerializer(many=True), 404: ERRORS[404]})
+    @extend_schema(
+        methods=["POST"], summary="登记异议",
+        description="公示期间（纳入公示或风险消除公示）由本村村干部或乡镇干部登记；公示期外返回 409。",
+        request=ObjectionCreateSerializer, responses={201: ObjectionSerializer, **ERRORS, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def objections(self, request, pk=None):
+        case = selectors.case_for(request.user, pk)
+        if request.method == "GET":
+            found = case.objections.select_related("case", "recorded_by", "resolved_by")
+            return Response(ObjectionSerializer(found, many=True).data)
+        data = plain_data(request)
+        data.setdefault("raised_on", timezone.localdate().isoformat())
+        form = ObjectionForm(data)
+        if not form.is_valid():
+            raise form_errors(form)
+        try:
+            objection = services.objection_record(user=request.user, case_id=case.pk, **form.cleaned_data)
+        except services.Conflict as exc:
+            return conflict_response(request.user, case.pk, exc)
+        return Response(ObjectionSerializer(objection).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="认定超期的监测对象", description="识别阶段中，发现至县级认定已超过本县时限的对象。")
+    @action(detail=False, methods=["get"])
+    def overdue(self, request):
+        queryset = self.filter_queryset(self.get_queryset()).filter(selectors.overdue_q())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema_view(retrieve=extend_schema(summary="异议详情"))
+class ObjectionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ObjectionSerializer
+
+    def get_queryset(self):
+        return (Objection.objects.filter(case__in=selectors.cases_visible_to(self.request.user))
+                .select_related("case", "recorded_by", "resolved_by"))
+
+    @extend_schema(
+        summary="处理异议",
+        description="异议成立（upheld=true）时，纳入公示中的对象退回村级重新核实，风险消除公示中的对象退回继续监测。"
+                    "已处理过的异议返回 409。",
+        request=ObjectionResolveSerializer, responses={200: ObjectionSerializer, **ERRORS, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        objection = self.get_object()
+        shape = ObjectionResolveSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        form = ObjectionResolveForm({"upheld": "1" if shape.validated_data["upheld"] else "0",
+                                     "resolution": shape.validated_data["resolution"]})
+        if not form.is_valid():
+            raise form_errors(form)
+        try:
+            services.objection_resolve(user=request.user, objection_id=objection.pk, **form.cleaned_data)
+        except services.Conflict as exc:
+            return conflict_response(request.user, objection.case_id, exc)
+        return Response(ObjectionSerializer(self.get_queryset().get(pk=objection.pk)).data)
+
+
+class VisitFilter(django_filters.FilterSet):
+    # Plain numbers, not choices: an out-of-scope id filters to an empty list instead of
+    # answering "invalid choice" and revealing that it exists.
+    household = django_filters.NumberFilter(field_name="household_id", label="农户 id")
+    case = django_filters.NumberFilter(field_name="case_id", label="监测对象 id")
+
+    class Meta:
+        model = Visit
+        fields = ["household", "case"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="走访记录列表"),
+    retrieve=extend_schema(summary="走访记录详情"),
+)
+class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = VisitSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = VisitFilter
+
+    def get_queryset(self):
+        scope = household_selectors.area_scope_q(self.request.user, field="household__village")
+        visible = Visit.objects.filter(scope) if self.request.user.is_authenticated else Visit.objects.none()
+        return visible.select_related("household", "recorded_by").prefetch_related("photos")
+
+    @extend_schema(
+        summary="录入走访记录",
+        description="未提交的“两不愁三保障”及饮水项沿用该户上次的状态，只需提交变化；照片和位置可选。"
+                    "同一 client_uuid 重复提交（离线同步）返回第一次的记录（200），不会重复保存。"
+                    "open_case=true 时据此申报监测对象。",
+        request={"application/json": VisitCreateSerializer, "multipart/form-data": VisitCreateSerializer},
+        responses={201: VisitSerializer, 200: VisitSerializer, **ERRORS},
+    )
+    def create(self, request):
+        data = plain_data(request)
+        household_id = data.get("household")
+        if household_id in (None, ""):
+            raise ValidationError({"household": ["请选择农户。"]})
+        household = household_selectors.get_or_404(
+            household_selectors.households_visible_to(request.user), pk=household_id)
+        client_uuid = parse_uuid(data.get("client_uuid"))
+        if client_uuid and Visit.objects.filter(client_uuid=client_uuid, household=household).exists():
+            # A second sync of the same offline entry: the service answers with the first visit
+            # (after its scope and role checks) instead of the form calling the uuid a duplicate.
+            visit = services.visit_create(user=request.user, household=household, client_uuid=client_uuid)
+            return Response(self.get_serializer(self.get_queryset().get(pk=visit.pk)).data)
+        data.setdefault("visited_on", timezone.localdate().isoformat())
+        for key, _ in Household.SECURITY_ITEMS:
+            # Left out means unchanged since the last visit, not "problem" (a checkbox's absence).
+            data.setdefault(f"{key}_secure", "true" if getattr(household, f"{key}_secure") else "false")
+        form = VisitForm(data, request.FILES, household=household)
+        if not form.is_valid():
+            raise form_errors(form)
+        visit = services.visit_create(user=request.user, household=household, **form.cleaned_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=visit.pk)).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(summary="我的待办", description="等待调用者处理的监测对象（按发现日期从早到晚），附认定时限和剩余天数。")
+class InboxView(CaseListContextMixin, generics.ListAPIView):
+    serializer_class = CaseListSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return annotate_head(selectors.inbox(self.request.user))
+
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("cases", CaseViewSet, basename="api-case")
+router.register("objections", ObjectionViewSet, basename="api-objection")
+router.register("visits", VisitViewSet, basename="api-visit")
+
+urlpatterns = [
+    *router.urls,
+    path("inbox/", InboxView.as_view(), name="api-inbox"),
+]
