@@ -513,15 +513,13 @@ class _Seeder:
             return
         end = until or self.today
         last = end - datetime.timedelta(days=48 if story.visits == "overdue" else self.rng.randint(3, 12))
-        days, day = [], determined_on + datetime.timedelta(days=10)
-        while day < last:
-            days.append(day)
-            day += datetime.timedelta(days=30)
-        if last > determined_on:
-            days.append(last)
+        # Monthly, counted back from the last visit; the last three months are enough for
+        # the timeline (older ones add rows, not meaning).
+        days = [last - datetime.timedelta(days=30 * n) for n in range(3)]
+        days = [day for day in reversed(days) if day > determined_on]
         findings = ["家庭成员身体状况稳定，帮扶措施正在落实。", "务工人员已返岗，收入逐步恢复。",
                     "“两不愁三保障”及饮水安全均有保障，无新增风险。", "了解生产生活情况，宣传帮扶政策。"]
-        for visited_on in days[-3:]:  # the last three months are enough for the timeline
+        for visited_on in days:
             services.visit_create(
                 user=cadre, household=household, visited_on=visited_on, visitors="、".join(self.names[household.village_id]),
                 findings=self.rng.choice(findings), next_step="继续跟踪帮扶措施落实情况，下月再访。",
