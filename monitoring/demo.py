@@ -397,7 +397,8 @@ class _Seeder:
             return case
 
         closed_on = case.notice_end + datetime.timedelta(days=1)
-        case = self.step(case, cadre, "close_notice", closed_on, comment="公示期满无异议。" if not story.objection else "异议已处理，公示期满。")
+        case = self.step(case, cadre, "close_notice", closed_on,
+                         comment="异议已处理，公示期满。" if story.objection else "公示期满无异议。")
         if story.target == State.TOWN_REVIEW:
             return case
         if story.target == State.REJECTED and story.ended_at == State.TOWN_REVIEW:
@@ -521,7 +522,8 @@ class _Seeder:
                     "“两不愁三保障”及饮水安全均有保障，无新增风险。", "了解生产生活情况，宣传帮扶政策。"]
         for visited_on in days:
             services.visit_create(
-                user=cadre, household=household, visited_on=visited_on, visitors="、".join(self.names[household.village_id]),
+                user=cadre, household=household, visited_on=visited_on,
+                visitors="、".join(self.names[household.village_id]),
                 findings=self.rng.choice(findings), next_step="继续跟踪帮扶措施落实情况，下月再访。",
                 **{f"{key}_secure": getattr(household, f"{key}_secure") for key, _ in Household.SECURITY_ITEMS},
             )
