@@ -24,8 +24,7 @@ QUALITY_PAGE_SIZE = 50
 
 @login_required
 def home(request):
-    # The inbox replaces this once monitoring cases exist.
-    return redirect("households:list")
+    return redirect("monitoring:inbox")
 
 
 def _editable_household(user, pk):

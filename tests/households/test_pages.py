@@ -77,7 +77,7 @@ def test_login_page_is_chinese_and_logs_in(client, world):
     assert '<html lang="zh-Hans">' in page.content.decode()
     response = client.post(reverse("login"), {"username": "village", "password": f.PASSWORD})
     assert response.status_code == 302
-    assert client.get(reverse("home")).url == reverse("households:list")
+    assert client.get(reverse("home")).url == reverse("monitoring:inbox")
 
 
 def test_logout_is_a_post_button_in_the_header(login, world):

@@ -1,0 +1,414 @@
+"""Monitoring pages: 我的待办, the case list and detail, one form page per workflow step,
+objections, visits and the printable public-notice list.
+
+Thin views, like the registry's: reads go through monitoring.selectors (404 outside the
+user's scope), every write through monitoring.services, so a page does exactly what the API
+does and is refused for exactly the same reasons (Conflict → message, PermissionDenied → 403
+page, ValidationError → errors on the form, re-rendered with status 200 like any Django form).
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F, OuterRef, Q, Subquery
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from households import idnumber
+from households import selectors as household_selectors
+from households.forms import add_service_errors
+from households.models import Area, Member, Role
+
+from . import permissions, selectors, services
+from .filters import CaseFilter
+from .forms import STEP_FORMS, CaseCreateForm, ObjectionForm, ObjectionResolveForm, VisitForm
+from .models import OPEN_STATES, CaseEvent, CountySettings, Objection, State, Visit, VisitPhoto
+
+PAGE_SIZE = 20
+OVERDUE_VISITS_SHOWN = 50
+
+# The step a case waits for in each state, named in the inbox ("待办事项").
+AWAITED_STEP = {
+    State.REPORTED: "start_appraisal",
+    State.VILLAGE_APPRAISAL: "publish_notice",
+    State.PUBLIC_NOTICE: "close_notice",
+    State.TOWN_REVIEW: "town_approve",
+    State.COUNTY_REVIEW: "county_approve",
+    State.ELIMINATION_APPRAISAL: "publish_elimination_notice",
+    State.ELIMINATION_NOTICE: "close_elimination_notice",
+    State.ELIMINATION_TOWN_REVIEW: "town_accept_elimination",
+    State.ELIMINATION_COUNTY_REVIEW: "county_approve_elimination",
+}
+
+# Returns and endings: offered as plain buttons, the way forward as the primary one.
+SIDE_STEPS = {"town_return", "county_return", "elimination_return", "reject", "withdraw", "close"}
+
+
+def _may_visit(user, household):
+    try:
+        services._check_visitor(user, household)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def _head_name():
+    head = Member.objects.filter(household=OuterRef("household"), relation=Member.Relation.HEAD,
+                                 status=Member.Status.ACTIVE)
+    return Subquery(head.values("name")[:1])
+
+
+def _with_deadlines(cases, cache=None):
+    """Attach the determination deadline to each case of a page (county settings read once)."""
+    cache = cache if cache is not None else selectors.SettingsCache()
+    cases = list(cases)
+    for case in cases:
+        case.deadline = selectors.deadline(case, cache)
+        step = AWAITED_STEP.get(case.state)
+        case.awaited = services.transition_label(step) if step else ""
+    return cases
+
+
+def _villages_with_notice_links(user):
+    """Villages where the user may print a notice list: those they act in as village cadre."""
+    return [r.area for r in household_selectors.user_roles(user)
+            if r.role == Role.VILLAGE_CADRE and r.area_id and r.area.level == Area.Level.VILLAGE]
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+@login_required
+def inbox(request):
+    user = request.user
+    cases = selectors.inbox(user).annotate(head_name=_head_name())
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    cache = selectors.SettingsCache()
+    page.object_list = _with_deadlines(page.object_list, cache)
+
+    today = timezone.localdate()
+    overdue = (selectors.overdue_visits(user).annotate(head_name=_head_name())
+               .order_by(F("last_visit_on").asc(nulls_first=True), "household__number"))
+    visits = list(overdue[:OVERDUE_VISITS_SHOWN + 1])
+    more_visits = len(visits) > OVERDUE_VISITS_SHOWN
+    visits = visits[:OVERDUE_VISITS_SHOWN]
+    for case in visits:
+        since = case.last_visit_on or case.determined_on
+        case.days_since_visit = (today - since).days if since else None
+    return render(request, "monitoring/inbox.html", {
+        "page": page,
+        "overdue_visits": visits,
+        "more_visits": more_visits,
+        "notice_villages": _villages_with_notice_links(user),
+    })
+
+
+@login_required
+def case_list(request):
+    user = request.user
+    scoped = selectors.cases_visible_to(user).select_related(*selectors.LIST_RELATED).annotate(head_name=_head_name())
+    case_filter = CaseFilter(request.GET, queryset=scoped, request=request)
+    page = Paginator(case_filter.qs.order_by("-discovered_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = _with_deadlines(page.object_list)
+    return render(request, "monitoring/case_list.html", {
+        "filter": case_filter,
+        "page": page,
+        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "can_report": _reportable_households(user).exists(),
+    })
+
+
+# --- detail ---------------------------------------------------------------------------------
+
+
+def _may_handle_objections(case, user):
+    return permissions.village_cadre(case, user) or permissions.town_official(case, user)
+
+
+def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
+    user = request.user
+    household = case.household
+    members = list(household.members.all())
+    head = next((m for m in members if m.relation == Member.Relation.HEAD and m.status == Member.Status.ACTIVE), None)
+    objections = list(case.objections.select_related("recorded_by", "resolved_by"))
+    handles_objections = _may_handle_objections(case, user)
+    in_notice = case.state in (State.PUBLIC_NOTICE, State.ELIMINATION_NOTICE)
+    resolve_forms = resolve_forms or {}
+    for objection in objections:
+        if objection.status == Objection.Status.OPEN and handles_objections:
+            objection.resolve_form = resolve_forms.get(objection.pk) or ObjectionResolveForm(
+                prefix=f"objection-{objection.pk}")
+    show_criteria = case.state in (State.MONITORED, State.ELIMINATION_APPRAISAL)
+    actions = services.actions_for(case, user)
+    for action in actions:
+        action.primary = action.name not in SIDE_STEPS
+    step = AWAITED_STEP.get(case.state)
+    return {
+        "case": case,
+        "household": household,
+        "head": head,
+        "masked_head_id": idnumber.mask(head.id_number) if head else "",
+        "size": sum(1 for m in members if m.status == Member.Status.ACTIVE),
+        "deadline": selectors.deadline(case),
+        "actions": actions,
+        "awaited": services.transition_label(step) if step else "",
+        "can_visit": case.is_open and _may_visit(user, household),
+        "objections": objections,
+        "objection_form": (objection_form or ObjectionForm()) if in_notice and handles_objections else None,
+        "criteria": case.elimination_criteria() if show_criteria else None,
+        "timeline": selectors.timeline(case),
+        "can_print_notice": in_notice,
+    }
+
+
+@login_required
+def case_detail(request, pk):
+    case = selectors.case_for(request.user, pk)
+    return render(request, "monitoring/case_detail.html", _detail_context(request, case))
+
+
+def _step_or_404(name):
+    # return_for_recheck is internal: only an upheld objection takes it.
+    if name not in STEP_FORMS or name == "return_for_recheck":
+        raise Http404("没有该操作。")
+    return STEP_FORMS[name]
+
+
+def _action_for_page(case, user, name):
+    """The action as the user may see it now. A step not possible from the current state is a
+    Conflict (the page was stale); a step the role may not take is a 403, as in the service."""
+    for action in services.actions_for(case, user):
+        if action.name == name:
+            return action
+    if any(t.name == name and t.source in (case.state, "*") for t in case.get_all_state_transitions()):
+        raise PermissionDenied(f"您的角色不能在“{case.get_state_display()}”阶段执行“{services.transition_label(name)}”。")
+    raise services.Conflict(
+        f"当前状态为“{case.get_state_display()}”，不能执行“{services.transition_label(name)}”。可能已被他人处理，请刷新页面。")
+
+
+@login_required
+def case_action(request, pk, name):
+    form_class = _step_or_404(name)
+    case = selectors.case_for(request.user, pk)
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES, case=case)
+        try:
+            services.case_transition(user=request.user, case_id=case.pk, name=name,
+                                     data=request.POST, files=request.FILES)
+        except services.Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("monitoring:case-detail", pk=case.pk)
+        except ValidationError as exc:
+            # The service validated the same form; show its errors where the user typed.
+            if form.is_valid():
+                add_service_errors(form, exc)
+        else:
+            messages.success(request, f"已完成“{services.transition_label(name)}”。")
+            return redirect("monitoring:case-detail", pk=case.pk)
+        action = None
+    else:
+        try:
+            action = _action_for_page(case, request.user, name)
+        except services.Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("monitoring:case-detail", pk=case.pk)
+        form = form_class(case=case)
+    # The step's own data first; the comment and attachment every step may carry last.
+    common = ("comment", "attachment")
+    fields = [f for f in form.visible_fields() if f.name not in common] + [form[n] for n in common if n in form.fields]
+    return render(request, "monitoring/case_action.html", {
+        "case": case, "form": form, "fields": fields, "name": name, "label": services.transition_label(name), "action": action,
+        "deadline": selectors.deadline(case),
+    })
+
+
+@login_required
+@require_POST
+def objection_create(request, pk):
+    case = selectors.case_for(request.user, pk)
+    form = ObjectionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.objection_record(user=request.user, case_id=case.pk, **form.cleaned_data)
+        except services.Conflict as exc:
+            messages.error(request, exc.message)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "已登记异议。异议处理完毕前不能结束公示。")
+            return redirect("monitoring:case-detail", pk=case.pk)
+        if not form.errors:
+            return redirect("monitoring:case-detail", pk=case.pk)
+    return render(request, "monitoring/case_detail.html", _detail_context(request, case, objection_form=form))
+
+
+@login_required
+@require_POST
+def objection_resolve(request, pk, objection_pk):
+    case = selectors.case_for(request.user, pk)
+    objection = household_selectors.get_or_404(case.objections.all(), pk=objection_pk)
+    form = ObjectionResolveForm(request.POST, prefix=f"objection-{objection.pk}")
+    if form.is_valid():
+        try:
+            services.objection_resolve(user=request.user, objection_id=objection.pk, **form.cleaned_data)
+        except services.Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("monitoring:case-detail", pk=case.pk)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if form.cleaned_data["upheld"]:
+                messages.success(request, "已处理异议：异议成立，已退回重新核实。")
+            else:
+                messages.success(request, "已处理异议：异议不成立。")
+            return redirect("monitoring:case-detail", pk=case.pk)
+    return render(request, "monitoring/case_detail.html",
+                  _detail_context(request, case, resolve_forms={objection.pk: form}))
+
+
+@login_required
+def event_attachment(request, pk, event_pk):
+    """Attachments (commitment scans, minutes) are personal data: served only inside scope."""
+    case = selectors.case_for(request.user, pk)
+    event = household_selectors.get_or_404(CaseEvent.objects.filter(case=case).exclude(attachment=""), pk=event_pk)
+    return FileResponse(event.attachment.open("rb"), filename=event.attachment.name.rsplit("/", 1)[-1])
+
+
+@login_required
+def commitment_scan(request, pk):
+    case = selectors.case_for(request.user, pk)
+    if not case.commitment_scan:
+        raise Http404("没有上传承诺授权书扫描件。")
+    return FileResponse(case.commitment_scan.open("rb"), filename=case.commitment_scan.name.rsplit("/", 1)[-1])
+
+
+# --- new case -------------------------------------------------------------------------------
+
+
+def _reportable_households(user):
+    """Households the user may report: those of a village where they act as village cadre
+    (the service checks the same; the administrator takes no part in the workflow)."""
+    q = Q(pk__in=[])
+    for area in household_selectors.scope_areas(user, (Role.VILLAGE_CADRE,)):
+        q |= Q(village__path__startswith=area.path)
+    return household_selectors.households_visible_to(user).filter(q)
+
+
+def _contacts_for(user):
+    """People who may follow a case: users with a role in the reporter's areas or above them
+    (the village's cadres, the town's officials, the county bureau)."""
+    q = Q(pk__in=[])
+    for area in household_selectors.scope_areas(user, (Role.VILLAGE_CADRE,)):
+        ids = [int(i) for i in area.path.strip("/").split("/")]
+        q |= Q(roles__area_id__in=ids)
+    return get_user_model().objects.filter(q, is_active=True).distinct().order_by("username")
+
+
+@login_required
+def case_create(request):
+    user = request.user
+    households = _reportable_households(user).select_related("village").annotate(
+        head_name=Subquery(Member.objects.filter(household=OuterRef("pk"), relation=Member.Relation.HEAD,
+                                                 status=Member.Status.ACTIVE).values("name")[:1]),
+    ).order_by("number")
+    if not households.exists():
+        raise PermissionDenied("只有村干部或驻村工作队可以申报监测对象。")
+    initial = {}
+    chosen = request.GET.get("household")
+    if chosen:
+        household = household_selectors.household_for(user, chosen)
+        if not households.filter(pk=household.pk).exists():
+            raise PermissionDenied("只有本村的村干部或驻村工作队可以申报监测对象。")
+        initial["household"] = household.pk
+    form = CaseCreateForm(request.POST or None, initial=initial, households=households, contacts=_contacts_for(user))
+    form.fields["household"].label_from_instance = (
+        lambda h: f"{h.number} {h.head_name or '（未登记户主）'} · {h.village.name}")
+    form.fields["contact_person"].label_from_instance = lambda u: u.get_full_name() or u.username
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_create(user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"已申报监测对象：农户 {case.household.number}。下一步：入户核实并开始村级评议。")
+            return redirect("monitoring:case-detail", pk=case.pk)
+    return render(request, "monitoring/case_form.html", {"form": form})
+
+
+# --- visits ---------------------------------------------------------------------------------
+
+
+@login_required
+def visit_list(request, household_pk):
+    household = household_selectors.household_for(request.user, household_pk)
+    visits = (Visit.objects.filter(household=household).select_related("recorded_by", "case")
+              .prefetch_related("photos"))
+    page = Paginator(visits, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "monitoring/visit_list.html", {"household": household, "page": page})
+
+
+@login_required
+def visit_create(request, household_pk):
+    user = request.user
+    household = household_selectors.household_for(user, household_pk)
+    # Same rule as the service: village and town cadres of the place, or the case's contact person.
+    services._check_visitor(user, household)
+    open_case = household.cases.filter(state__in=OPEN_STATES).first()
+    if request.method == "POST":
+        form = VisitForm(request.POST, request.FILES, household=household)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k not in ("photos", "open_case")}
+            try:
+                visit = services.visit_create(user=user, household=household, photos=form.cleaned_data["photos"],
+                                              open_case=form.cleaned_data["open_case"], **data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                if visit.case and form.cleaned_data["open_case"] and not open_case:
+                    messages.success(request, "已保存走访记录，并据此申报了监测对象。下一步：入户核实并开始村级评议。")
+                    return redirect("monitoring:case-detail", pk=visit.case.pk)
+                messages.success(request, f"已保存 {visit.visited_on} 的走访记录。")
+                return redirect("monitoring:visit-list", household_pk=household.pk)
+    else:
+        # Generated here so a double submit dedupes even where crypto.randomUUID is missing
+        # (plain http on a village network); the page's script only fills it when empty.
+        form = VisitForm(household=household, initial={"client_uuid": uuid.uuid4(), "visitors": _visitor_name(user)})
+    return render(request, "monitoring/visit_form.html", {
+        "form": form, "household": household, "open_case": open_case,
+    })
+
+
+def _visitor_name(user):
+    return user.get_full_name() or user.username
+
+
+@login_required
+def visit_photo(request, pk):
+    photo = household_selectors.get_or_404(
+        VisitPhoto.objects.filter(visit__household__in=household_selectors.households_visible_to(request.user)), pk=pk)
+    return FileResponse(photo.image.open("rb"), filename=photo.image.name.rsplit("/", 1)[-1])
+
+
+# --- public notice --------------------------------------------------------------------------
+
+
+@login_required
+def notice_list(request, village_pk):
+    villages = household_selectors.areas_visible_to(request.user, Area.Level.VILLAGE).select_related("parent__parent")
+    village = household_selectors.get_or_404(villages, pk=village_pk)
+    elimination = request.GET.get("elimination") == "1"
+    cases = list(selectors.notice_list(request.user, village, elimination=elimination))
+    settings = CountySettings.for_county(village.county)
+    for case in cases:
+        case.start, case.end = ((case.elimination_notice_start, case.elimination_notice_end) if elimination
+                                else (case.notice_start, case.notice_end))
+    return render(request, "monitoring/notice_list.html", {
+        "village": village, "cases": cases, "elimination": elimination,
+        "objection_channel": settings.objection_channel, "today": timezone.localdate(),
+    })
