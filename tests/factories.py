@@ -15,9 +15,12 @@ PASSWORD = "pw-123456"
 
 def valid_id(birth=datetime.date(1980, 5, 17), sex="M", area_code="440981"):
     """A fresh valid ID number; sequence parity follows sex (odd for men)."""
-    n = next(_sequence)
-    seq = (n * 2 + (1 if sex == "M" else 0)) % 1000
-    return idnumber.make(area_code, birth, seq if seq else (1 if sex == "M" else 2))
+    # 499 sequence numbers per sex and birth date, then the next area code: a long test run
+    # makes more than that, and a wrapped sequence would repeat an ID number.
+    block, index = divmod(next(_sequence), 499)
+    seq = (index + 1) * 2 + (1 if sex == "M" else 0)
+    area_code = f"{area_code[:2]}{(int(area_code[2:]) + block) % 10000:04d}"
+    return idnumber.make(area_code, birth, seq)
 
 
 class AreaFactory(factory.django.DjangoModelFactory):
