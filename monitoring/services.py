@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
@@ -257,8 +258,12 @@ def visit_create(*, user, household, photos=(), open_case=False, **data):
     the visit attaches to the household's open case, and it may open a new case carrying its
     findings over. A repeated submission (same client_uuid, e.g. an offline form synced
     twice) returns the first visit instead of a duplicate."""
-    household = household_selectors.get_or_404(
-        household_selectors.households_visible_to(user).select_related("village"), pk=getattr(household, "pk", household))
+    # In scope: the user's area, or a household whose open case they are the contact person for.
+    reachable = Household.objects.filter(
+        Q(pk__in=household_selectors.households_visible_to(user).values("pk"))
+        | Q(pk__in=cases_visible_to(user).filter(state__in=OPEN_STATES).values("household")))
+    household = household_selectors.get_or_404(reachable.select_related("village"),
+                                               pk=getattr(household, "pk", household))
     _check_visitor(user, household)
     if data.get("client_uuid"):
         existing = Visit.objects.filter(client_uuid=data["client_uuid"], household=household).first()
