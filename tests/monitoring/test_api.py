@@ -401,6 +401,18 @@ def test_visit_is_recorded_once_even_when_synced_twice(world):
     assert client.get(f"/api/visits/{first.json()['id']}/").status_code == 200
 
 
+def test_visit_from_a_phone_form_may_carry_photos(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    photos = [SimpleUploadedFile(f"p{i}.jpg", b"\xff\xd8\xff\xe0 jpeg", content_type="image/jpeg") for i in range(2)]
+    with time_machine.travel(MAR_2, tick=False):
+        response = client_for(world.village_cadre).post("/api/visits/", {
+            "household": world.household_a1.pk, "visitors": "张三", "water_secure": "false", "photos": photos},
+            format="multipart")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert len(body["photos"]) == 2 and body["problems"] == ["饮水安全"] and body["visited_on"] == "2026-03-02"
+
+
 def test_visit_can_open_a_case_with_its_risks(world):
     with time_machine.travel(MAR_2, tick=False):
         response = client_for(world.village_cadre).post("/api/visits/", {
