@@ -199,13 +199,19 @@ def case_create(*, user, household, channel, discovered_on, reason, category="",
 
 @transaction.atomic
 def objection_record(*, user, case_id, raised_by, raised_on, content):
+    """Record an objection (异议) raised during a public notice, by the village or the town.
+    While it is open the notice cannot be closed (DOMAIN.md §3)."""
     case = case_for_update(user, case_id)
     if case.state not in (State.PUBLIC_NOTICE, State.ELIMINATION_NOTICE):
         raise Conflict(f"只有在公示期间才能登记异议，当前状态为“{case.get_state_display()}”。")
     if not (permissions.village_cadre(case, user) or permissions.town_official(case, user)):
         raise PermissionDenied("只有本村村干部或乡镇干部可以登记异议。")
-    objection = Objection.objects.create(case=case, notice=case.state, raised_by=raised_by, raised_on=raised_on,
-                                         content=content, recorded_by=user)
+    objection = Objection(case=case, notice=case.state, raised_by=raised_by, raised_on=raised_on,
+                          content=content, recorded_by=user)
+    objection.full_clean()
+    if objection.raised_on > timezone.localdate():
+        raise ValidationError({"raised_on": "提出日期不能晚于今天。"})
+    objection.save()
     _audit(case, actor=user, action="objection_recorded", label="登记异议", from_state=case.state,
            to_state=case.state, comment=content, payload={"objection": objection.pk, "raised_by": raised_by})
     return objection
