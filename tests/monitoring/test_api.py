@@ -352,7 +352,7 @@ def test_dismissed_objection_lets_the_notice_close(world):
     with time_machine.travel(MAR_2, tick=False):
         case = on_notice(world, report(world))
         objection = services.objection_record(user=world.village_cadre, case_id=case.pk, raised_by="邻居",
-                                               raised_on=datetime.date(2026, 3, 3), content="收入不低")
+                                               raised_on=datetime.date(2026, 3, 2), content="收入不低")
     with time_machine.travel(MAR_7, tick=False):
         response = client_for(world.village_cadre).post(f"/api/objections/{objection.pk}/resolve/", {
             "upheld": False, "resolution": "经核实收入确在监测范围内"}, format="json")
