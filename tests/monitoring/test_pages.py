@@ -519,3 +519,25 @@ def _fill_more(w, n, monitored):
             services.visit_create(user=w.village_cadre, household=monitored.household,
                                   visited_on=datetime.date(2026, 3, 9), visitors=f"再访{i}")
     return monitored
+
+
+def test_step_attachments_are_served_only_inside_scope(login, world, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    w = world
+    case = report(w)
+    client = login(w.village_cadre)
+    with time_machine.travel(T_REPORT, tick=False):
+        client.post(action_url(case, "start_appraisal"), {
+            **HOME_CHECK, "commitment_scan": SimpleUploadedFile("承诺书.pdf", b"%PDF-scan"),
+            "attachment": SimpleUploadedFile("核实记录.pdf", b"%PDF-minutes")})
+    event = CaseEvent.objects.get(case=case, action="start_appraisal")
+    page = text(client.get(detail_url(case)))
+    scan_url = reverse("monitoring:commitment-scan", args=[case.pk])
+    minutes_url = reverse("monitoring:event-attachment", args=[case.pk, event.pk])
+    assert scan_url in page and minutes_url in page
+    assert b"".join(client.get(scan_url).streaming_content) == b"%PDF-scan"
+    assert b"".join(client.get(minutes_url).streaming_content) == b"%PDF-minutes"
+    other = login(w.village_cadre_b)
+    assert other.get(scan_url).status_code == 404 and other.get(minutes_url).status_code == 404
