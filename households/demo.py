@@ -138,7 +138,8 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
             write(f"生成农户 {count} 户，成员 {Member.objects.filter(household__village__path__startswith=county.path).count()} 人")
             monitoring_demo = _monitoring_demo()
             if monitoring_demo:
-                monitoring_demo.seed_cases(county=county, users=users)
+                cases = monitoring_demo.seed_cases(county=county, users=users)
+                write(f"生成监测对象 {cases} 个（覆盖全部 14 个状态）")
         else:
             write(f"演示县 {county.name} 已存在，未重复生成（使用 --reset 重建）。")
     return [_login_row(user, password) for user in users.values()]
