@@ -42,8 +42,8 @@ def _writable_villages_or_403(user):
 def import_upload(request):
     _writable_villages_or_403(request.user)
     report = None
-    form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
+    if form.is_bound and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             report = importer.import_registry(upload, upload.name, user=request.user)

@@ -53,6 +53,7 @@ from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 
 HEADER_SEARCH_ROWS = 15
 QUERY_CHUNK = 500
+WRITE_BATCH = 200
 SUPPORTED_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv")
 
 NUMERIC_ID_MESSAGE = "身份证号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写"
@@ -131,6 +132,7 @@ CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "�
 NOTE_ROW = re.compile(r"^(合计|总计|小计|共计|注|备注|说明|填表|制表|审核|负责人|联系人|统计)")
 SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?E[+-]?\d+$", re.IGNORECASE)
 DECIMAL = re.compile(r"^\d+\.\d+$")
+WHITESPACE = re.compile(r"\s+")
 CJK_NAME = re.compile(r"^[\u3400-\u9fff·\s]+$")
 
 
@@ -313,6 +315,13 @@ def _read_csv(data):
 
 def clean_text(value):
     """A cell as the trimmed, NFKC-normalised text a person reads in it."""
+    if isinstance(value, str):
+        if not value:
+            return ""
+        text = WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+        if text.startswith('="') and text.endswith('"'):
+            text = text[2:-1].strip()
+        return text.lstrip("'").strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -323,11 +332,7 @@ def clean_text(value):
         return str(value)
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
-    text = unicodedata.normalize("NFKC", str(value))
-    text = re.sub(r"\s+", " ", text).strip()
-    if text.startswith('="') and text.endswith('"'):
-        text = text[2:-1].strip()
-    return text.lstrip("'").strip()
+    return clean_text(str(value))
 
 
 def _is_number(value):
@@ -374,7 +379,9 @@ class Group:
     household: Household | None = None
     created: bool = False
     new_members: list = field(default_factory=list)
-    changed_members: list = field(default_factory=list)
+    changed_members: list = field(default_factory=list)  # stored members matched by ID number
+    household_changes: list = field(default_factory=list)  # field names that differ from the stored row
+    member_changes: dict = field(default_factory=dict)  # member pk -> field names that differ
 
     @property
     def first_row(self):
@@ -471,10 +478,12 @@ class RegistryImport:
         return self.headers.get(key) or COLUMN_BY_KEY[key].header
 
     def _parse_row(self, row_number, values, positions, previous):
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            return None  # blank row
         raw = {column.key: _cell(values, position) for position, column in positions.items()}
         texts = {key: clean_text(value) for key, value in raw.items()}
-        if not any(clean_text(v) for v in values):
-            return None  # blank row
+        if not any(texts.values()) and not any(clean_text(v) for v in values):
+            return None  # only invisible characters
         row = Row(row_number)
         number, id_text = texts.get("number", ""), texts.get("id_number", "")
         if not id_text and (not number or NOTE_ROW.match(number)):
@@ -651,6 +660,7 @@ class RegistryImport:
         group.created = existing is None
         household = existing or Household(number=group.number)
         group.household = household
+        before = _snapshot(household)
         if village is not None:
             household.village = village
         for key, (value, _, _) in group.household_values.items():
@@ -664,6 +674,7 @@ class RegistryImport:
                 row_number = group.household_values.get(name, (None, None, group.first_row))[2]
                 column = self.header(name) if name in COLUMN_BY_KEY else ""
                 group.errors.extend(Issue(row_number, column, m) for m in messages)
+        group.household_changes = _changed(household, before)
 
         stored = {m.id_number: m for m in members_by_household.get(household.pk, [])} if household.pk else {}
         heads = []
@@ -702,6 +713,7 @@ class RegistryImport:
                 row.errors.append(Issue(row.row, header, f"该身份证号已登记在另一农户{where}中，同一身份证号不能登记两次。"))
                 return None
         member = member or Member()
+        before = _snapshot(member)
         for column in MEMBER_COLUMNS:
             if column.key in row.parsed:
                 setattr(member, column.key, row.parsed[column.key])
@@ -716,6 +728,7 @@ class RegistryImport:
                 row.errors.extend(Issue(row.row, column, m) for m in messages)
         if member.pk:
             group.changed_members.append(member)
+            group.member_changes[member.pk] = _changed(member, before)
         else:
             group.new_members.append(member)
         return member
@@ -725,27 +738,46 @@ class RegistryImport:
             return True
         return any(household.village.path.startswith(a.path) for a in selectors.scope_areas(self.user))
 
-    # Step 3: write each valid household in its own transaction.
+    # Step 3: write every valid household, all or nothing per household.
     def write(self):
-        written = []
-        rows_without_number = [r for r in self.groups.get("", Group("")).rows]
-        for row in rows_without_number:
+        for row in self.groups.get("", Group("")).rows:  # rows with no household number
             self.report.errors.extend(row.errors)
+        valid = []
         for group in self.groups.values():
-            if not group.number:
-                continue
-            if group.has_errors:
+            if group.number and group.has_errors:
                 self._reject(group)
-                continue
-            try:
-                self._write_group(group)
-            except IntegrityError:
-                # Someone registered the same number or ID between our read and this write.
-                group.errors.append(Issue(group.first_row, self.header("number"),
-                                          "保存时发现户编号或身份证号已被他人同时登记，请刷新后重新导入。"))
-                self._reject(group)
-                continue
-            written.append(group)
+            elif group.number:
+                valid.append(group)
+        written = []
+        for start in range(0, len(valid), WRITE_BATCH):
+            batch = valid[start:start + WRITE_BATCH]
+            # A batch of households is written with a few set-based statements in one
+            # transaction (one disk flush per batch, not per household). If it fails, which
+            # only happens when someone registered the same number or ID since validate()
+            # read the registry, the batch is rolled back and redone one household per
+            # savepoint, so each household is still all or nothing and only the clashing
+            # ones are rejected.
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        self._write_groups(batch)
+                    written.extend(batch)
+                    continue
+                except IntegrityError:
+                    for group in batch:
+                        _forget_inserts(group)
+                for group in batch:
+                    try:
+                        with transaction.atomic():
+                            self._write_groups([group])
+                    except IntegrityError:
+                        _forget_inserts(group)
+                        group.errors.append(Issue(group.first_row, self.header("number"),
+                                                  "保存时发现户编号或身份证号已被他人同时登记，请刷新后重新导入。"))
+                        self._reject(group)
+                        continue
+                    written.append(group)
+        for group in written:
             if group.created:
                 self.report.households_created += 1
             else:
@@ -772,25 +804,26 @@ class RegistryImport:
             group.first_row, self.header("number"),
             f"户编号 {group.number} 有错误，该户（共 {len(group.rows)} 行）未导入，其他农户不受影响。"))
 
-    def _write_group(self, group):
-        now = timezone.now()
-        fields = [f for f in MEMBER_FIELDS if f != "id_number"] + ["sex", "birth_date", "updated_at"]
-        with transaction.atomic():
-            household = group.household
-            household.save()
-            for member in group.changed_members + group.new_members:
-                member.household = household
-                member.updated_at = now
-            # Demote or move out the old head before promoting the new one, so the
-            # one-active-head constraint holds after every statement.
-            first = [m for m in group.changed_members
-                     if m.relation != Member.Relation.HEAD or m.status != Member.Status.ACTIVE]
-            second = [m for m in group.changed_members if m not in first]
-            for batch in (first, second):
-                if batch:
-                    Member.objects.bulk_update(batch, fields)
-            if group.new_members:
-                Member.objects.bulk_create(group.new_members)
+    def _write_groups(self, groups):
+        """Only what differs from the stored rows is written: re-importing an unchanged file
+        touches nothing (its rows still count as updated: they were matched and checked)."""
+        Household.objects.bulk_create([g.household for g in groups if g.created])
+        for group in groups:
+            if not group.created and group.household_changes:
+                group.household.save(update_fields=[*group.household_changes, "updated_at"])
+        changed = [(m, g) for g in groups for m in g.changed_members if g.member_changes.get(m.pk)]
+        # Demote or move out old heads before promoting new ones, so the one-active-head
+        # constraint holds after every statement.
+        changed.sort(key=lambda pair: pair[0].relation == Member.Relation.HEAD
+                     and pair[0].status == Member.Status.ACTIVE)
+        for member, group in changed:
+            member.save(update_fields=[*group.member_changes[member.pk], "updated_at"])
+        new_members = []
+        for group in groups:
+            for member in group.new_members:
+                member.household = group.household
+                new_members.append(member)
+        Member.objects.bulk_create(new_members, batch_size=QUERY_CHUNK)
 
     def _quality_findings(self, groups):
         """The same data-quality checks as after a page entry (DOMAIN.md §8), for the imported households."""
@@ -807,6 +840,23 @@ class RegistryImport:
 
 
 STAND_IN_ID = idnumber.make("110101", datetime.date(2000, 1, 1), 1)
+
+
+def _forget_inserts(group):
+    """After a rolled-back write, make the new rows look unsaved again (bulk_create set their pk)."""
+    objects = list(group.new_members) + ([group.household] if group.created else [])
+    for obj in objects:
+        obj.pk = None
+        obj._state.adding = True
+
+
+def _snapshot(instance):
+    return {f.name: getattr(instance, f.attname) for f in instance._meta.concrete_fields
+            if not f.primary_key and f.name != "updated_at"}
+
+
+def _changed(instance, before):
+    return [name for name, value in _snapshot(instance).items() if before.get(name) != value]
 
 
 def _header_text(value):

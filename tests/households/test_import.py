@@ -259,3 +259,157 @@ def test_file_without_header_or_with_unknown_type_is_refused(world):
         import_registry(io.BytesIO(b"hello"), "x.txt", user=world.village_cadre)
     with pytest.raises(ImportFileError, match="缺少必需的列：村"):
         import_registry(io.BytesIO("户编号,身份证号,姓名,与户主关系\n".encode()), "x.csv", user=world.village_cadre)
+
+
+# --- page, templates, command ----------------------------------------------------------
+
+def upload(client, data, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/households/import/", {"file": SimpleUploadedFile(name, data)})
+
+
+def test_village_cadre_uploads_a_file_and_sees_the_report(client, world):
+    client.force_login(world.village_cadre)
+    page = client.get("/households/import/")
+    assert page.status_code == 200
+    assert "/households/import/template/xlsx/" in page.content.decode()
+
+    response = upload(client, csv_bytes(MESSY_LINES, "gbk"), "登记表.csv")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "新建农户" in html and "拒绝" not in html
+    assert '<dt>新建农户</dt><dd>2 户</dd>' in html
+    assert "身份证号校验位错误，请核对号码。" in html
+    assert "与第 9 行重复，已忽略。" in html
+    assert Household.objects.filter(number__in=["H001", "H004"]).count() == 2
+
+
+def test_upload_page_shows_file_level_errors_on_the_form(client, world):
+    client.force_login(world.village_cadre)
+    assert "请选择要导入的文件。" in client.post("/households/import/", {}).content.decode()
+    assert "只支持 .xlsx、.xls 和 .csv 文件。" in upload(client, b"x", "a.txt").content.decode()
+    assert "没有找到表头" in upload(client, "姓名\n张三\n".encode(), "a.csv").content.decode()
+    assert not Household.objects.filter(number__startswith="H0").exists()
+
+
+def test_town_official_and_department_staff_get_403(client, world):
+    for user in (world.town_official, world.department_staff, world.nobody):
+        client.force_login(user)
+        assert client.get("/households/import/").status_code == 403
+        assert upload(client, csv_bytes(MESSY_LINES, "gbk"), "a.csv").status_code == 403
+        assert client.get("/households/import/template/xlsx/").status_code == 403
+    assert not Household.objects.filter(number="H001").exists()
+
+
+def test_anonymous_user_is_sent_to_login(client, world):
+    response = client.get("/households/import/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_xlsx_template_opens_in_calamine_and_imports_as_is(client, world):
+    import python_calamine
+
+    client.force_login(world.village_cadre)
+    response = client.get("/households/import/template/xlsx/")
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+    assert workbook.sheet_names == ["农户成员", "填写说明"]
+    rows = list(workbook.get_sheet_by_name("农户成员").iter_rows())
+    assert rows[0][:9] == ["户编号", "村", "住址", "联系电话", "户类型", "易地搬迁", "姓名", "身份证号", "与户主关系"]
+    assert isinstance(rows[1][7], str) and len(rows[1][7]) == 18
+    notes = list(workbook.get_sheet_by_name("填写说明").iter_rows())
+    assert ["健康状况", "选填", "健康、长期慢性病、大病、残疾"] == notes[[r[0] for r in notes].index("健康状况")][:3]
+    opened = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert opened["农户成员"]["H2"].number_format == "@"
+
+    report = import_registry(io.BytesIO(response.content), "模板.xlsx", user=world.village_cadre)
+    assert report.errors == [] and (report.households_created, report.members_created) == (1, 2)
+
+
+def test_csv_template_starts_with_bom_and_imports_as_is(client, world):
+    client.force_login(world.village_cadre)
+    response = client.get("/households/import/template/csv/")
+    assert response.status_code == 200
+    assert response.content.startswith(b"\xef\xbb\xbf\xe6\x88\xb7\xe7\xbc\x96\xe5\x8f\xb7")  # BOM + 户编号
+    report = import_registry(io.BytesIO(response.content), "模板.csv", user=world.village_cadre)
+    assert report.errors == [] and report.members_created == 2
+    assert client.get("/households/import/template/pdf/").status_code == 404
+
+
+def write_file(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_command_prints_the_report_and_exits_1_when_rows_were_rejected(world, tmp_path):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("import_households", write_file(tmp_path, "m.csv", csv_bytes(MESSY_LINES, "gbk")),
+                     "--user", "village", stdout=out)
+    assert exit_info.value.code == 1
+    text = out.getvalue()
+    assert "新建农户 2 户，更新农户 0 户，拒绝 3 户；新建成员 3 人，更新成员 0 人；跳过 3 行。" in text
+    assert "第 7 行［身份证号码］：身份证号校验位错误，请核对号码。" in text
+    assert f"第 8 行［身份证号码］：{NUMERIC_ID_MESSAGE}" in text
+    assert Household.objects.filter(number="H001").exists()
+
+
+def test_command_without_user_imports_with_administrator_scope_and_exits_0(world, tmp_path):
+    from django.core.management import call_command
+
+    lines = ["户编号,村,姓名,身份证号,与户主关系", f"C001,{world.other_village.code},甲,{ID1},户主"]
+    out = io.StringIO()
+    call_command("import_households", write_file(tmp_path, "ok.csv", csv_bytes(lines, "utf-8")), stdout=out)
+    assert "全部导入成功。" in out.getvalue()
+    assert Household.objects.get(number="C001").village == world.other_village
+
+
+def test_command_refuses_unreadable_files_and_unknown_users(world, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="只支持"):
+        call_command("import_households", write_file(tmp_path, "a.pdf", b"%PDF"))
+    with pytest.raises(CommandError, match="不是有效的 Excel 文件"):
+        call_command("import_households", write_file(tmp_path, "a.xlsx", b"not a zip"))
+    with pytest.raises(CommandError, match="无法打开文件"):
+        call_command("import_households", str(tmp_path / "missing.csv"))
+    with pytest.raises(CommandError, match="没有登记农户的权限"):
+        call_command("import_households", write_file(tmp_path, "b.csv", b"x"), "--user", "town")
+
+
+def test_head_can_be_handed_over_by_reimport(world):
+    lines = ["户编号,村,姓名,身份证号,与户主关系,人员状态", f"T001,东山村,老父,{ID1},户主,在户",
+             f"T001,东山村,儿子,{ID2},子女,在户"]
+    import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "t.csv", user=world.village_cadre)
+    lines[1:] = [f"T001,东山村,老父,{ID1},父母,死亡", f"T001,东山村,儿子,{ID2},户主,在户"]
+
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "t.csv", user=world.village_cadre)
+
+    assert report.errors == [] and report.members_updated == 2
+    assert Household.objects.get(number="T001").head.id_number == ID2
+
+
+def test_registration_racing_the_import_rejects_only_the_clashing_household(world):
+    from households.importer import RegistryImport, read_table
+
+    lines = ["户编号,村,姓名,身份证号,与户主关系", f"R001,东山村,甲,{ID1},户主", f"R002,东山村,乙,{ID2},户主"]
+    job = RegistryImport(world.village_cadre).parse(read_table(io.BytesIO(csv_bytes(lines, "utf-8")), "r.csv"))
+    job.validate()
+    # Someone registers ID2 on a page between the importer's read and its write.
+    Member.objects.create(household=world.household_a1, id_number=ID2, name="抢先", relation=Member.Relation.CHILD,
+                          sex="M", birth_date=idnumber.parse(ID2).birth_date)
+
+    report = job.write()
+
+    assert report_rows(report.errors) == [
+        (3, "户编号", "保存时发现户编号或身份证号已被他人同时登记，请刷新后重新导入。"),
+    ]
+    assert (report.households_created, report.households_rejected) == (1, 1)
+    assert Household.objects.get(number="R001").members.get().id_number == ID1
+    assert not Household.objects.filter(number="R002").exists()
