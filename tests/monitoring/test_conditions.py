@@ -46,7 +46,7 @@ def test_open_objection_refuses_closing_the_notice(world):
     case = case_at(w, State.PUBLIC_NOTICE)
     with time_machine.travel(T_REPORT, tick=False):
         services.objection_record(user=w.village_cadre, case_id=case.pk, raised_by="村民王五",
-                                  raised_on=datetime.date(2026, 3, 3), content="该户家中有车")
+                                  raised_on=datetime.date(2026, 3, 2), content="该户家中有车")
     assert refused(w.village_cadre, case, "close_notice", when=T_REVIEW) == [
         "还有 1 条异议未处理，处理完毕后才能结束公示。"]
 
