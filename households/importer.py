@@ -30,10 +30,12 @@ is (a new record gets the model default); members of a household that are missin
 file are left untouched (mark people who died or moved out with 人员状态).
 
 Validation uses the model's own rules (Member/Household.full_clean, idnumber.parse) and the
-same write scope as the pages (selectors.villages_writable_by). Each household is written in
-its own transaction: a household with any error is not written at all, every other valid
-household is. Existing rows are loaded in bulk for the whole file, so the number of queries
-grows with the number of households written, never with lookups per row.
+same write scope as the pages (selectors.villages_writable_by). Each household is all or
+nothing: a household with any error is not written at all, every other valid household is.
+Existing rows are loaded in bulk for the whole file (a few queries whatever its size), and
+valid households are written in batches with set-based inserts, falling back to one
+savepoint per household if a batch clashes with a concurrent registration. Only fields that
+differ from the stored rows are updated.
 """
 
 import csv
@@ -440,7 +442,7 @@ class RegistryImport:
             if row is None:
                 previous = None
                 continue
-            if row == "skip":
+            if row is SKIPPED:
                 self.report.rows_skipped += 1
                 previous = None
                 continue
@@ -488,7 +490,7 @@ class RegistryImport:
         number, id_text = texts.get("number", ""), texts.get("id_number", "")
         if not id_text and (not number or NOTE_ROW.match(number)):
             self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
-            return "skip"
+            return SKIPPED
         if not number:
             if previous is not None and previous.row == row_number - 1:
                 number = previous.number  # merged 户编号 cell: the household of the row above
@@ -839,6 +841,7 @@ class RegistryImport:
                                                       f"户编号 {group.number}：{finding.message}"))
 
 
+SKIPPED = object()  # a notes or totals row
 STAND_IN_ID = idnumber.make("110101", datetime.date(2000, 1, 1), 1)
 
 

@@ -413,3 +413,24 @@ def test_registration_racing_the_import_rejects_only_the_clashing_household(worl
     assert (report.households_created, report.households_rejected) == (1, 1)
     assert Household.objects.get(number="R001").members.get().id_number == ID1
     assert not Household.objects.filter(number="R002").exists()
+
+
+def test_missing_id_missing_number_and_conflicting_household_cells_are_errors(world):
+    lines = [
+        "户编号,村,住址,姓名,身份证号,与户主关系",
+        f"M001,东山村,一组,甲,{ID1},户主",
+        "M001,,,乙,,子女",  # a member without an ID number is not silently dropped
+        "",
+        f",,,丙,{ID2},子女",  # blank 户编号 after a blank row: no household above to belong to
+        f"M002,东山村,二组,丁,{ID3},户主",
+        f"M002,东山村,三组,戊,{ID4},配偶",  # the same household with another address
+    ]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "m.csv", user=world.village_cadre)
+
+    assert report_rows(report.errors) == [
+        (3, "身份证号", "身份证号不能为空。"),
+        (5, "户编号", "户编号不能为空。"),
+        (7, "住址", "同一户（户编号 M002）的住址与第 6 行不一致。"),
+    ]
+    assert report.households_rejected == 2
+    assert not Household.objects.filter(number__in=["M001", "M002"]).exists()
