@@ -434,3 +434,16 @@ def test_missing_id_missing_number_and_conflicting_household_cells_are_errors(wo
     ]
     assert report.households_rejected == 2
     assert not Household.objects.filter(number__in=["M001", "M002"]).exists()
+
+
+def test_imported_households_get_the_same_data_quality_findings_as_page_entries(world):
+    child = idnumber.make("440981", datetime.date.today().replace(year=datetime.date.today().year - 10, day=1), 13)
+    lines = ["户编号,村,姓名,身份证号,与户主关系,务工地点,务工时间（月）,低保,特困供养",
+             f"Q001,东山村,家长,{ID1},户主,,,是,是", f"Q001,东山村,孩子,{child},子女,省外,6,否,否"]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "q.csv", user=world.village_cadre)
+
+    assert report.errors == [] and report.households_created == 1
+    assert [i.message for i in report.findings] == [
+        "户编号 Q001：家长 同时登记为低保和特困供养，两者不能同时享受。",
+        "户编号 Q001：孩子 未满 16 周岁，却登记了务工（工资性收入），请核实。",
+    ]
