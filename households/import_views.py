@@ -16,15 +16,15 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 class ImportForm(forms.Form):
     file = forms.FileField(
         label="登记表文件",
-        help_text="支持 .xlsx、.xls 和 .csv（UTF-8 或 GBK 编码），不超过 20 MB。",
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv"}),
+        help_text="支持 .xlsx、.xls、.csv（UTF-8 或 GBK 编码）和 Excel 另存的“Unicode 文本”（.txt），不超过 20 MB。",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.csv,.txt"}),
         error_messages={"required": "请选择要导入的文件。"},
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith(importer.SUPPORTED_EXTENSIONS):
-            raise forms.ValidationError("只支持 .xlsx、.xls 和 .csv 文件。")
+            raise forms.ValidationError(f"只支持 {importer.EXTENSIONS_TEXT}文件。")
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError("文件超过 20 MB，请分村或分批导入。")
         return upload

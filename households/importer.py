@@ -56,10 +56,12 @@ from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 HEADER_SEARCH_ROWS = 15
 QUERY_CHUNK = 500
 WRITE_BATCH = 200
-SUPPORTED_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv")
+# .txt: Excel's "Unicode 文本" / "文本文件(制表符分隔)" exports, tab-separated.
+SUPPORTED_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv", ".txt")
+EXTENSIONS_TEXT = ".xlsx、.xls、.csv 和 .txt（制表符分隔）"
 
-NUMERIC_ID_MESSAGE = "身份证号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写"
-NUMERIC_NUMBER_MESSAGE = "户编号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写"
+NUMERIC_ID_MESSAGE = "身份证号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写。"
+NUMERIC_NUMBER_MESSAGE = "户编号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写。"
 
 
 class ImportFileError(Exception):
@@ -127,14 +129,18 @@ MEMBER_COLUMNS = [c for c in COLUMNS if c.level == "member"]
 assert {c.key for c in HOUSEHOLD_COLUMNS} <= set(HOUSEHOLD_FIELDS) | {"village"}
 assert {c.key for c in MEMBER_COLUMNS} <= set(MEMBER_FIELDS)
 
-TRUE_WORDS = {"是", "有", "有保障", "不愁", "已参加", "参加", "享受", "√", "✓", "Y", "YES", "TRUE", "1"}
-FALSE_WORDS = {"否", "无", "无保障", "未参加", "不参加", "未享受", "×", "✗", "N", "NO", "FALSE", "0"}
+TRUE_WORDS = {"是", "有", "有保障", "不愁", "已参加", "参加", "享受", "√", "✓", "✔", "Y", "YES", "TRUE", "1"}
+FALSE_WORDS = {"否", "无", "无保障", "未参加", "不参加", "未享受", "×", "✗", "✘", "N", "NO", "FALSE", "0"}
 CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
                   "十一": 11, "十二": 12}
-NOTE_ROW = re.compile(r"^(合计|总计|小计|共计|注|备注|说明|填表|制表|审核|负责人|联系人|统计)")
+NOTE_ROW = re.compile(r"^(合计|总计|小计|共计|注|备注|说明|填表|填报|制表|审核|负责人|联系人|统计|经办|以上|村委会|签字|签名)"
+                      r"|[:：]|盖章|签字")  # a household number never holds a colon: "填报人：…  审核人：…"
 SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?E[+-]?\d+$", re.IGNORECASE)
 DECIMAL = re.compile(r"^\d+\.\d+$")
 WHITESPACE = re.compile(r"\s+")
+INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u202a-\u202e]")
+# Quote marks typed around a number to keep Excel from converting it ('4409…', 4409…', “4409…”).
+ID_QUOTES = "'\"`‘’“”"
 CJK_NAME = re.compile(r"^[\u3400-\u9fff·\s]+$")
 
 
@@ -202,6 +208,7 @@ class ImportReport:
     file_format: str = ""
     sheet: str = ""
     header_row: int = 0
+    header_last_row: int = 0  # the second row of a two-row header, else header_row
     households_created: int = 0
     households_updated: int = 0
     households_rejected: int = 0
@@ -217,6 +224,13 @@ class ImportReport:
     def ok(self):
         return not self.errors and not self.households_rejected
 
+    @property
+    def header_rows(self):
+        """'3' or '3–4', as the report shows where the header was found."""
+        if self.header_last_row and self.header_last_row != self.header_row:
+            return f"{self.header_row}–{self.header_last_row}"
+        return str(self.header_row)
+
     def summary(self):
         return (
             f"新建农户 {self.households_created} 户，更新农户 {self.households_updated} 户，"
@@ -227,7 +241,7 @@ class ImportReport:
     def lines(self):
         """The whole report as text (management command output)."""
         where = f"工作表「{self.sheet}」，" if self.sheet else ""
-        out = [f"读取 {self.file_format} 文件：{where}表头在第 {self.header_row} 行，数据 {self.rows_read} 行。",
+        out = [f"读取 {self.file_format} 文件：{where}表头在第 {self.header_rows} 行，数据 {self.rows_read} 行。",
                self.summary()]
         for title, issues in (("错误", self.errors), ("提示", self.notices), ("数据质量提示", self.findings)):
             if issues:
@@ -245,6 +259,7 @@ class Table:
     file_format: str
     sheet: str
     rows: object  # iterator of (row number, [cell values]), row numbers as Excel shows them
+    other_sheets: list = field(default_factory=list)  # further visible sheets that also have a header
 
 
 def read_table(fileobj, filename):
@@ -258,12 +273,28 @@ def read_table(fileobj, filename):
     is_zip = data[:4] == b"PK\x03\x04"
     is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
     if name and not name.endswith(SUPPORTED_EXTENSIONS):
-        raise ImportFileError("只支持 .xlsx、.xls 和 .csv 文件，请在 Excel 中“另存为”这几种格式之一。")
+        raise ImportFileError(f"只支持 {EXTENSIONS_TEXT}文件，请在 Excel 中“另存为”这几种格式之一。")
     if is_zip or is_ole:
         return _read_workbook(data)
     if name.endswith((".xlsx", ".xlsm", ".xls")):
-        raise ImportFileError("该文件不是有效的 Excel 文件（可能已损坏或被改了扩展名）。")
+        raise ImportFileError(_not_a_workbook(data))
     return _read_csv(data)
+
+
+def _not_a_workbook(data):
+    """Why a file named .xlsx/.xls is not one, in words the clerk can act on."""
+    head = data[:2048].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
+    if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")) or b"<table" in head:
+        # Many web systems "export to Excel" as an HTML page named .xls.
+        return ("该文件扩展名是 Excel，但内容是网页（HTML）格式，不是真正的 Excel 文件。"
+                "请用 Excel 或 WPS 打开后“另存为” .xlsx 文件再导入。")
+    try:
+        text = decode_csv(data[:4096])
+    except ImportFileError:
+        text = ""
+    if text and "\x00" not in text and sum(c.isprintable() or c in "\r\n\t" for c in text) > 0.95 * len(text):
+        return "该文件扩展名是 Excel，但内容是文本（CSV）格式。请把扩展名改为 .csv 后导入，或用 Excel 打开后另存为 .xlsx。"
+    return "该文件不是有效的 Excel 文件（可能已损坏或被改了扩展名），请用 Excel 打开后另存为 .xlsx 再导入。"
 
 
 def _read_workbook(data):
@@ -271,20 +302,41 @@ def _read_workbook(data):
 
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several error types for broken files
-        raise ImportFileError(f"无法读取该 Excel 文件（{type(exc).__name__}），请确认文件未加密、未损坏。") from None
+    except Exception:  # calamine raises several error types for broken files
+        raise ImportFileError("无法读取该 Excel 文件，请确认文件未加密、未损坏（可用 Excel 打开后另存为 .xlsx 再导入）。") from None
     visible = [m.name for m in workbook.sheets_metadata
                if m.visible == python_calamine.SheetVisibleEnum.Visible] or workbook.sheet_names
+    # The first visible sheet with a header row is read; hidden sheets (old data, lookup
+    # lists) never are. Other visible sheets with a header are reported, not silently dropped.
+    found = None
+    others = []
+    any_content = False
     for sheet_name in visible:
-        sheet = workbook.get_sheet_by_name(sheet_name)
+        try:
+            sheet = workbook.get_sheet_by_name(sheet_name)
+        except Exception:  # a chart sheet or a sheet calamine cannot read
+            continue
         # iter_rows() starts at the sheet's first row (A1's row) even when the used range
         # starts lower, so position + 1 is the row number Excel shows.
         rows = ((index + 1, list(values)) for index, values in enumerate(sheet.iter_rows()))
         head = [next(rows, None) for _ in range(HEADER_SEARCH_ROWS)]
         head = [r for r in head if r is not None]
-        if _find_header(head) is not None:
-            return Table("Excel", sheet_name, _chain(head, rows))
-    return Table("Excel", visible[0] if visible else "", iter(()))
+        any_content = any_content or any(clean_text(v) for _, values in head for v in values)
+        if _find_header(head) is None:
+            continue
+        if found is None:
+            found = Table("Excel", sheet_name, _chain(head, rows))
+        else:
+            others.append(sheet_name)
+    if found is None:
+        if not any_content:
+            raise ImportFileError("文件中没有任何内容（所有可见的工作表都是空的）。")
+        names = "、".join(f"「{n}」" for n in visible)
+        raise ImportFileError(
+            f"在工作表{names}的前 {HEADER_SEARCH_ROWS} 行中都没有找到表头：表头行必须同时包含「户编号」和「身份证号」两列。"
+            "请下载导入模板对照填写。")
+    found.other_sheets = others
+    return found
 
 
 def _chain(head, rest):
@@ -293,9 +345,19 @@ def _chain(head, rest):
 
 
 def decode_csv(data):
-    """UTF-8 (with or without BOM) strictly first, then GB18030 (a superset of GBK)."""
+    """UTF-16 (Excel's "Unicode 文本" export), then UTF-8 (with or without BOM) strictly, then
+    GB18030 (a superset of GBK)."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return data.decode("utf-16")
+    sample = data[:4000]
+    if len(sample) >= 4 and sample.count(b"\x00") * 4 >= len(sample):
+        # UTF-16 without a BOM: every ASCII character (digits, commas, tabs) has a zero byte.
+        odd_zeros = sample[1::2].count(b"\x00")
+        even_zeros = sample[0::2].count(b"\x00")
+        try:
+            return data.decode("utf-16-le" if odd_zeros >= even_zeros else "utf-16-be")
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -303,16 +365,21 @@ def decode_csv(data):
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise ImportFileError("无法识别该 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码的 CSV。") from None
+        raise ImportFileError("无法识别该文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV。") from None
 
 
 def _read_csv(data):
     text = decode_csv(data)
+    if "\x00" in text:
+        raise ImportFileError("该文件不是文本（CSV）文件，可能已损坏或被改了扩展名。请用 Excel 打开后另存为 .xlsx 或 .csv 再导入。")
+    if not text.strip(" \t\r\n,;\ufeff"):
+        raise ImportFileError("文件中没有任何内容。")
     sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     # One CSV record is one spreadsheet row, even when a quoted cell holds a line break.
-    return Table("CSV", "", ((index + 1, values) for index, values in enumerate(reader)))
+    return Table("CSV" if delimiter == "," else "制表符分隔文本", "",
+                 ((index + 1, values) for index, values in enumerate(reader)))
 
 
 def clean_text(value):
@@ -320,6 +387,9 @@ def clean_text(value):
     if isinstance(value, str):
         if not value:
             return ""
+        # Zero-width spaces, BOMs and direction marks come along when cells are pasted from
+        # web pages or chat; nobody sees them, so they must not make an ID number 19 long.
+        value = INVISIBLE.sub("", value)
         text = WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
         if text.startswith('="') and text.endswith('"'):
             text = text[2:-1].strip()
@@ -341,18 +411,50 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _header_columns(values):
+    """{position: Column} for the cells of one row that are known headers (first one wins)."""
+    found = {}
+    for position, value in enumerate(values):
+        if isinstance(value, str):
+            column = HEADER_LOOKUP.get(normalize_header(value))
+            if column and column not in found.values():
+                found[position] = column
+    return found
+
+
+@dataclass
+class Header:
+    index: int  # position of the (first) header row in the rows searched
+    last: int  # position of the last header row (index + 1 for a two-row header)
+    positions: dict  # position -> Column
+    texts: dict  # position -> header text as the user sees it
+
+
 def _find_header(rows):
-    """(index in rows, {position: Column}) of the header row, or None."""
+    """The header, or None. Either one row holds both the ID-number and the household-number
+    column, or two rows do together: offices group columns under a merged cell
+    (家庭成员基本信息 over 姓名/身份证号/…) and merge the ungrouped columns (序号, 户编号)
+    down across both rows, so those keep their text in the top row only. A sub-header names
+    the column more precisely than the group above it, so it wins."""
     for index, (_, values) in enumerate(rows):
-        found = {}
-        for position, value in enumerate(values):
-            if isinstance(value, str):
-                column = HEADER_LOOKUP.get(normalize_header(value))
-                if column and column not in found.values():
-                    found[position] = column
-        keys = {c.key for c in found.values()}
-        if {"id_number", "number"} <= keys:
-            return index, found
+        top = _header_columns(values)
+        if {"id_number", "number"} <= {c.key for c in top.values()}:
+            texts = {p: _header_text(values[p]) for p in top}
+            return Header(index, index, top, texts)
+        if not top or index + 1 >= len(rows):
+            continue
+        below_values = rows[index + 1][1]
+        below = _header_columns(below_values)
+        if not below:
+            continue
+        positions, texts = {}, {}
+        for position in sorted(set(top) | set(below)):
+            source, column = (below_values, below[position]) if position in below else (values, top[position])
+            if column not in positions.values():
+                positions[position] = column
+                texts[position] = _header_text(source[position])
+        if {"id_number", "number"} <= {c.key for c in positions.values()}:
+            return Header(index, index + 1, positions, texts)
     return None
 
 
@@ -420,18 +522,31 @@ class RegistryImport:
                 f"在前 {HEADER_SEARCH_ROWS} 行中没有找到表头：表头行必须同时包含「户编号」和「身份证号」两列。"
                 "请下载导入模板对照填写。"
             )
-        index, positions = found
-        header_row_number, header_values = head[index]
+        positions = found.positions
+        header_row_number, header_values = head[found.index]
         self.report.header_row = header_row_number
+        self.report.header_last_row = head[found.last][0]
         for position, column in positions.items():
-            self.headers[column.key] = _header_text(_cell(header_values, position)) or column.header
-        remaining = self._merge_sub_header(_chain(head[index + 1:], table.rows), positions)
+            self.headers[column.key] = found.texts[position] or column.header
+        rest = _chain(head[found.last + 1:], table.rows)
+        if found.last == found.index:
+            remaining = self._merge_sub_header(rest, positions)
+        else:
+            remaining = rest
         self.column_positions = {self.headers[c.key]: p for p, c in positions.items()}
         missing = [c.header for c in COLUMNS if c.required and c.key not in self.headers]
         if missing:
             raise ImportFileError(f"缺少必需的列：{'、'.join(missing)}。请下载导入模板对照填写。")
-        mapped = set(positions)
-        unknown = [clean_text(v) for p, v in enumerate(header_values) if p not in mapped and clean_text(v)]
+        header_rows = [head[i][1] for i in range(found.index, found.last + 1)]
+        unknown = []
+        for position in range(max(len(v) for v in header_rows)):
+            if position in positions:
+                continue
+            # The most specific text: the sub-header if there is one, else the group above it.
+            text = next((clean_text(v[position]) for v in reversed(header_rows)
+                         if position < len(v) and clean_text(v[position])), "")
+            if text:
+                unknown.append(text)
         if unknown:
             self.report.notices.append(Issue(header_row_number, "", f"以下列未识别，已忽略：{'、'.join(unknown)}。"))
 
@@ -453,6 +568,12 @@ class RegistryImport:
             group = self.groups.setdefault(row.number, Group(row.number))
             group.rows.append(row)
             self._merge_household_values(group, row)
+        if not self.report.rows_read:
+            self.report.errors.append(Issue(None, "", "表头下面没有成员数据行，没有导入任何农户。"))
+        for sheet in getattr(table, "other_sheets", ()):
+            self.report.errors.append(Issue(None, "", (
+                f"工作表「{sheet}」也有表头，但本次只导入了第一个有表头的工作表「{table.sheet}」；"
+                "请把其他工作表分别另存为单独的文件后再导入。")))
         return self
 
     def _merge_sub_header(self, rows, positions):
@@ -488,7 +609,7 @@ class RegistryImport:
             return None  # only invisible characters
         row = Row(row_number)
         number, id_text = texts.get("number", ""), texts.get("id_number", "")
-        if not id_text and (not number or NOTE_ROW.match(number)):
+        if not id_text and (not number or NOTE_ROW.search(number)):
             self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
             return SKIPPED
         if not number:
@@ -528,7 +649,11 @@ class RegistryImport:
         elif _is_number(raw) or SCIENTIFIC.match(text) or DECIMAL.match(text):
             row.errors.append(Issue(row.row, header, NUMERIC_ID_MESSAGE))
         else:
+            text = text.strip(ID_QUOTES + " ")
             row.id_text = idnumber.normalize(text)
+            if re.fullmatch(r"\d{15}", row.id_text):
+                row.errors.append(Issue(row.row, header, "这是旧的 15 位身份证号，请填写现行的 18 位身份证号。"))
+                return
             try:
                 row.id_number = idnumber.parse(text).number
             except ValidationError as exc:
@@ -582,8 +707,12 @@ class RegistryImport:
             self.report.rows_skipped += 1
             self.report.notices.append(Issue(row.row, "", f"与第 {earlier.row} 行重复，已忽略。"))
             return True
+        # Neither row is trusted: importing the first would register a person under a number
+        # that may be someone else's, and a later corrected file could not move it back.
         row.errors.append(Issue(
             row.row, self.header("id_number"), f"该身份证号与第 {earlier.row} 行相同，但其他内容不同，请核对后只保留一行。"))
+        earlier.errors.append(Issue(
+            earlier.row, self.header("id_number"), f"该身份证号在第 {row.row} 行再次出现且内容不同，请核对后只保留一行。"))
         return False
 
     def _merge_household_values(self, group, row):

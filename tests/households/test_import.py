@@ -35,7 +35,7 @@ MESSY_LINES = [
     "5,H003,东山村,二组,一般农户,赵六,4.40981E+17,户主,健康,普通劳动力,否",
     f"6,H004,东山村,三组,一般农户,钱七,{ID4},户主,大病,丧失劳动力,是",
     f"6,H004,东山村,三组,一般农户,钱七,{ID4},户主,大病,丧失劳动力,是",
-    f"7,H005,东山村,四组,一般农户,孙八,{ID1},户主,健康,普通劳动力,否",
+    f"7,H005,东山村,四组,一般农户,孙八,{ID3},户主,健康,普通劳动力,否",
     "",
     "合计：5户,,,,,,,,,,",
     "填表人：李会计,,,,,,,,,,",
@@ -53,9 +53,10 @@ def test_messy_gbk_csv_reports_every_error_and_imports_every_valid_household(wor
     assert report.file_format == "CSV"
     assert report.header_row == 2
     assert report_rows(report.errors) == [
+        (6, "身份证号码", "该身份证号在第 11 行再次出现且内容不同，请核对后只保留一行。"),
         (7, "身份证号码", "身份证号校验位错误，请核对号码。"),
         (8, "身份证号码", NUMERIC_ID_MESSAGE),
-        (11, "身份证号码", "该身份证号与第 3 行相同，但其他内容不同，请核对后只保留一行。"),
+        (11, "身份证号码", "该身份证号与第 6 行相同，但其他内容不同，请核对后只保留一行。"),
     ]
     print(report.lines())
     assert report_rows(report.notices) == [
@@ -256,7 +257,7 @@ def test_file_without_header_or_with_unknown_type_is_refused(world):
     with pytest.raises(ImportFileError, match="没有找到表头"):
         import_registry(io.BytesIO("姓名,年龄\n张三,40\n".encode()), "x.csv", user=world.village_cadre)
     with pytest.raises(ImportFileError, match="只支持"):
-        import_registry(io.BytesIO(b"hello"), "x.txt", user=world.village_cadre)
+        import_registry(io.BytesIO(b"hello"), "x.pdf", user=world.village_cadre)
     with pytest.raises(ImportFileError, match="缺少必需的列：村"):
         import_registry(io.BytesIO("户编号,身份证号,姓名,与户主关系\n".encode()), "x.csv", user=world.village_cadre)
 
@@ -289,7 +290,7 @@ def test_village_cadre_uploads_a_file_and_sees_the_report(client, world):
 def test_upload_page_shows_file_level_errors_on_the_form(client, world):
     client.force_login(world.village_cadre)
     assert "请选择要导入的文件。" in client.post("/households/import/", {}).content.decode()
-    assert "只支持 .xlsx、.xls 和 .csv 文件。" in upload(client, b"x", "a.txt").content.decode()
+    assert "只支持 .xlsx、.xls、.csv 和 .txt（制表符分隔）文件。" in upload(client, b"x", "a.pdf").content.decode()
     assert "没有找到表头" in upload(client, "姓名\n张三\n".encode(), "a.csv").content.decode()
     assert not Household.objects.filter(number__startswith="H0").exists()
 
@@ -376,7 +377,7 @@ def test_command_refuses_unreadable_files_and_unknown_users(world, tmp_path):
     with pytest.raises(CommandError, match="只支持"):
         call_command("import_households", write_file(tmp_path, "a.pdf", b"%PDF"))
     with pytest.raises(CommandError, match="不是有效的 Excel 文件"):
-        call_command("import_households", write_file(tmp_path, "a.xlsx", b"not a zip"))
+        call_command("import_households", write_file(tmp_path, "a.xlsx", b"\x00\x9f\x92\x96 not a zip"))
     with pytest.raises(CommandError, match="无法打开文件"):
         call_command("import_households", str(tmp_path / "missing.csv"))
     with pytest.raises(CommandError, match="没有登记农户的权限"):

@@ -16,10 +16,10 @@ from households import importer, selectors
 
 
 class Command(BaseCommand):
-    help = "从 .xlsx / .xls / .csv 文件批量导入农户和家庭成员（不指定 --user 时按系统管理员权限导入）。"
+    help = "从 .xlsx / .xls / .csv / .txt（制表符分隔）文件批量导入农户和家庭成员（不指定 --user 时按系统管理员权限导入）。"
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="要导入的文件路径（.xlsx、.xls 或 .csv）")
+        parser.add_argument("file", help="要导入的文件路径（.xlsx、.xls、.csv 或 .txt）")
         parser.add_argument("--user", help="按该用户的权限范围导入（默认：系统管理员权限）")
 
     def handle(self, *args, file, user=None, **options):
