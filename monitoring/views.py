@@ -114,12 +114,14 @@ def case_list(request):
     user = request.user
     scoped = selectors.cases_visible_to(user).select_related(*selectors.LIST_RELATED).annotate(head_name=_head_name())
     case_filter = CaseFilter(request.GET, queryset=scoped, request=request)
+    # django-filter labels the empty choice of a yes/no filter "未知"; here it means "any".
+    case_filter.form.fields["overdue"].widget.choices = [("unknown", "全部"), ("true", "是"), ("false", "否")]
     page = Paginator(case_filter.qs.order_by("-discovered_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = _with_deadlines(page.object_list)
     return render(request, "monitoring/case_list.html", {
         "filter": case_filter,
         "page": page,
-        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k != "page"),
         "can_report": _reportable_households(user).exists(),
     })
 
@@ -148,6 +150,8 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
     actions = services.actions_for(case, user)
     for action in actions:
         action.primary = action.name not in SIDE_STEPS
+    # The way forward comes first: the first button under a thumb must not be 不予纳入.
+    actions.sort(key=lambda a: not a.primary)
     step = AWAITED_STEP.get(case.state)
     return {
         "case": case,
@@ -202,8 +206,14 @@ def case_action(request, pk, name):
             services.case_transition(user=request.user, case_id=case.pk, name=name,
                                      data=request.POST, files=request.FILES)
         except services.Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect("monitoring:case-detail", pk=case.pk)
+            if not exc.reasons:
+                # Stale page: the case has moved on (another tab, another person).
+                messages.error(request, exc.message)
+                return redirect("monitoring:case-detail", pk=case.pk)
+            # A condition the form itself can satisfy (home check, commitment date, ...):
+            # keep what was typed and say what is missing, on the form.
+            if form.is_valid():
+                form.add_error(None, exc.reasons)
         except ValidationError as exc:
             # The service validated the same form; show its errors where the user typed.
             if form.is_valid():

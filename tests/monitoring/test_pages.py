@@ -132,6 +132,14 @@ def test_case_list_filters_by_state_and_overdue(login, world):
     assert "没有符合条件的监测对象" in page
 
 
+def test_case_list_overdue_filter_offers_all_instead_of_unknown(login, world):
+    page = text(login(world.county_officer).get(reverse("monitoring:case-list"), {"overdue": "unknown"}))
+    overdue_select = page[page.index('name="overdue"'):].split("</select>")[0]
+    assert ">全部</option>" in overdue_select and "未知" not in overdue_select
+    # "全部" is no filter: the page does not claim that nothing matches the conditions.
+    assert "没有符合条件的监测对象" not in page and "您的工作范围内还没有监测对象" in page
+
+
 def test_case_list_paginates(login, world):
     w = world
     for _ in range(21):
@@ -177,6 +185,15 @@ def test_action_buttons_differ_by_role(login, world):
     page = text(login(w.town_official).get(detail_url(case)))
     assert action_url(case, "start_appraisal") not in page and ">开始村级评议</a>" not in page
     assert "当前没有需要您办理的操作" in page
+
+
+def test_the_way_forward_is_the_first_button_and_reject_comes_after_it(login, world):
+    w = world
+    case = report(w)
+    page = text(login(w.village_cadre).get(detail_url(case)))
+    forward = page.index(f'href="{action_url(case, "start_appraisal")}"')
+    assert forward < page.index(f'href="{action_url(case, "reject")}"')
+    assert forward < page.index(f'href="{action_url(case, "withdraw")}"')
 
 
 def test_an_action_not_yet_possible_is_shown_greyed_with_its_reason(login, world):
@@ -241,6 +258,20 @@ def test_an_invalid_step_form_shows_the_errors_and_keeps_the_state(login, world)
     assert response.status_code == 200 and "请填写原因。" in text(response)
     case.refresh_from_db()
     assert case.state == State.VILLAGE_APPRAISAL
+
+
+def test_a_step_form_missing_what_its_condition_needs_keeps_the_typing_and_says_what_is_missing(login, world):
+    w = world
+    case = report(w)
+    client = login(w.village_cadre)
+    partial = {**HOME_CHECK, "commitment_signed_on": "", "home_check_note": "两人入户，情况属实"}
+    with time_machine.travel(T_REPORT, tick=False):
+        response = client.post(action_url(case, "start_appraisal"), partial)
+    page = text(response)
+    assert response.status_code == 200 and "尚未记录农户签署的承诺授权书" in page
+    assert 'value="张三、李四"' in page and "两人入户，情况属实" in page
+    case.refresh_from_db()
+    assert case.state == State.REPORTED and not CaseEvent.objects.filter(case=case, action="start_appraisal").exists()
 
 
 def test_a_step_the_role_may_not_take_is_a_403_page(login, world):
