@@ -1,6 +1,7 @@
 """Registry pages: list, detail, create/edit of households, members and income."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -102,6 +103,48 @@ def test_unknown_page_answers_chinese_404(login, world):
     response = login(world.village_cadre).get(reverse("households:detail", args=[world.household_b1.pk]))
     assert response.status_code == 404
     assert "不在您的工作范围内" in response.content.decode()
+
+
+def _current_nav_links(html):
+    nav = html[html.index('aria-label="主导航"'):].split("</nav>")[0]
+    return re.findall(r'aria-current="page">([^<]+)</a>', nav)
+
+
+@pytest.mark.parametrize("url_name, args, section", [
+    ("monitoring:inbox", [], "我的待办"),
+    ("monitoring:case-list", [], "监测对象"),
+    ("households:list", [], "农户登记"),
+    ("households:detail", ["household_a1"], "农户登记"),
+    ("monitoring:visit-create", ["household_a1"], "农户登记"),
+    ("households:quality", [], "数据质量"),
+    ("households:import", [], "批量导入"),
+])
+def test_navigation_marks_the_section_of_the_current_page(login, world, url_name, args, section):
+    url = reverse(url_name, args=[getattr(world, a).pk for a in args])
+    html = login(world.village_cadre).get(url).content.decode()
+    assert _current_nav_links(html) == [section]
+
+
+def test_import_link_is_shown_only_to_roles_that_may_import(login, world):
+    import_url = reverse("households:import")
+    for user in (world.village_cadre, world.county_officer):
+        assert f'href="{import_url}"' in login(user).get(reverse("monitoring:inbox")).content.decode()
+    for user in (world.town_official, world.department_staff, world.nobody):
+        html = login(user).get(reverse("monitoring:inbox")).content.decode()
+        assert f'href="{import_url}"' not in html  # it would only lead to a 403 page
+        assert login(user).get(import_url).status_code == 403
+
+
+@pytest.mark.parametrize("url_name", ["monitoring:inbox", "monitoring:case-list", "households:list"])
+def test_department_staff_see_why_their_lists_are_empty(login, world, url_name):
+    response = login(world.department_staff).get(reverse(url_name))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "行业部门人员" in html and world.department.name in html and "本部门上传的筛查数据" in html
+    html = login(world.nobody).get(reverse(url_name)).content.decode()
+    assert "还没有分配角色" in html
+    html = login(world.village_cadre).get(reverse(url_name)).content.decode()
+    assert "本部门上传的筛查数据" not in html and "还没有分配角色" not in html
 
 
 # --- list ---------------------------------------------------------------------------------
