@@ -531,3 +531,16 @@ def test_income_pages_respect_scope_and_role(login, world):
     response = town.post(reverse("households:income-create", args=[world.household_a1.pk]), income_post())
     assert response.status_code == 403
     assert not IncomeRecord.objects.filter(household=world.household_a1).exists()
+
+
+# --- admin --------------------------------------------------------------------------------
+
+
+def test_admin_index_names_every_section_in_chinese(client, world):
+    root = f.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    html = client.get(reverse("admin:index")).content.decode()
+    for section in ("农户登记", "监测对象", "帮扶措施"):
+        assert section in html
+    for english in (">Households<", ">Monitoring<", ">Assistance<"):
+        assert english not in html
