@@ -120,8 +120,11 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # Wait for a competing writer instead of failing at once.
-            "OPTIONS": {"timeout": 20},
+            # Wait for a competing writer instead of failing at once. IMMEDIATE takes the
+            # write lock when a transaction starts: two requests that both read a case and
+            # then write it (two people approving at once) would otherwise deadlock, and
+            # SQLite fails one with "database is locked" at once, ignoring the timeout.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 
@@ -166,7 +169,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "fanpin.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "fanpin.schema.AutoSchema",
     "EXCEPTION_HANDLER": "fanpin.api.exception_handler",
 }
 

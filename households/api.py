@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from . import selectors
-from .filters import HouseholdFilter
+from .filters import HouseholdFilter, StrictBooleanFilter
 from .models import IncomeRecord, Member, PersonalDataView
 from .serializers import (
     HouseholdDetailSerializer, HouseholdEntrySerializer, HouseholdListSerializer, HouseholdWriteSerializer,
@@ -147,7 +147,7 @@ class MemberViewSet(UpdateWithoutDeleteMixin, mixins.CreateModelMixin, mixins.Li
 class IncomeRecordFilter(django_filters.FilterSet):
     household = django_filters.NumberFilter(field_name="household_id", label="农户 id")
     year = django_filters.NumberFilter(label="年度")
-    annual = django_filters.BooleanFilter(field_name="month", lookup_expr="isnull", label="仅全年记录")
+    annual = StrictBooleanFilter(field_name="month", lookup_expr="isnull", label="仅全年记录")
 
     class Meta:
         model = IncomeRecord

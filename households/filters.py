@@ -4,6 +4,7 @@ Choices for town and village come from the requesting user's scope, so a filter 
 widen what `households_visible_to` allows (it only narrows the scoped queryset)."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from . import selectors
@@ -22,6 +23,46 @@ def _villages(request):
     return selectors.areas_visible_to(request.user, Area.Level.VILLAGE)
 
 
+TRUE_WORDS = {"true", "1", "yes", "on", "是", "2"}  # "2"/"3": NullBooleanSelect's old values
+FALSE_WORDS = {"false", "0", "no", "off", "否", "3"}
+
+
+class StrictNullBooleanSelect(forms.NullBooleanSelect):
+    """The page's 全部/是/否 select; a value it does not know is passed on to be refused."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value is None or isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("", "unknown"):
+            return None
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        return value
+
+
+class StrictNullBooleanField(forms.NullBooleanField):
+    widget = StrictNullBooleanSelect
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            raise forms.ValidationError("请填写 true 或 false。", code="invalid")
+        return value
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A yes/no filter that answers ?relocated=maybe with 400 instead of quietly ignoring it
+    (an API client would otherwise believe the list was filtered)."""
+
+    field_class = StrictNullBooleanField
+
+
 class HouseholdFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="搜索", method="filter_q", help_text="户编号、成员姓名或身份证号")
     town = django_filters.ModelChoiceFilter(
@@ -34,7 +75,7 @@ class HouseholdFilter(django_filters.FilterSet):
     group = django_filters.ChoiceFilter(
         label="特殊群体", choices=selectors.SPECIAL_GROUPS, method="filter_group", empty_label="全部"
     )
-    relocated = django_filters.BooleanFilter(label="易地搬迁户")
+    relocated = StrictBooleanFilter(label="易地搬迁户")
 
     class Meta:
         model = Household

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fanpin.api import validation_detail
+from fanpin.api import ReadOnlyBlankChoicesMixin, validation_detail
 
 from . import idnumber, selectors, services
 from .models import Area, Household, IncomeRecord, Member, mask_phone
@@ -53,7 +53,7 @@ MEMBER_WRITE_FIELDS = [
 ]
 
 
-class MemberFieldsSerializer(serializers.ModelSerializer):
+class MemberFieldsSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     """A member's own fields, used nested in a household create and for single members."""
 
     class Meta:
@@ -66,8 +66,13 @@ class MemberFieldsSerializer(serializers.ModelSerializer):
         }
         validators = []  # the one-head constraint is checked by the service's full_clean()
 
+    def validate_id_number(self, value):
+        # Folded before the model's 18-character limit sees it: "440983 19900506 0778" or
+        # full-width digits are one valid number, as on the member form.
+        return idnumber.normalize(value)
 
-class MemberListSerializer(serializers.ModelSerializer):
+
+class MemberListSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     """A member in a list: masked ID number and phone only (DOMAIN.md §9)."""
 
     masked_id = serializers.CharField(read_only=True)
@@ -118,7 +123,7 @@ class MemberSerializer(MemberFieldsSerializer):
             _raise_as_drf(exc)
 
 
-class IncomeRecordSerializer(serializers.ModelSerializer):
+class IncomeRecordSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     household = ScopedHouseholdField()
     declared_total = serializers.DecimalField(
         max_digits=12, decimal_places=2, required=False, allow_null=True, write_only=True,
@@ -165,7 +170,7 @@ class IncomeRecordSerializer(serializers.ModelSerializer):
             _raise_as_drf(exc)
 
 
-class HouseholdListSerializer(serializers.ModelSerializer):
+class HouseholdListSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     """A household in a list. Reads the annotations of selectors.annotate_households and
     village__parent, so a page of any size costs the same number of queries. Never shows a
     full ID number or phone (DOMAIN.md §9)."""

@@ -112,6 +112,12 @@ def income_record_save(*, user, household, record=None, declared_total=None, **d
     for name in INCOME_PARTS:
         if getattr(record, name) is None:
             setattr(record, name, Decimal("0"))
+    # full_clean below skips constraints (the period check has its own message), so the
+    # database's income_parts_not_negative would otherwise surface as a server error.
+    negative = {name: f"{IncomeRecord._meta.get_field(name).verbose_name}不能为负数。"
+                for name in INCOME_PARTS if getattr(record, name) < 0}
+    if negative:
+        raise ValidationError(negative)
     record.total_net_income = record.computed_total()
     if declared_total is not None and Decimal(declared_total) != record.total_net_income:
         raise ValidationError({

@@ -22,6 +22,7 @@ a lost race) with {"detail", "reasons", "state", "state_label"}.
 import uuid
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.urls import path
@@ -36,12 +37,13 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from fanpin.schema import VALIDATION_ERRORS
 from households import selectors as household_selectors
 from households.models import Household
 
 from . import selectors, services
 from .filters import CaseFilter
-from .forms import CaseCreateForm, ObjectionForm, ObjectionResolveForm, VisitForm
+from .forms import STEP_FORMS, CaseCreateForm, MultipleFileField, ObjectionForm, ObjectionResolveForm, VisitForm
 from .models import Objection, Visit
 from .serializers import (
     REASON_STEPS, TRANSITION_NAMES, CaseCreateSerializer, CaseDetailSerializer, CaseListSerializer,
@@ -50,7 +52,7 @@ from .serializers import (
 )
 
 ERRORS = {
-    400: OpenApiResponse(description="数据不完整或不正确：按字段返回中文错误信息"),
+    400: VALIDATION_ERRORS,
     403: OpenApiResponse(ErrorSerializer, description="您的角色不能执行此操作"),
     404: OpenApiResponse(ErrorSerializer, description="不存在或不在您的管辖范围内"),
 }
@@ -61,21 +63,41 @@ def form_errors(form):
     return ValidationError({k: [e["message"] for e in v] for k, v in form.errors.get_json_data().items()})
 
 
-def plain_data(request):
-    """The request's fields without its files, as a mutable mapping a Django form reads.
+def plain_data(request, form_class=None):
+    """The request's fields without its files, as the QueryDict a Django form reads.
 
     DRF merges uploaded files into request.data for multipart requests; forms take them
-    separately (request.FILES)."""
+    separately (request.FILES). A JSON body becomes the same QueryDict a form post would:
+    a form field would otherwise turn {"comment": {"a": 1}} into the text "{'a': 1}" and a
+    list into its last item, so an object, or a list for a field of `form_class` that takes
+    one value, is a 400 instead. JSON null means "not sent"."""
     data = request.data
+    plain = QueryDict(mutable=True)
     if isinstance(data, QueryDict):
-        plain = QueryDict(mutable=True)
         for key in data:
             if key not in request.FILES:
                 plain.setlist(key, data.getlist(key))
         return plain
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ["请求内容应为 JSON 对象。"]})
-    return dict(data)
+    many = {name for name, field in (form_class.base_fields.items() if form_class else ())
+            if isinstance(field, (forms.MultipleChoiceField, MultipleFileField))}
+    errors = {}
+    for key, value in data.items():
+        values = value if isinstance(value, list) and (key in many or form_class is None) else [value]
+        if any(isinstance(v, (dict, list)) for v in values):
+            errors[key] = ["应为由单个值组成的列表。" if key in many else "应为单个值，不能是列表或对象。"]
+            continue
+        plain.setlist(key, [_form_value(v) for v in values if v is not None])
+    if errors:
+        raise ValidationError(errors)
+    return plain
+
+
+def _form_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def parse_uuid(value):
@@ -154,7 +176,7 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def transition(self, request, pk=None, name=None):
         if name not in TRANSITION_NAMES:
             raise NotFound(f"没有名为 {name} 的操作。")
-        data = plain_data(request)
+        data = plain_data(request, STEP_FORMS[name])
         if name in REASON_STEPS and not data.get("comment") and data.get("reason"):
             data["comment"] = data["reason"]
         try:
@@ -163,7 +185,8 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
             return conflict_response(request.user, pk, exc)
         return Response(self.detail_data(pk))
 
-    @extend_schema(methods=["GET"], summary="异议列表", responses={200: ObjectionSerializer(many=True), 404: ERRORS[404]})
+    @extend_schema(methods=["GET"], summary="异议列表", filters=False,
+                   responses={200: ObjectionSerializer(many=True), 404: ERRORS[404]})
     @extend_schema(
         methods=["POST"], summary="登记异议",
         description="公示期间（纳入公示或风险消除公示）由本村村干部或乡镇干部登记；公示期外返回 409。",
@@ -175,7 +198,7 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
         if request.method == "GET":
             found = case.objections.select_related("case", "recorded_by", "resolved_by")
             return Response(ObjectionSerializer(found, many=True).data)
-        data = plain_data(request)
+        data = plain_data(request, ObjectionForm)
         data.setdefault("raised_on", timezone.localdate().isoformat())
         form = ObjectionForm(data)
         if not form.is_valid():
@@ -186,7 +209,8 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
             return conflict_response(request.user, case.pk, exc)
         return Response(ObjectionSerializer(objection).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="认定超期的监测对象", description="识别阶段中，发现至县级认定已超过本县时限的对象。")
+    @extend_schema(summary="认定超期的监测对象", description="识别阶段中，发现至县级认定已超过本县时限的对象；"
+                   "可用与列表相同的筛选。", filters=True, responses=CaseListSerializer(many=True))
     @action(detail=False, methods=["get"])
     def overdue(self, request):
         queryset = self.filter_queryset(self.get_queryset()).filter(selectors.overdue_q())
@@ -258,12 +282,16 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={201: VisitSerializer, 200: VisitSerializer, **ERRORS},
     )
     def create(self, request):
-        data = plain_data(request)
-        household_id = data.get("household")
-        if household_id in (None, ""):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["请求内容应为 JSON 对象。"]})
+        if request.data.get("household") in (None, ""):
             raise ValidationError({"household": ["请选择农户。"]})
+        # The shape first (an id that is a whole number, true/false, a UUID, a location on
+        # Earth): the form alone would read "maybe" as a checked box and 1.5 as household 1.
+        VisitCreateSerializer(data=request.data).is_valid(raise_exception=True)
+        data = plain_data(request, VisitForm)
         household = household_selectors.get_or_404(
-            household_selectors.households_visible_to(request.user), pk=household_id)
+            household_selectors.households_visible_to(request.user), pk=data["household"])
         client_uuid = parse_uuid(data.get("client_uuid"))
         if client_uuid and Visit.objects.filter(client_uuid=client_uuid, household=household).exists():
             # A second sync of the same offline entry: the service answers with the first visit

@@ -7,6 +7,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from households import selectors as household_selectors
+from households.filters import StrictBooleanFilter
 from households.models import Area, Member
 
 from . import selectors
@@ -75,7 +76,7 @@ class CaseFilter(django_filters.FilterSet):
                                             empty_label="全部乡镇")
     village = django_filters.ModelChoiceFilter(label="村", queryset=_villages, field_name="household__village",
                                                empty_label="全部村")
-    overdue = django_filters.BooleanFilter(label="认定超期", method="filter_overdue",
+    overdue = StrictBooleanFilter(label="认定超期", method="filter_overdue",
                                            help_text="发现至县级认定超过本县时限的识别中对象")
 
     class Meta:

@@ -15,6 +15,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from fanpin.api import ReadOnlyBlankChoicesMixin
+
 from households import idnumber
 from households.models import Household, Member
 
@@ -86,7 +88,7 @@ class HouseholdSummarySerializer(serializers.Serializer):
         }
 
 
-class CaseListSerializer(serializers.ModelSerializer):
+class CaseListSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     """A case in a list or the inbox, with its deadline (days left while in identification)."""
 
     state_label = serializers.CharField(source="get_state_display", read_only=True)
@@ -156,7 +158,7 @@ class ActionSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class ObjectionSerializer(serializers.ModelSerializer):
+class ObjectionSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     notice_label = serializers.CharField(source="get_notice_display", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     recorded_by = PersonSerializer(read_only=True)
@@ -185,7 +187,7 @@ class ObjectionResolveSerializer(serializers.Serializer):
     resolution = serializers.CharField(help_text="核实情况")
 
 
-class VisitSerializer(serializers.ModelSerializer):
+class VisitSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     recorded_by = PersonSerializer(read_only=True)
     household_number = serializers.CharField(source="household.number", read_only=True)
     new_risk_labels = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -227,8 +229,10 @@ class VisitCreateSerializer(serializers.Serializer):
     income_change = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
     new_risks = serializers.ListField(child=serializers.ChoiceField(choices=RiskType.choices), required=False)
     next_step = serializers.CharField(required=False, allow_blank=True)
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
-    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                        min_value=-90, max_value=90, help_text="纬度（可选）")
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                         min_value=-180, max_value=180, help_text="经度（可选）")
     client_uuid = serializers.UUIDField(required=False, allow_null=True,
                                         help_text="离线录入的标识；同一标识重复提交时返回第一次的记录（200）")
     open_case = serializers.BooleanField(required=False, help_text="据此走访申报监测对象（需勾选风险或填写走访情况）")

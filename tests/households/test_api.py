@@ -407,3 +407,22 @@ def test_docs_page_loads_its_assets_from_this_server(world, client):
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert any(a.startswith("/static/") and "swagger-ui" in a for a in assets)
     assert not re.search(r"https?://", html)
+
+
+def test_member_id_number_typed_with_spaces_is_folded_before_the_length_check(world):
+    number = f.valid_id(datetime.date(1990, 5, 6), sex="F")
+    spaced = f"{number[:6]} {number[6:14]} {number[14:]}"
+    response = client_for(world.village_cadre).post("/api/members/", {
+        "household": world.household_a1.pk, "id_number": spaced, "name": "李四", "relation": "child"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert Member.objects.get(pk=response.json()["id"]).id_number == number
+
+
+def test_negative_income_part_is_a_field_error_not_a_server_error(world):
+    record = f.make_income(world.household_a1)
+    response = client_for(world.village_cadre).patch(f"/api/income-records/{record.pk}/", {"business_costs": "-1"},
+                                              format="json")
+    assert response.status_code == 400
+    assert response.json() == {"business_costs": ["生产经营性支出不能为负数。"]}
+    record.refresh_from_db()
+    assert record.business_costs >= 0
