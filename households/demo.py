@@ -181,6 +181,16 @@ def _build_departments(county):
     ])
 
 
+DEMO_NAMES = {
+    "admin": "系统管理员",
+    "county": "陈志强",
+    "town": "刘建华",
+    "village": "王秀英",
+    "village_b": "赵国庆",
+    "medical": "孙丽",
+}
+
+
 def _build_users(county, password):
     """The six demo logins of issue 2, keyed by username."""
     towns = list(county.children.order_by("code"))
@@ -201,6 +211,8 @@ def _build_users(county, password):
         user, _ = User.objects.get_or_create(username=username)
         user.set_password(password)
         user.is_active = True
+        # Chinese names are written whole, family name first, so they go in first_name.
+        user.first_name, user.last_name = DEMO_NAMES[username], ""
         if username == "admin":
             user.is_staff = user.is_superuser = True
         user.save()

@@ -512,11 +512,15 @@ def per_capita(total, size):
 class PersonalDataView(models.Model):
     """Each time a user sees full ID numbers or phones (DOMAIN.md §9: every full view is logged)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(max_length=10, choices=[("page", "页面"), ("api", "接口")])
-    viewed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="查看人", on_delete=models.PROTECT,
+                             related_name="+")
+    household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField("渠道", max_length=10, choices=[("page", "页面"), ("api", "接口")])
+    viewed_at = models.DateTimeField("查看时间", default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "个人信息查看记录"
         ordering = ["-viewed_at"]
+
+    def __str__(self):
+        return f"{self.user} 查看 {self.household}（{self.get_channel_display()}）"

@@ -60,7 +60,7 @@ class VisitAdmin(admin.ModelAdmin):
 @admin.register(CaseEvent)
 class CaseEventAdmin(admin.ModelAdmin):
     list_display = ["at", "case", "label", "from_state", "to_state", "actor"]
-    list_filter = ["action"]
+    list_filter = ["label"]
     raw_id_fields = ["case"]
 
     def has_add_permission(self, request):
