@@ -11,6 +11,9 @@ from django.shortcuts import render
 from . import importer, selectors
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# A page listing 80,000 issues weighs 17 MB and freezes a phone: past this many the page
+# shows the errors grouped by column and reason, then the first issues in full.
+ISSUES_SHOWN = 500
 
 
 class ImportForm(forms.Form):
@@ -51,11 +54,14 @@ def import_upload(request):
             form.add_error("file", str(exc))
         else:
             form = ImportForm()
-    return render(request, "households/import.html", {
-        "form": form,
-        "report": report,
-        "uploaded_name": request.FILES["file"].name if report else "",
-    })
+    context = {"form": form, "report": report, "uploaded_name": request.FILES["file"].name if report else ""}
+    if report is not None:
+        for name in ("errors", "notices", "findings"):
+            issues = getattr(report, name)
+            context[f"{name}_shown"] = issues[:ISSUES_SHOWN]
+            context[f"{name}_hidden"] = max(0, len(issues) - ISSUES_SHOWN)
+        context["errors_grouped"] = report.grouped(report.errors) if len(report.errors) > ISSUES_SHOWN else []
+    return render(request, "households/import.html", context)
 
 
 @login_required

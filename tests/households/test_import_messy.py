@@ -437,3 +437,74 @@ def test_downloaded_template_with_a_title_row_and_the_samples_replaced_imports(c
     assert "全部导入成功。" in html and "表头在第 2 行" in html
     assert Member.objects.filter(household__number__in=["TP01", "TP02"], medical_insurance=True,
                                  work_months=2).count() == 3
+
+
+# --- re-imports --------------------------------------------------------------------------
+
+def test_reimport_checks_data_quality_only_for_households_it_changes(world):
+    child = idnumber.make("440981", datetime.date.today().replace(year=datetime.date.today().year - 10, day=1), 13)
+    rows = [["户编号", "村", "姓名", "身份证号", "与户主关系", "务工时间（月）"],
+            ["QF01", "东山村", "家长", IDS[0], "户主", 0], ["QF01", "东山村", "孩子", child, "子女", 6],
+            ["QF02", "东山村", "邻居", IDS[1], "户主", 0], ["QF02", "东山村", "邻孩", IDS[2], "子女", 6]]
+    first = run(sheet_bytes(rows), "q.xlsx", world.village_cadre)
+    assert [i.row for i in first.findings] == [2]
+
+    rows[4][5] = 8  # QF02 changes; QF01 is the same as stored
+    again = run(sheet_bytes(rows), "q.xlsx", world.village_cadre)
+
+    assert again.findings == [] and again.members_updated == 4
+    rows[2][5] = 7  # now the child's row changes: checked, and still flagged
+    third = run(sheet_bytes(rows), "q.xlsx", world.village_cadre)
+    assert [i.message for i in third.findings] == ["户编号 QF01：孩子 未满 16 周岁，却登记了务工（工资性收入），请核实。"]
+
+
+def test_moving_a_person_to_another_household_of_the_same_file_is_refused(world):
+    rows = [["户编号", "村", "姓名", "身份证号", "与户主关系"],
+            ["MV01", "东山村", "甲", IDS[0], "户主"], ["MV01", "东山村", "乙", IDS[1], "子女"],
+            ["MV02", "东山村", "丙", IDS[2], "户主"]]
+    run(sheet_bytes(rows), "mv.xlsx", world.village_cadre)
+    rows[2][0] = "MV02"  # 乙 married into MV02: the old household still holds the number
+
+    report = run(sheet_bytes(rows), "mv.xlsx", world.village_cadre)
+
+    assert issues(report.errors) == [(3, "身份证号", "该身份证号已登记在另一农户（户编号 MV01）中，同一身份证号不能登记两次。")]
+    assert Member.objects.get(id_number=IDS[1]).household.number == "MV01"
+
+
+def test_stored_member_changed_by_the_file_is_validated_again(world):
+    rows = [["户编号", "村", "姓名", "身份证号", "与户主关系", "残疾等级"], ["VA01", "东山村", "甲", IDS[0], "户主", None]]
+    run(sheet_bytes(rows), "va.xlsx", world.village_cadre)
+    rows[1][5] = 2  # a level without a category breaks the model's rule
+
+    report = run(sheet_bytes(rows), "va.xlsx", world.village_cadre)
+
+    assert [(i.row, i.message) for i in report.errors] == [(2, "填写残疾等级时必须选择残疾类别。")]
+    assert Member.objects.get(id_number=IDS[0]).disability_level is None
+
+
+# --- large files -------------------------------------------------------------------------
+
+def test_a_whole_column_of_numeric_ids_is_one_grouped_line_on_the_page(client, world, monkeypatch):
+    from households import import_views
+
+    monkeypatch.setattr(import_views, "ISSUES_SHOWN", 5)
+    rows = [["户编号", "村", "姓名", "身份证号", "与户主关系"]]
+    rows += [[f"NUM{n:02d}", "东山村", "甲", float(IDS[n][:15] + "000"), "户主"] for n in range(8)]
+    client.force_login(world.village_cadre)
+
+    html = upload(client, sheet_bytes(rows), "numbers.xlsx").content.decode()
+
+    assert (f'<tr><td class="num">8</td><td>身份证号</td><td>{NUMERIC_ID_MESSAGE}</td>'
+            "<td>第 2、3、4、5、6、7、8、9 行</td></tr>") in html
+    assert "以上只列出前 5 条错误，另有 3 条未列出（见上方汇总）。" in html
+    assert html.count(f"<td>{NUMERIC_ID_MESSAGE}</td></tr>") == 5  # the first ones in full
+
+
+def test_unreadable_id_of_the_stored_head_does_not_add_a_second_head_error(world):
+    rows = [["户编号", "村", "姓名", "身份证号", "与户主关系"], ["SH01", "东山村", "甲", IDS[0], "户主"]]
+    run(sheet_bytes(rows), "h.xlsx", world.village_cadre)
+    rows[1][3] = float(IDS[0][:15] + "000")  # the next export lost the text format
+
+    report = run(sheet_bytes(rows), "h.xlsx", world.village_cadre)
+
+    assert issues(report.errors) == [(2, "身份证号", NUMERIC_ID_MESSAGE)]
