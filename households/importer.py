@@ -1,12 +1,18 @@
-"""Registry import from office spreadsheets (.xlsx/.xls via calamine, .csv in UTF-8 or GBK).
+"""Registry import from office spreadsheets (.xlsx/.xls via calamine; .csv in UTF-8 or GBK;
+.txt or .csv as Excel's tab-separated "Unicode 文本" (UTF-16) or "文本文件(制表符分隔)" exports).
 
 One row per member; the household columns repeat on every row of a household (or are left
 blank / merged after its first row). The page, the management command and the benchmark
 all call `import_registry()`.
 
 How real office files are read (DOMAIN.md §6: "expect the quirks of real office spreadsheets"):
+- Workbooks: the first visible sheet whose first rows hold a header is read; hidden sheets
+  never are; any further visible sheet with a header is reported as an error (nothing is
+  imported from it, and the report does not say 全部导入成功).
 - The header row is the first row among the first HEADER_SEARCH_ROWS rows that holds both the
-  ID-number column and the household-number column; title rows above it are ignored. Headers
+  ID-number column and the household-number column, or two rows that do together (a group
+  header such as 家庭成员基本信息 merged over sub-headers, with 户编号/序号 merged down across
+  both rows); title and 填报单位 rows above it are ignored. Headers
   match by alias, ignoring spaces, line breaks, full-width forms and "*" required markers.
   A second header row right below it (sub-columns under a merged group such as 两不愁三保障)
   is merged in.
