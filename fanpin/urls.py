@@ -1,10 +1,23 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import NotFound
 
 from households import views as household_views
+
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@permission_classes([])
+def api_not_found(request, rest=""):
+    """An API client gets JSON for an unknown address (e.g. /api/cases/0.5/), not an HTML page."""
+    raise NotFound("没有这个接口地址，请对照 /api/docs/ 检查。")
+
 
 urlpatterns = [
     path("", household_views.home, name="home"),
@@ -18,6 +31,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("households.api")),
     path("api/", include("monitoring.api")),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]
 
 admin.site.site_header = "防止返贫动态监测和帮扶系统 · 管理后台"

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from . import selectors
-from .filters import HouseholdFilter, StrictBooleanFilter
+from .filters import HouseholdFilter, IdFilter, StrictBooleanFilter
 from .models import IncomeRecord, Member, PersonalDataView
 from .serializers import (
     HouseholdDetailSerializer, HouseholdEntrySerializer, HouseholdListSerializer, HouseholdWriteSerializer,
@@ -105,7 +105,7 @@ class HouseholdViewSet(UpdateWithoutDeleteMixin, mixins.CreateModelMixin, mixins
 class MemberFilter(django_filters.FilterSet):
     # A plain number, not a choice of households: an out-of-scope id then filters to an
     # empty list instead of answering "invalid choice" and revealing that it exists.
-    household = django_filters.NumberFilter(field_name="household_id", label="农户 id")
+    household = IdFilter(field_name="household_id", label="农户 id")
     status = django_filters.ChoiceFilter(choices=Member.Status.choices, label="人员状态")
 
     class Meta:
@@ -145,8 +145,8 @@ class MemberViewSet(UpdateWithoutDeleteMixin, mixins.CreateModelMixin, mixins.Li
 
 
 class IncomeRecordFilter(django_filters.FilterSet):
-    household = django_filters.NumberFilter(field_name="household_id", label="农户 id")
-    year = django_filters.NumberFilter(label="年度")
+    household = IdFilter(field_name="household_id", label="农户 id")
+    year = IdFilter(label="年度")
     annual = StrictBooleanFilter(field_name="month", lookup_expr="isnull", label="仅全年记录")
 
     class Meta:

@@ -23,8 +23,8 @@ def _villages(request):
     return selectors.areas_visible_to(request.user, Area.Level.VILLAGE)
 
 
-TRUE_WORDS = {"true", "1", "yes", "on", "是", "2"}  # "2"/"3": NullBooleanSelect's old values
-FALSE_WORDS = {"false", "0", "no", "off", "否", "3"}
+TRUE_WORDS = {"true", "1", "yes", "on", "是"}
+FALSE_WORDS = {"false", "0", "no", "off", "否"}
 
 
 class StrictNullBooleanSelect(forms.NullBooleanSelect):
@@ -61,6 +61,12 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     (an API client would otherwise believe the list was filtered)."""
 
     field_class = StrictNullBooleanField
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A whole-number id or year: ?year=0.5 or ?household=1e5 is a 400, not an empty list."""
+
+    field_class = forms.IntegerField
 
 
 class HouseholdFilter(django_filters.FilterSet):

@@ -39,6 +39,7 @@ from rest_framework.routers import DefaultRouter
 
 from fanpin.schema import VALIDATION_ERRORS
 from households import selectors as household_selectors
+from households.filters import IdFilter
 from households.models import Household
 
 from . import selectors, services
@@ -251,8 +252,8 @@ class ObjectionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 class VisitFilter(django_filters.FilterSet):
     # Plain numbers, not choices: an out-of-scope id filters to an empty list instead of
     # answering "invalid choice" and revealing that it exists.
-    household = django_filters.NumberFilter(field_name="household_id", label="农户 id")
-    case = django_filters.NumberFilter(field_name="case_id", label="监测对象 id")
+    household = IdFilter(field_name="household_id", label="农户 id")
+    case = IdFilter(field_name="case_id", label="监测对象 id")
 
     class Meta:
         model = Visit

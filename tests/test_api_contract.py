@@ -199,6 +199,12 @@ BAD_INPUT = [
     ("get", "/api/households/99999999999/", None, None, 404),
     ("get", "/api/cases/99999999999/", None, None, 404),
     ("get", "/api/households/?page=-1", None, None, 404),
+    ("get", "/api/households/?relocated=2", None, None, 400),
+    ("get", "/api/income-records/?year=0.5", None, None, 400),
+    ("get", "/api/visits/?case=1e5", None, None, 400),
+    ("get", "/api/cases/0.5/", None, None, 404),
+    ("post", "/api/objections/0.5/resolve/", '{"upheld": false, "resolution": "x"}', "application/json", 404),
+    ("get", "/api/no-such-endpoint/", None, None, 404),
 ]
 
 
@@ -213,6 +219,7 @@ def test_bad_input_is_refused_in_chinese(world, objects, method, path, body, con
         body = body.replace("{h_a1}", str(objects["h_a1"]))
         response = getattr(client, method)(path, data=body.encode(), content_type=content_type)
     assert response.status_code == expected, response.content.decode()[:400]
+    assert response["Content-Type"] == "application/json"
     assert CHINESE.search(response.content.decode()), response.content.decode()[:400]
     assert MonitoringCase.objects.get(pk=objects["c_a1"]).state == "reported"
 
