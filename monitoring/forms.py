@@ -8,6 +8,7 @@ from households.models import Household
 
 from .models import (
     AppraisalResult, Category, Channel, EliminationReason, MonitoringCase, Objection, RiskType, Visit,
+    validate_document, validate_image,
 )
 
 
@@ -27,7 +28,8 @@ class StepForm(forms.Form):
 
     reason_required = False
     comment = forms.CharField(label="意见/说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    attachment = forms.FileField(label="附件", required=False, help_text="可选，如会议记录、公示照片的扫描件")
+    attachment = forms.FileField(label="附件", required=False, help_text="可选，如会议记录、公示照片的扫描件",
+                                 validators=[validate_document])
 
     def __init__(self, *args, case=None, **kwargs):
         self.case = case
@@ -61,7 +63,7 @@ class StartAppraisalForm(StepForm):
     home_checkers = forms.CharField(label="核实人员（至少两名，用顿号分隔）", required=False, max_length=200)
     home_check_note = forms.CharField(label="核实情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     commitment_signed_on = forms.DateField(label="承诺授权书签署日期", required=False, widget=DateInput())
-    commitment_scan = forms.FileField(label="承诺授权书扫描件（可选）", required=False)
+    commitment_scan = forms.FileField(label="承诺授权书扫描件（可选）", required=False, validators=[validate_document])
 
     FACTS = ["home_check_on", "home_checkers", "home_check_note", "commitment_signed_on", "commitment_scan"]
 
@@ -289,7 +291,7 @@ class MultipleFileField(forms.FileField):
 class VisitForm(forms.ModelForm):
     new_risks = forms.MultipleChoiceField(
         label="新发现风险", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
-    photos = MultipleFileField(label="照片（可选）", required=False)
+    photos = MultipleFileField(label="照片（可选）", required=False, validators=[validate_image])
     open_case = forms.BooleanField(label="发现风险，据此申报监测对象", required=False)
 
     class Meta:

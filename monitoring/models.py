@@ -9,6 +9,7 @@ all-or-nothing action.
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -21,6 +22,22 @@ from .conditions import (
     appraisal_positive, commitment_recorded, elimination_criteria_met, has_labour_capacity,
     home_check_recorded, no_open_objections, notice_period_over,
 )
+
+
+# Uploads are evidence (scans, minutes, photos); only document and image types are taken, so a
+# file served back from our own origin can never be a page or a script.
+IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif", "heic", "heif"]
+DOCUMENT_EXTENSIONS = [*IMAGE_EXTENSIONS, "pdf", "doc", "docx", "xls", "xlsx", "wps", "ofd"]
+INLINE_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "gif", "pdf"}
+
+
+def _extensions(allowed):
+    return FileExtensionValidator(
+        allowed, message="不支持该文件类型（%(extension)s），请上传：" + "、".join(allowed) + "。")
+
+
+validate_image = _extensions(IMAGE_EXTENSIONS)
+validate_document = _extensions(DOCUMENT_EXTENSIONS)
 
 
 class State(models.TextChoices):
@@ -162,7 +179,8 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     home_checkers = models.CharField("核实人员", max_length=200, blank=True, help_text="至少两名干部，用顿号或逗号分隔")
     home_check_note = models.TextField("核实情况", blank=True)
     commitment_signed_on = models.DateField("承诺授权书签署日期", null=True, blank=True)
-    commitment_scan = models.FileField("承诺授权书扫描件", upload_to="commitments/%Y/%m/", blank=True)
+    commitment_scan = models.FileField("承诺授权书扫描件", upload_to="commitments/%Y/%m/", blank=True,
+                                       validators=[validate_document])
 
     # 民主评议 and 公示
     appraisal_on = models.DateField("评议日期", null=True, blank=True)
@@ -380,7 +398,7 @@ class CaseEvent(models.Model):
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
     comment = models.TextField("意见/说明", blank=True)
     payload = models.JSONField("提交内容", default=dict, blank=True)
-    attachment = models.FileField("附件", upload_to="case-events/%Y/%m/", blank=True)
+    attachment = models.FileField("附件", upload_to="case-events/%Y/%m/", blank=True, validators=[validate_document])
 
     class Meta:
         verbose_name = verbose_name_plural = "操作记录"
@@ -439,7 +457,7 @@ class Visit(models.Model):
 
 class VisitPhoto(models.Model):
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="photos")
-    image = models.FileField("照片", upload_to="visits/%Y/%m/")
+    image = models.FileField("照片", upload_to="visits/%Y/%m/", validators=[validate_image])
 
     class Meta:
         verbose_name = verbose_name_plural = "走访照片"

@@ -28,7 +28,7 @@ from households.models import Area, Member, Role
 from . import permissions, selectors, services
 from .filters import CaseFilter
 from .forms import STEP_FORMS, CaseCreateForm, ObjectionForm, ObjectionResolveForm, VisitForm
-from .models import OPEN_STATES, CaseEvent, CountySettings, Objection, State, Visit, VisitPhoto
+from .models import INLINE_EXTENSIONS, OPEN_STATES, CaseEvent, CountySettings, Objection, State, Visit, VisitPhoto
 
 PAGE_SIZE = 20
 OVERDUE_VISITS_SHOWN = 50
@@ -282,12 +282,19 @@ def objection_resolve(request, pk, objection_pk):
                   _detail_context(request, case, resolve_forms={objection.pk: form}))
 
 
+def _private_file(fieldfile):
+    """Serve an uploaded file: images and PDFs open in the browser, anything else downloads."""
+    name = fieldfile.name.rsplit("/", 1)[-1]
+    inline = name.rsplit(".", 1)[-1].lower() in INLINE_EXTENSIONS
+    return FileResponse(fieldfile.open("rb"), filename=name, as_attachment=not inline)
+
+
 @login_required
 def event_attachment(request, pk, event_pk):
     """Attachments (commitment scans, minutes) are personal data: served only inside scope."""
     case = selectors.case_for(request.user, pk)
     event = household_selectors.get_or_404(CaseEvent.objects.filter(case=case).exclude(attachment=""), pk=event_pk)
-    return FileResponse(event.attachment.open("rb"), filename=event.attachment.name.rsplit("/", 1)[-1])
+    return _private_file(event.attachment)
 
 
 @login_required
@@ -295,7 +302,7 @@ def commitment_scan(request, pk):
     case = selectors.case_for(request.user, pk)
     if not case.commitment_scan:
         raise Http404("没有上传承诺授权书扫描件。")
-    return FileResponse(case.commitment_scan.open("rb"), filename=case.commitment_scan.name.rsplit("/", 1)[-1])
+    return _private_file(case.commitment_scan)
 
 
 # --- new case -------------------------------------------------------------------------------
@@ -402,7 +409,7 @@ def _visitor_name(user):
 def visit_photo(request, pk):
     photo = household_selectors.get_or_404(
         VisitPhoto.objects.filter(visit__household__in=household_selectors.households_visible_to(request.user)), pk=pk)
-    return FileResponse(photo.image.open("rb"), filename=photo.image.name.rsplit("/", 1)[-1])
+    return _private_file(photo.image)
 
 
 # --- public notice --------------------------------------------------------------------------
