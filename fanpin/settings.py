@@ -115,6 +115,10 @@ if DATABASE_URL:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     except Exception as exc:  # dj-database-url raises several types for bad URLs
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+    if "postgresql" in DATABASES["default"]["ENGINE"]:
+        # PostgreSQL's JIT compiles registry-wide scans for seconds (6 s of JIT for a 1 s
+        # data-quality query at 100,000 households, bench/README.md); a ?options= in the URL wins.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 else:
     DATABASES = {
         "default": {

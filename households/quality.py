@@ -2,7 +2,13 @@
 
 The same checks run after every entry (page, API, import) and over the whole registry for
 the data-quality report. They read members and income records through `.all()`, so a
-prefetched queryset checks thousands of households in a constant number of queries.
+prefetched queryset checks a page of households in a constant number of queries.
+
+Over the registry the database finds the failing households: each check also exists as a
+SQL condition (`selectors.quality_conditions`), and the report builds these Python findings
+(the Chinese wording) only for the households on the page it shows. The thresholds below
+are shared by both definitions; tests/households/test_quality.py generates varied
+households and asserts both definitions flag the same ones, so they cannot drift apart.
 """
 
 from dataclasses import dataclass
@@ -13,6 +19,29 @@ from django.utils import timezone
 from .models import IncomeRecord, Member, per_capita
 
 WORKING_AGE = 16
+UNABLE_TO_WORK = (Member.Labour.LOST, Member.Labour.NONE)
+
+# Every check, in the order the report lists them, with the label of its filter.
+CHECKS = [
+    ("no_members", "没有在户成员"),
+    ("no_head", "没有户主"),
+    ("child_wage", f"未满{WORKING_AGE}周岁务工"),
+    ("student_wage", "在校生务工"),
+    ("unable_wage", "丧失/无劳动力务工"),
+    ("dibao_and_tekun", "低保与特困同时享受"),
+    ("disability_category", "有残疾等级无类别"),
+    ("income_total", "收入合计与各项不符"),
+    ("per_capita", "人均纯收入计算不符"),
+    ("policy_transfer", "政策性转移收入超出"),
+    ("household_size", "收入人口与在户人口不符"),
+]
+CHECK_LABELS = dict(CHECKS)
+
+
+def oldest_checked_income_year(today):
+    """The latest annual income is compared with today's members only if it is this recent:
+    an older record describes the household as it was then."""
+    return today.year - 1
 
 
 @dataclass(frozen=True)
@@ -35,7 +64,7 @@ def member_findings(member, today=None):
         findings.append(Finding(
             "student_wage", f"{member.name} 是在校生（{member.get_schooling_display()}），却登记了务工，请核实。",
             member.pk))
-    if works and member.labour_capacity in (Member.Labour.LOST, Member.Labour.NONE):
+    if works and member.labour_capacity in UNABLE_TO_WORK:
         findings.append(Finding(
             "unable_wage", f"{member.name} 为{member.get_labour_capacity_display()}，却登记了务工，请核实。",
             member.pk))
@@ -81,8 +110,8 @@ def household_findings(household, today=None):
     for record in records:
         findings.extend(income_findings(record))
     annual = sorted((r for r in records if r.month is None), key=lambda r: r.year)
-    if annual and active and annual[-1].year >= today.year - 1 and annual[-1].household_size != len(active):
-        latest = annual[-1]
+    latest = annual[-1] if annual else None
+    if latest and active and latest.year >= oldest_checked_income_year(today) and latest.household_size != len(active):
         findings.append(Finding(
             "household_size",
             f"{latest.year}年收入按 {latest.household_size} 人计算，但目前在户 {len(active)} 人"
