@@ -153,7 +153,8 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
         shape.is_valid(raise_exception=True)
         household = household_selectors.get_or_404(
             household_selectors.households_visible_to(request.user), pk=shape.validated_data["household"])
-        form = CaseCreateForm(shape.validated_data, households=Household.objects.filter(pk=household.pk))
+        form = CaseCreateForm(shape.validated_data, households=Household.objects.filter(pk=household.pk),
+                              contacts=selectors.contact_candidates(household.village))
         if not form.is_valid():
             raise form_errors(form)
         case = services.case_create(user=request.user, **form.cleaned_data)

@@ -187,3 +187,16 @@ def case_counts_by_state(user):
     from django.db.models import Count
 
     return dict(cases_visible_to(user).order_by().values_list("state").annotate(n=Count("pk")))
+
+
+def contact_candidates(village):
+    """Who may follow a case in this village as its 帮扶联系人: people acting in the village, its
+    town or its county (area roles, or staff of one of the county's departments), and helpers
+    registered without any role, whose only access is the cases assigned to them. Never
+    someone who works for another county: assigning them would open the case to them."""
+    from django.contrib.auth import get_user_model
+
+    chain = [int(i) for i in village.path.strip("/").split("/")]
+    return (get_user_model().objects.filter(is_active=True)
+            .filter(Q(roles__area_id__in=chain) | Q(roles__department__county_id=chain[0]) | Q(roles__isnull=True))
+            .distinct().order_by("username"))

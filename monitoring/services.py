@@ -22,7 +22,7 @@ from .forms import STEP_FORMS
 from .models import (
     OPEN_STATES, CaseEvent, CountySettings, MonitoringCase, Objection, State, Visit, VisitPhoto,
 )
-from .selectors import case_for_update, cases_visible_to
+from .selectors import case_for_update, cases_visible_to, contact_candidates
 
 
 class Conflict(Exception):
@@ -177,6 +177,8 @@ def case_create(*, user, household, channel, discovered_on, reason, category="",
     Household.objects.select_for_update().filter(pk=household.pk).first()
     if MonitoringCase.objects.filter(household=household, state__in=OPEN_STATES).exists():
         raise ValidationError({"household": "该户已有进行中的监测对象记录，不能重复申报。"})
+    if contact_person is not None and not contact_candidates(household.village).filter(pk=contact_person.pk).exists():
+        raise ValidationError({"contact_person": "帮扶联系人须是本村、本乡镇或本县的干部，或未绑定其他地区的帮扶人员。"})
     case = MonitoringCase(
         household=household, channel=channel, discovered_on=discovered_on, reason=reason, category=category or "",
         primary_risk=primary_risk or "", secondary_risks=[r for r in secondary_risks if r != primary_risk],

@@ -318,13 +318,14 @@ def _reportable_households(user):
 
 
 def _contacts_for(user):
-    """People who may follow a case: users with a role in the reporter's areas or above them
-    (the village's cadres, the town's officials, the county bureau)."""
-    q = Q(pk__in=[])
-    for area in household_selectors.scope_areas(user, (Role.VILLAGE_CADRE,)):
-        ids = [int(i) for i in area.path.strip("/").split("/")]
-        q |= Q(roles__area_id__in=ids)
-    return get_user_model().objects.filter(q, is_active=True).distinct().order_by("username")
+    """People who may follow a case reported by this user (see selectors.contact_candidates)."""
+    villages = household_selectors.scope_areas(user, (Role.VILLAGE_CADRE,))
+    if not villages:
+        return get_user_model().objects.none()
+    ids = set()
+    for village in villages:
+        ids.update(selectors.contact_candidates(village).values_list("pk", flat=True))
+    return get_user_model().objects.filter(pk__in=ids).order_by("username")
 
 
 @login_required
