@@ -252,7 +252,7 @@ def objection_resolve(*, user, objection_id, upheld, resolution):
 # --- visits ----------------------------------------------------------------------------------
 
 
-def _check_visitor(user, household):
+def check_visitor(user, household):
     path = household.village.path
     allowed = any(r.role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) and path.startswith(r.area.path)
                   for r in household_selectors.user_roles(user))
@@ -272,7 +272,7 @@ def visit_create(*, user, household, photos=(), open_case=False, **data):
         | Q(pk__in=cases_visible_to(user).filter(state__in=OPEN_STATES).values("household")))
     household = household_selectors.get_or_404(reachable.select_related("village"),
                                                pk=getattr(household, "pk", household))
-    _check_visitor(user, household)
+    check_visitor(user, household)
     if data.get("client_uuid"):
         existing = Visit.objects.filter(client_uuid=data["client_uuid"], household=household).first()
         if existing:

@@ -52,7 +52,7 @@ SIDE_STEPS = {"town_return", "county_return", "elimination_return", "reject", "w
 
 def _may_visit(user, household):
     try:
-        services._check_visitor(user, household)
+        services.check_visitor(user, household)
     except PermissionDenied:
         return False
     return True
@@ -376,7 +376,7 @@ def visit_create(request, household_pk):
     user = request.user
     household = household_selectors.household_for(user, household_pk)
     # Same rule as the service: village and town cadres of the place, or the case's contact person.
-    services._check_visitor(user, household)
+    services.check_visitor(user, household)
     open_case = household.cases.filter(state__in=OPEN_STATES).first()
     if request.method == "POST":
         form = VisitForm(request.POST, request.FILES, household=household)
