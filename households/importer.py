@@ -63,6 +63,8 @@ HEADER_SEARCH_ROWS = 15
 GROUP_ROWS_SHOWN = 10
 QUERY_CHUNK = 500
 WRITE_BATCH = 200
+# How often (in rows) the optional progress callback hears from the read and check steps.
+PROGRESS_EVERY = 1000
 # .txt: Excel's "Unicode 文本" / "文本文件(制表符分隔)" exports, tab-separated.
 SUPPORTED_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv", ".txt")
 EXTENSIONS_TEXT = ".xlsx、.xls、.csv 和 .txt（制表符分隔）"
@@ -519,9 +521,12 @@ class RegistryImport:
     """Parse, validate and write one file. Use `import_registry()`; the steps are separate so
     the benchmark can time them."""
 
-    def __init__(self, user=None):
+    def __init__(self, user=None, progress=None):
         # user=None means the whole registry (management command run by an administrator).
         self.user = user
+        # progress(step, done, total): see import_registry(). It only observes; the report
+        # is the same with or without it.
+        self.progress = progress or _no_progress
         self.report = ImportReport()
         self.headers = {}  # key -> header text as written in the file
         self.groups = {}  # household number -> Group, in file order
@@ -581,6 +586,8 @@ class RegistryImport:
                 previous = None
                 continue
             self.report.rows_read += 1
+            if self.report.rows_read % PROGRESS_EVERY == 0:
+                self.progress("read", self.report.rows_read, None)  # a streamed file has no known length
             previous = row
             if self._is_duplicate(row, seen_ids):
                 continue
@@ -589,6 +596,7 @@ class RegistryImport:
             self._merge_household_values(group, row)
         if not self.report.rows_read:
             self.report.errors.append(Issue(None, "", "表头下面没有成员数据行，没有导入任何农户。"))
+        self.progress("read", self.report.rows_read, self.report.rows_read)
         for sheet in getattr(table, "other_sheets", ()):
             self.report.errors.append(Issue(None, "", (
                 f"工作表「{sheet}」也有表头，但本次只导入了第一个有表头的工作表「{table.sheet}」；"
@@ -771,9 +779,16 @@ class RegistryImport:
         known_ids.update((m.id_number, m) for m in _in_chunks(
             Member.objects.select_related("household__village"), "id_number", elsewhere))
         writable_ids = villages["ids"]
+        total = sum(len(g.rows) for g in groups)
+        done = reported = 0
         for group in groups:
             self._validate_group(group, villages, writable_ids, existing_households.get(group.number),
                                  known_ids, members_by_household)
+            done += len(group.rows)
+            if done - reported >= PROGRESS_EVERY:
+                self.progress("check", done, total)
+                reported = done
+        self.progress("check", total, total)
         # Rows without a household number could not be grouped; they are rejected as they are.
         return self
 
@@ -912,8 +927,15 @@ class RegistryImport:
             elif group.number:
                 valid.append(group)
         written = []
+        total = sum(len(g.rows) for g in valid)
+        done = 0
         for start in range(0, len(valid), WRITE_BATCH):
+            if start:
+                # Outside the batch's transaction, so that a job row updated by the callback
+                # is visible to other connections at once.
+                self.progress("write", done, total)
             batch = valid[start:start + WRITE_BATCH]
+            done += sum(len(g.rows) for g in batch)
             # A batch of households is written with a few set-based statements in one
             # transaction (one disk flush per batch, not per household). If it fails, which
             # only happens when someone registered the same number or ID since validate()
@@ -953,6 +975,7 @@ class RegistryImport:
                                 or any(g.member_changes.values())])
         for issues in (self.report.errors, self.report.notices, self.report.findings):
             issues.sort(key=self._issue_order)
+        self.progress("write", total, total)
         return self.report
 
     def _issue_order(self, issue):
@@ -1006,6 +1029,10 @@ class RegistryImport:
 
 
 SKIPPED = object()  # a notes or totals row
+
+
+def _no_progress(step, done, total):
+    pass
 STAND_IN_ID = idnumber.make("110101", datetime.date(2000, 1, 1), 1)
 
 
@@ -1041,15 +1068,20 @@ def _in_chunks(queryset, field_name, values):
         yield from queryset.filter(**{f"{field_name}__in": values[start:start + QUERY_CHUNK]})
 
 
-def import_registry(fileobj, filename, *, user=None):
+def import_registry(fileobj, filename, *, user=None, progress=None):
     """Import a registry file and return its ImportReport.
 
     `user` bounds the villages written to (selectors.villages_writable_by); None imports with
     administrator scope (the management command without --user). Raises ImportFileError when
     the file as a whole cannot be read.
+
+    `progress`, if given, is called as progress(step, done, total) with step "read" (rows
+    read so far; total None until the last call, as a file is streamed), "check" (rows of the
+    households validated) and "write" (rows of the valid households written), each step
+    ending with done == total. Calls to it happen outside any transaction of the import.
     """
     table = read_table(fileobj, filename)
-    return RegistryImport(user).parse(table).validate().write()
+    return RegistryImport(user, progress).parse(table).validate().write()
 
 
 # --- templates ---------------------------------------------------------------------------
