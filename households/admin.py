@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from . import services
-from .models import Area, Department, Household, IncomeRecord, Member, PersonalDataView, RoleAssignment
+from .models import Area, Department, Household, ImportJob, IncomeRecord, Member, PersonalDataView, RoleAssignment
 
 
 @admin.register(Area)
@@ -116,4 +116,35 @@ class PersonalDataViewAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Read-only: jobs are created by uploads on the import page and kept, with their files,
+    as the record of what was imported. The full report is on the job's page."""
+
+    list_display = ["created_at", "original_name", "user", "status", "summary"]
+    list_filter = ["status"]
+    search_fields = ["original_name", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "original_name", "stored_file", "status", "step", "rows_done", "rows_total", "created_at",
+              "started_at", "finished_at", "summary", "error_message"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("report")
+
+    @admin.display(description="保存的文件")
+    def stored_file(self, obj):
+        # The name under MEDIA_ROOT; media is not served publicly, so no link.
+        return obj.file.name
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -524,3 +524,68 @@ class PersonalDataView(models.Model):
 
     def __str__(self):
         return f"{self.user} 查看 {self.household}（{self.get_channel_display()}）"
+
+
+def import_upload_path(job, filename):
+    # Grouped by month; the original name (kept in original_name) may repeat, storage makes it unique.
+    return timezone.now().strftime("imports/%Y/%m/") + filename
+
+
+class ImportJob(models.Model):
+    """One registry file uploaded on the import page, imported in the background.
+
+    The file is kept after the import (and after a failure) so that what was imported can
+    be checked later. The report is stored as JSON (households.import_jobs.report_as_json),
+    shaped as the import page shows it.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "正在导入"
+        DONE = "done", "已完成"
+        FAILED = "failed", "导入失败"
+
+    class Step(models.TextChoices):
+        # The steps of households.importer.import_registry, as its progress callback names them.
+        READ = "read", "读取文件"
+        CHECK = "check", "核对数据"
+        WRITE = "write", "保存到登记库"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT,
+                             related_name="import_jobs")
+    file = models.FileField("上传的文件", upload_to=import_upload_path, max_length=255)
+    original_name = models.CharField("原文件名", max_length=255)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    step = models.CharField("当前步骤", max_length=10, choices=Step.choices, blank=True)
+    rows_done = models.PositiveIntegerField("已处理行数", default=0)
+    rows_total = models.PositiveIntegerField("总行数", null=True, blank=True)
+    created_at = models.DateTimeField("上传时间", default=timezone.now)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    summary = models.CharField("结果摘要", max_length=200, blank=True)
+    report = models.JSONField("导入结果", null=True, blank=True)
+    error_message = models.TextField("失败原因", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "批量导入任务"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="importjob_user_recent")]
+
+    def __str__(self):
+        return f"{self.original_name}（{self.get_status_display()}）"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self):
+        """0-100, or None while the file is being read (its length is not known yet). Checking
+        counts as the first half and writing as the second: they take comparable time
+        (bench/README.md)."""
+        if self.status == self.Status.DONE:
+            return 100
+        if self.status != self.Status.RUNNING or self.step not in (self.Step.CHECK, self.Step.WRITE):
+            return 0 if self.status == self.Status.QUEUED else None
+        share = self.rows_done / self.rows_total if self.rows_total else 1
+        return int((share + (self.step == self.Step.WRITE)) * 50)
