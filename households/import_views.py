@@ -1,14 +1,16 @@
-"""Registry import page and template downloads (the work itself is in households.importer)."""
+"""Registry import page, import job pages and template downloads (the work itself is in
+households.importer, run in the background by households.import_jobs)."""
 
 from urllib.parse import quote
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 
-from . import importer, selectors
+from . import import_jobs, importer, selectors
+from .models import ImportJob
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # A page listing 80,000 issues weighs 17 MB and freezes a phone: past this many the page
@@ -43,25 +45,67 @@ def _writable_villages_or_403(user):
 
 @login_required
 def import_upload(request):
+    """Only the file's type and size are checked in the request; reading and importing it
+    (tens of seconds for a county file) is a background job whose page shows the progress."""
     _writable_villages_or_403(request.user)
-    report = None
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     if form.is_bound and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            report = importer.import_registry(upload, upload.name, user=request.user)
-        except importer.ImportFileError as exc:
-            form.add_error("file", str(exc))
-        else:
-            form = ImportForm()
-    context = {"form": form, "report": report, "uploaded_name": request.FILES["file"].name if report else ""}
-    if report is not None:
-        for name in ("errors", "notices", "findings"):
-            issues = getattr(report, name)
-            context[f"{name}_shown"] = issues[:ISSUES_SHOWN]
-            context[f"{name}_hidden"] = max(0, len(issues) - ISSUES_SHOWN)
-        context["errors_grouped"] = report.grouped(report.errors) if len(report.errors) > ISSUES_SHOWN else []
+        job = import_jobs.import_job_create(user=request.user, upload=form.cleaned_data["file"])
+        return redirect("households:import-job", pk=job.pk)
+    context = {"form": form, "jobs": import_jobs.recent_import_jobs(request.user)}
     return render(request, "households/import.html", context)
+
+
+@login_required
+def import_job_detail(request, pk):
+    job = import_jobs.import_job_for(request.user, pk)
+    context = {"job": job, "report": job.report, "uploaded_name": job.original_name,
+               "progress_text": _progress_text(job)}
+    if job.report is not None:
+        context.update(_report_context(job.report))
+    return render(request, "households/import_job.html", context)
+
+
+@login_required
+def import_job_status(request, pk):
+    """What the job page polls while the job is queued or running (no report: it can be large)."""
+    job = import_jobs.import_job_for(request.user, pk)
+    return JsonResponse({
+        "id": job.pk,
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "step": job.step,
+        "step_label": job.get_step_display() if job.step else "",
+        "rows_done": job.rows_done,
+        "rows_total": job.rows_total,
+        "percent": job.percent,
+        "progress_text": _progress_text(job),
+        "finished": job.is_finished,
+        "summary": job.summary,
+        "error_message": job.error_message,
+    })
+
+
+def _progress_text(job):
+    """One line for the page and its poll alike, so both say the same."""
+    if job.status == ImportJob.Status.QUEUED:
+        return "排队中：等待后台开始导入。如果长时间没有开始，请联系系统管理员确认后台任务程序正在运行。"
+    if job.status != ImportJob.Status.RUNNING:
+        return job.get_status_display()
+    if job.step == ImportJob.Step.READ or job.rows_total is None:
+        return f"正在读取文件：已读取 {job.rows_done} 行。"
+    return f"{job.get_step_display()}：{job.rows_done} / {job.rows_total} 行（{job.percent}%）。"
+
+
+def _report_context(report):
+    """The stored report (import_jobs.report_as_json) cut to what the page lists."""
+    context = {}
+    for name in ("errors", "notices", "findings"):
+        shown = report[name][:ISSUES_SHOWN]
+        context[f"{name}_shown"] = shown
+        context[f"{name}_hidden"] = max(0, report[f"{name}_total"] - len(shown))
+    context["errors_grouped"] = report["errors_grouped"] if report["errors_total"] > ISSUES_SHOWN else []
+    return context
 
 
 @login_required

@@ -14,6 +14,7 @@ SECTIONS = {
     "households:quality": "quality",
     "households:import": "import",
     "households:import-template": "import",
+    "households:import-job": "import",
     "monitoring:visit-list": "households",
     "monitoring:visit-create": "households",
     "monitoring:visit-photo": "households",

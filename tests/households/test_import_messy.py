@@ -58,8 +58,19 @@ def run(data, name, user):
     return import_registry(io.BytesIO(data), name, user=user)
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # the page keeps uploaded files; not in the working tree
+
+
 def upload(client, data, name):
-    return client.post("/households/import/", {"file": SimpleUploadedFile(name, data)})
+    """Upload on the page and land where the user lands: the job page, or the form if refused.
+    The job is enqueued on commit and runs eagerly in tests (no REDIS_URL)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post("/households/import/", {"file": SimpleUploadedFile(name, data)})
+    return client.get(response["Location"]) if response.status_code == 302 else response
 
 
 # --- the government-office workbook ----------------------------------------------------------
