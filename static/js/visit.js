@@ -1,5 +1,10 @@
 // Visit form helpers. Everything here is optional: the form works without JavaScript,
 // and location is evidence the cadre may add, never a requirement (DOMAIN.md §8).
+//
+// With offline.js available, saving also works where the signal is weak or absent: the
+// visit is kept on the phone and offline.js sends it to /api/visits/ when the signal
+// returns. With a signal the form is still posted the plain way (the server's own answer,
+// errors and redirect), after a copy is put on the phone in case that post is lost on the way.
 (function () {
   "use strict";
   var form = document.getElementById("visit-form");
@@ -8,9 +13,7 @@
   // One id per visit so a double tap or an offline form sent twice is saved once.
   // The server fills it when it renders the page; this covers a form without one.
   var uuid = form.querySelector("input[name=client_uuid]");
-  if (uuid && !uuid.value && window.crypto && typeof window.crypto.randomUUID === "function") {
-    uuid.value = window.crypto.randomUUID();
-  }
+  if (uuid && !uuid.value) uuid.value = newUuid();
 
   var button = document.getElementById("geo-button");
   var status = document.getElementById("geo-status");
@@ -31,11 +34,180 @@
     });
   }
 
-  // Keep the button from sending twice while the first upload is still going.
-  form.addEventListener("submit", function () {
-    var submit = document.getElementById("visit-submit");
-    if (submit) {
-      setTimeout(function () { submit.disabled = true; submit.textContent = "正在保存…"; }, 0);
+  var submit = document.getElementById("visit-submit");
+  var offline = window.fanpinOffline;
+  if (!offline) {
+    // No offline storage on this phone: the plain form post, guarded against a double tap.
+    form.addEventListener("submit", function () {
+      if (submit) setTimeout(function () { submit.disabled = true; submit.textContent = "正在保存…"; }, 0);
+    });
+    return;
+  }
+
+  var saved = document.getElementById("offline-saved");
+  var problem = document.getElementById("offline-problem");
+  var restoredNote = document.getElementById("offline-restored");
+
+  // The server answered a post with this form's errors: the copy kept for a lost post is not
+  // needed (the typing is on screen, as without a phone copy).
+  if (form.querySelector(".has-error, .errors:not(#offline-problem)")) {
+    offline.get(uuid.value).then(function (entry) {
+      if (entry && entry.state === "sending") return offline.remove(entry.client_uuid);
+    }).catch(function () {});
+  }
+
+  // 打开修改 from the list of waiting visits: put the kept visit back into the form.
+  // (A hash change alone: the link was tapped on this very page, after saving without a signal.)
+  function restoreWanted() {
+    var wanted = /#offline=([0-9a-f-]+)/i.exec(location.hash);
+    if (!wanted) return;
+    offline.get(wanted[1]).then(function (entry) {
+      if (entry) restore(entry);
+    }).catch(function () {});
+  }
+  restoreWanted();
+  window.addEventListener("hashchange", restoreWanted);
+
+  var busy = false;
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (busy) return;
+    var missing = missingRequired();
+    problem.hidden = true;
+    if (missing.length) {
+      say(problem, "请先填写：" + missing.join("、") + "。");
+      return;
     }
+    busy = true;
+    setBusy("正在保存…");
+    var entry = collect();
+    offline.reachable().then(function (online) {
+      if (!online) return keep(entry);
+      // Copy first, then the plain post: if its answer never arrives, offline.js finds the
+      // copy on the next page and sends it; the server keeps one visit per client_uuid.
+      entry.state = "sending";
+      return offline.save(entry).catch(function () {}).then(function () {
+        HTMLFormElement.prototype.submit.call(form);
+      });
+    });
   });
+
+  function keep(entry) {
+    entry.state = "pending";
+    return offline.save(entry).catch(function () {
+      // Some phones cannot keep files in their storage: keep the visit without its photos.
+      var photos = entry.photos.length;
+      entry.photos = [];
+      entry.photos_left_out = photos;
+      return offline.save(entry);
+    }).then(function () {
+      return offline.refresh();
+    }).then(function (waiting) {
+      form.hidden = true;
+      saved.hidden = false;
+      saved.querySelector("[data-count]").textContent = String(waiting.length);
+      var photosNote = saved.querySelector("[data-photos]");
+      photosNote.hidden = !entry.photos_left_out;
+      saved.scrollIntoView({ block: "start" });
+      saved.focus();
+    }, function () {
+      busy = false;
+      setBusy(null);
+      say(problem, "没有网络，而且这部手机无法保存离线记录。请不要关闭本页，有网络时再点“保存走访记录”。");
+    });
+  }
+
+  function collect() {
+    var fields = [["household", form.getAttribute("data-household")]];
+    var visitedOn = "";
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.name === "csrfmiddlewaretoken") return;
+      if (el.type === "file" || el.type === "submit" || el.type === "button") return;
+      if (el.type === "checkbox" && el.value === "on") {
+        // A yes/no box: sent either way, since the API reads a missing item as "unchanged".
+        fields.push([el.name, el.checked ? "true" : "false"]);
+      } else if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked) fields.push([el.name, el.value]);
+      } else if (el.value !== "") {
+        fields.push([el.name, el.value]);
+      }
+      if (el.name === "visited_on") visitedOn = el.value;
+    });
+    var photos = [];
+    var input = form.querySelector("input[type=file][name=photos]");
+    Array.prototype.forEach.call(input ? input.files : [], function (file) {
+      photos.push({ name: file.name, type: file.type, blob: file });
+    });
+    return {
+      client_uuid: uuid.value, household: form.getAttribute("data-household"),
+      label: form.getAttribute("data-label"), form_url: location.pathname, visited_on: visitedOn,
+      fields: fields, photos: photos, error: "",
+    };
+  }
+
+  function restore(entry) {
+    var values = {};
+    entry.fields.forEach(function (pair) { (values[pair[0]] = values[pair[0]] || []).push(pair[1]); });
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name === "csrfmiddlewaretoken" || el.type === "file") return;
+      var given = values[el.name] || [];
+      if (el.type === "checkbox" && el.value === "on") el.checked = given[0] === "true";
+      else if (el.type === "checkbox" || el.type === "radio") el.checked = given.indexOf(el.value) >= 0;
+      else if (el.type !== "submit" && el.type !== "button") el.value = given.length ? given[0] : "";
+    });
+    uuid.value = entry.client_uuid;
+    form.hidden = false;
+    saved.hidden = true;
+    busy = false;
+    setBusy(null);
+    var input = form.querySelector("input[type=file][name=photos]");
+    if (input && entry.photos && entry.photos.length && window.DataTransfer) {
+      try {
+        var files = new DataTransfer();
+        entry.photos.forEach(function (p) { files.items.add(new File([p.blob], p.name, { type: p.type })); });
+        input.files = files.files;
+      } catch (e) { /* this browser cannot refill a file field; the note below says so */ }
+    }
+    var text = "这是保存在手机上的走访记录（保存于 "
+      + new Date(entry.saved_at).toLocaleString("zh-CN", { hour12: false }) + "）。";
+    if (entry.error) text += "上传时服务器答复：" + entry.error + " ";
+    text += "请核对修改后点“保存走访记录”。";
+    if (entry.photos && entry.photos.length && !(input && input.files.length)) {
+      text += "保存在手机上的 " + entry.photos.length + " 张照片无法放回表单，请重新选择照片。";
+    }
+    say(restoredNote, text);
+  }
+
+  function missingRequired() {
+    var names = [];
+    Array.prototype.forEach.call(form.querySelectorAll("[required]"), function (el) {
+      if (el.value.trim() === "") {
+        var label = form.querySelector("label[for='" + el.id + "']");
+        names.push(label ? label.firstChild.textContent.trim() : el.name);
+      }
+    });
+    return names;
+  }
+
+  function say(box, text) {
+    box.querySelector("p").textContent = text;
+    box.hidden = false;
+  }
+
+  function setBusy(text) {
+    if (!submit) return;
+    submit.disabled = !!text;
+    submit.textContent = text || "保存走访记录";
+  }
+
+  function newUuid() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    // Plain http on a village network has no randomUUID: a version-4 id from getRandomValues.
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
 })();
