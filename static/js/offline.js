@@ -262,6 +262,8 @@
       indicator.hidden = waiting.length === 0;
       toggle.textContent = "待上传 " + waiting.length + (refused ? " · 需处理 " + refused : "");
       if (panel && !panel.hidden) render(waiting);
+      // The visit form's "saved on the phone" box keeps its count and news current.
+      document.dispatchEvent(new CustomEvent("fanpin:offline-waiting", { detail: waiting }));
       return waiting;
     }, function () { return []; });
   }
@@ -317,11 +319,15 @@
       }
       var actions = document.createElement("div");
       actions.className = "actions";
-      var open = document.createElement("a");
-      open.className = "btn btn-small";
-      open.href = entry.form_url + "#offline=" + entry.client_uuid;
-      open.textContent = "打开修改";
-      actions.appendChild(open);
+      if (entry.error) {
+        // Only refused entries: one still waiting could be sent while it is open, and the
+        // server would then keep the first version of that client_uuid, not the correction.
+        var open = document.createElement("a");
+        open.className = "btn btn-small";
+        open.href = entry.form_url + "#offline=" + entry.client_uuid;
+        open.textContent = "打开修改";
+        actions.appendChild(open);
+      }
       actions.appendChild(button("重新上传", function () { sync(entry.client_uuid); }));
       actions.appendChild(button("删除", function () {
         if (window.confirm("删除后这条走访记录（" + entry.label + "）将无法恢复。确定删除吗？")) {

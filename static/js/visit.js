@@ -68,6 +68,14 @@
   restoreWanted();
   window.addEventListener("hashchange", restoreWanted);
 
+  var keptId = null;
+  document.addEventListener("fanpin:offline-waiting", function (event) {
+    if (saved.hidden) return;
+    saved.querySelector("[data-count]").textContent = String(event.detail.length);
+    var stillHere = event.detail.some(function (e) { return e.client_uuid === keptId; });
+    if (!stillHere) saved.querySelector("h2").textContent = "这次走访记录已上传";
+  });
+
   var busy = false;
   form.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -103,8 +111,10 @@
     }).then(function () {
       return offline.refresh();
     }).then(function (waiting) {
+      keptId = entry.client_uuid;
       form.hidden = true;
       saved.hidden = false;
+      saved.querySelector("h2").textContent = "已保存在手机上，有网络时自动上传";
       saved.querySelector("[data-count]").textContent = String(waiting.length);
       var photosNote = saved.querySelector("[data-photos]");
       photosNote.hidden = !entry.photos_left_out;

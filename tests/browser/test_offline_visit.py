@@ -51,6 +51,8 @@ def test_a_visit_saved_without_signal_is_uploaded_once_when_the_signal_returns(p
     page.context.set_offline(False)
     expect(page.get_by_text("离线走访记录已上传 1 条。")).to_be_visible()
     expect(page.locator("#offline-pending")).to_be_hidden()
+    expect(saved.get_by_role("heading", name="这次走访记录已上传")).to_be_visible()
+    expect(saved).to_contain_text("手机上共有 0 条走访记录等待上传")
     visit = Visit.objects.get()
     assert str(visit.client_uuid) == kept["client_uuid"] and visit.recorded_by == world.village_cadre
     assert visit.findings == "东屋漏雨，需危房改造" and visit.visited_on == timezone.localdate()
