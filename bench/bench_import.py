@@ -41,7 +41,8 @@ def build_workbook(members, village_names):
         for position in range(min(size, members - written)):
             written += 1
             birth = day + datetime.timedelta(days=written % 20000)
-            number = idnumber.make("440981", birth, written % 1000)
+            # Birth day repeats every 20,000 members: shift the sequence so IDs stay unique.
+            number = idnumber.make("440981", birth, (written % 1000 + written // 20000) % 1000)
             values = {
                 "number": f"B{household:07d}", "village": village_names[household % len(village_names)],
                 "address": f"{household % 9 + 1}组{household}号", "phone": "13800138000",
