@@ -334,20 +334,16 @@ def test_admin_lists_jobs_read_only(client, world):
 def publish_to(monkeypatch):
     """Point this process's Celery app at the real broker and the test worker's queue (the
     suite otherwise runs tasks eagerly), and put it back afterwards."""
-    changed = []
-
     def publish(worker):
         monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
         monkeypatch.setitem(celery_app.conf, "broker_url", os.environ[BROKER_ENV])
         monkeypatch.setitem(celery_app.conf, "task_default_queue", worker.queue)
-        # Connections are pooled per app: start a fresh pool on the real broker.
+        # The app keeps its (in-memory) connection pool: fetch the one for the real broker.
+        # Not closed afterwards: kombu shares it per broker URL with the worker fixture's client.
         monkeypatch.setattr(celery_app, "_pool", None)
         monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
-        changed.append(True)
 
-    yield publish
-    if changed and celery_app._pool is not None:
-        celery_app.pool.force_close_all()
+    return publish
 
 
 @pytest.mark.celery_worker
