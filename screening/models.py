@@ -1,3 +1,3 @@
-from django.db import models
+"""Department screening (部门筛查预警, DOMAIN.md §6): uploads, matching and warnings.
 
-# Create your models here.
+An empty shell for now; its models arrive with the screening issue."""
