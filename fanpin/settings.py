@@ -204,6 +204,10 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Installed into django-celery-beat's tables when beat starts; editable in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-import-jobs": {"task": "households.sweep_import_jobs", "schedule": 600.0},
+}
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")

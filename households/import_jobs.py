@@ -7,6 +7,7 @@ jobs: it imports synchronously and prints the report.
 """
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.http import Http404
@@ -16,6 +17,16 @@ from . import importer, selectors
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
+
+# A 50,000-row county file takes well under a minute; a job still running after this long
+# lost its worker (restart, out of memory) and would otherwise show 正在导入 for ever.
+STALE_RUNNING = timedelta(hours=2)
+# A job still queued after this long lost its message (broker restarted): send it again.
+STALE_QUEUED = timedelta(minutes=10)
+INTERRUPTED_MESSAGE = (
+    "导入中断：处理程序在导入过程中停止。上传的文件已保存；已保存的农户不会因重新导入而重复登记，"
+    "请重新导入整个文件。"
+)
 
 # The page shows at most a few hundred issues of each kind (import_views.ISSUES_SHOWN);
 # storing more would only make the row heavy. Totals and the grouped errors cover them all.
@@ -70,6 +81,25 @@ def import_job_run(*, job_id):
     else:
         _finish(job_id, status=ImportJob.Status.DONE, report=report_as_json(report), summary=report.summary())
     return True
+
+
+def import_jobs_sweep(now=None):
+    """Fail jobs whose worker died and re-send jobs whose message was lost; run by beat.
+
+    Re-sending is safe: import_job_run claims a job once, so a message that was only late
+    does nothing the second time. Returns (failed, resent)."""
+    from .tasks import run_import_job
+
+    now = now or timezone.now()
+    failed = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_RUNNING).update(
+        status=ImportJob.Status.FAILED, finished_at=now, error_message=INTERRUPTED_MESSAGE)
+    resent = list(ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=now - STALE_QUEUED)
+                  .values_list("pk", flat=True))
+    for job_id in resent:
+        run_import_job.delay(job_id)
+    if failed or resent:
+        logger.warning("Import job sweep: %s interrupted job(s) failed, %s queued job(s) re-sent", failed, len(resent))
+    return failed, len(resent)
 
 
 def _finish(job_id, **fields):

@@ -368,3 +368,42 @@ def test_a_real_worker_imports_a_page_upload_through_redis(client, world, celery
     assert "households.run_import_job" in celery_worker_process.log()
     html = client.get(f"/households/import/jobs/{job.pk}/").content.decode()
     assert "<dt>新建成员</dt><dd>12 人</dd>" in html
+
+
+# --- recovering jobs a dead worker or a lost message left behind ---------------------------------
+
+
+def test_the_sweep_fails_a_job_whose_worker_died_and_the_page_says_to_import_again(client, world):
+    job = queued_job(world.village_cadre, registry_csv())
+    started = datetime.datetime(2026, 11, 24, 8, 0, tzinfo=datetime.timezone.utc)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, started_at=started)
+    recent = queued_job(world.village_cadre, registry_csv())
+    ImportJob.objects.filter(pk=recent.pk).update(status=ImportJob.Status.RUNNING,
+                                                  started_at=started + datetime.timedelta(hours=1, minutes=30))
+
+    assert import_jobs.import_jobs_sweep(now=started + datetime.timedelta(hours=2, minutes=1)) == (1, 0)
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED and "导入中断" in job.error_message
+    assert ImportJob.objects.get(pk=recent.pk).status == ImportJob.Status.RUNNING  # still within its time
+    client.force_login(world.village_cadre)
+    assert "请重新导入整个文件" in client.get(f"/households/import/jobs/{job.pk}/").content.decode()
+
+
+def test_the_sweep_resends_a_job_whose_message_was_lost_and_it_is_imported_once(world):
+    job = queued_job(world.village_cadre, registry_csv(households=2, members=2))
+    created = job.created_at
+
+    assert import_jobs.import_jobs_sweep(now=created + datetime.timedelta(minutes=5)) == (0, 0)
+    assert import_jobs.import_jobs_sweep(now=created + datetime.timedelta(minutes=11)) == (0, 1)  # eager: runs now
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert Household.objects.filter(number__in=["J001", "J002"]).count() == 2
+    assert import_jobs.import_jobs_sweep(now=created + datetime.timedelta(minutes=30)) == (0, 0)
+
+
+def test_beat_runs_the_sweep_every_ten_minutes(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-import-jobs"]
+    assert entry["task"] == "households.sweep_import_jobs" and entry["schedule"] == 600.0
+    assert "households.sweep_import_jobs" in celery_app.tasks
