@@ -23,9 +23,9 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from . import selectors
+from . import selectors, services
 from .filters import HouseholdFilter, IdFilter, StrictBooleanFilter
-from .models import IncomeRecord, Member, PersonalDataView
+from .models import IncomeRecord, Member
 from .serializers import (
     HouseholdDetailSerializer, HouseholdEntrySerializer, HouseholdListSerializer, HouseholdWriteSerializer,
     IncomeRecordEntrySerializer, IncomeRecordSerializer, MemberEntrySerializer, MemberListSerializer,
@@ -35,7 +35,7 @@ from .serializers import (
 
 def log_full_view(request, household):
     """DOMAIN.md §9: every response carrying full ID numbers or phones is logged."""
-    PersonalDataView.objects.create(user=request.user, household=household, channel="api")
+    services.personal_data_viewed(user=request.user, household=household, channel="api")
 
 
 class UpdateWithoutDeleteMixin(mixins.UpdateModelMixin):

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from . import quality, selectors
-from .models import Household, IncomeRecord, Member, per_capita
+from .models import Household, IncomeRecord, Member, PersonalDataView, per_capita
 
 HOUSEHOLD_FIELDS = [
     f.name for f in Household._meta.get_fields()
@@ -157,3 +157,9 @@ def findings_after_entry(household):
     """The data-quality findings shown to whoever just entered data for this household."""
     household = quality.prefetch_for_checks(Household.objects.filter(pk=household.pk)).get()
     return quality.household_findings(household)
+
+
+def personal_data_viewed(*, user, household, channel):
+    """Record that a user was shown full ID numbers or phones of a household (DOMAIN.md §9:
+    every full view is logged): the detail page and API, and the edit forms that show them."""
+    PersonalDataView.objects.create(user=user, household=household, channel=channel)

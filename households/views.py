@@ -17,7 +17,7 @@ from django.utils import timezone
 from . import idnumber, quality, selectors, services
 from .filters import HouseholdFilter
 from .forms import HouseholdForm, IncomeForm, MemberForm, add_service_errors, member_service_data
-from .models import IncomeRecord, Member, PersonalDataView
+from .models import IncomeRecord, Member
 
 PAGE_SIZE = 20
 QUALITY_PAGE_SIZE = 50
@@ -68,8 +68,8 @@ def household_detail(request, pk):
         [household], "members",
         Prefetch("incomes", queryset=IncomeRecord.objects.order_by("-year", F("month").asc(nulls_first=True))),
     )
-    # The only page with full ID numbers and phones: every view is logged (DOMAIN.md §9).
-    PersonalDataView.objects.create(user=request.user, household=household, channel="page")
+    # Full ID numbers and phones are shown here: every view is logged (DOMAIN.md §9).
+    services.personal_data_viewed(user=request.user, household=household, channel="page")
     return render(request, "households/detail.html", {
         "household": household,
         "members": selectors.ordered_members(household),
@@ -114,6 +114,8 @@ def household_edit(request, pk):
     villages = selectors.villages_writable_by(request.user)
     # The form works on a copy: the service compares the stored village with the new one.
     form = HouseholdForm(request.POST or None, instance=copy.copy(household), villages=villages)
+    if request.method == "GET":  # the form shows the full phone and bank account
+        services.personal_data_viewed(user=request.user, household=household, channel="page")
     if request.method == "POST" and form.is_valid():
         try:
             services.household_update(user=request.user, household=household, **form.cleaned_data)
@@ -151,6 +153,8 @@ def member_edit(request, pk, member_pk):
     household = _editable_household(request.user, pk)
     member = selectors.get_or_404(household.members.all(), pk=member_pk)
     form = MemberForm(request.POST or None, instance=copy.copy(member), household=household)
+    if request.method == "GET":  # the form shows the full ID number and phone
+        services.personal_data_viewed(user=request.user, household=household, channel="page")
     if request.method == "POST" and form.is_valid():
         try:
             services.member_update(user=request.user, member=member, **member_service_data(form))

@@ -544,3 +544,16 @@ def test_admin_index_names_every_section_in_chinese(client, world):
         assert section in html
     for english in (">Households<", ">Monitoring<", ">Assistance<"):
         assert english not in html
+
+
+def test_edit_forms_showing_full_id_numbers_and_phones_are_logged(client, world):
+    from households.models import PersonalDataView
+
+    client.force_login(world.village_cadre)
+    household = world.household_a1
+    member = household.members.first()
+    assert client.get(f"/households/{household.pk}/edit/").status_code == 200
+    page = client.get(f"/households/{household.pk}/members/{member.pk}/edit/")
+    assert member.id_number in page.content.decode()
+    views = PersonalDataView.objects.filter(user=world.village_cadre, household=household, channel="page")
+    assert views.count() == 2
