@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIABLES = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SQLITE_PATH")
+VARIABLES = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SQLITE_PATH", "TIME_ZONE",
+             "LOG_LEVEL")
 
 
 def load_settings(**env):
@@ -19,7 +20,8 @@ def load_settings(**env):
     code = (
         "import json, fanpin.settings as s; "
         "print(json.dumps({k: getattr(s, k) for k in "
-        "('DEBUG', 'CELERY_TASK_ALWAYS_EAGER', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND', 'ALLOWED_HOSTS')}))"
+        "('DEBUG', 'CELERY_TASK_ALWAYS_EAGER', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND', 'ALLOWED_HOSTS', "
+        "'TIME_ZONE', 'LANGUAGE_CODE')}))"
     )
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True,
                           timeout=60)
@@ -75,3 +77,16 @@ def test_with_redis_the_broker_is_that_url():
 @pytest.mark.parametrize("value", ["postgres://postgres@127.0.0.1:5432/fanpin", "sqlite:////tmp/fanpin-test.sqlite3"])
 def test_valid_database_urls_are_accepted(value):
     loaded(load_settings(DEBUG="1", DATABASE_URL=value))
+
+
+def test_time_zone_and_language_default_to_china():
+    settings = loaded(load_settings(DEBUG="1"))
+    assert (settings["TIME_ZONE"], settings["LANGUAGE_CODE"]) == ("Asia/Shanghai", "zh-hans")
+
+
+def test_time_zone_must_be_a_known_zone():
+    assert_refused(load_settings(DEBUG="1", TIME_ZONE="Beijing"), "TIME_ZONE must be an IANA time zone", "'Beijing'")
+
+
+def test_log_level_must_be_a_logging_level():
+    assert_refused(load_settings(DEBUG="1", LOG_LEVEL="loud"), "LOG_LEVEL must be DEBUG, INFO", "'LOUD'")
