@@ -81,6 +81,13 @@ def test_login_page_is_chinese_and_logs_in(client, world):
     assert client.get(reverse("home")).url == reverse("monitoring:inbox")
 
 
+def test_login_with_a_wrong_password_stays_on_the_form_with_a_chinese_message(client, world):
+    response = client.post(reverse("login"), {"username": "village", "password": "wrong-password"})
+    assert response.status_code == 200
+    assert "请输入一个正确的" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_logout_is_a_post_button_in_the_header(login, world):
     client = login(world.village_cadre)
     html = client.get(reverse("households:list")).content.decode()
@@ -367,6 +374,16 @@ def test_edit_household_saves_security_status(login, world):
     household.refresh_from_db()
     assert household.housing_secure is False and household.housing_note == "危房 C 级"
     assert "有问题" in client.get(response.url).content.decode()
+
+
+def test_edit_household_with_a_taken_number_shows_the_error_and_changes_nothing(login, world):
+    household = world.household_a1
+    data = household_post(world.village_a1, number=world.household_a2.number, address="改过的地址")
+    response = login(world.village_cadre).post(reverse("households:edit", args=[household.pk]), data)
+    assert response.status_code == 200
+    assert "户编号" in response.content.decode() and response.context["form"].errors["number"]
+    household.refresh_from_db()
+    assert household.number != world.household_a2.number and household.address != "改过的地址"
 
 
 def test_edit_household_out_of_scope_is_404_and_read_only_role_gets_403(login, world):

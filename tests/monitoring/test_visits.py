@@ -239,3 +239,14 @@ def test_visit_list_keeps_a_constant_number_of_queries(world, django_assert_max_
         rows = overdue(w.county_officer, D(2026, 6, 1))
         [(c.household.village.parent.name, c.contact_person) for c in rows]
     assert len(rows) == 5
+
+
+def test_visit_photos_are_served_only_inside_scope(client, world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    photo = SimpleUploadedFile("p.jpg", b"\xff\xd8\xff-photo", content_type="image/jpeg")
+    v = visit(world.village_cadre, world.household_a1, photos=[photo])
+    url = f"/visits/photos/{v.photos.get().pk}/"
+    client.force_login(world.town_official)
+    assert b"".join(client.get(url).streaming_content) == b"\xff\xd8\xff-photo"
+    client.force_login(world.village_cadre_b)
+    assert client.get(url).status_code == 404
