@@ -132,6 +132,21 @@ def test_case_list_filters_by_state_and_overdue(login, world):
     assert "没有符合条件的监测对象" in page
 
 
+def test_case_list_filters_by_category_risk_and_area(login, world):
+    w = world
+    reported = report(w)
+    monitored = case_at(w, State.MONITORED, household=f.make_household(w.village_a1))  # sudden, illness + disability
+    client = login(w.county_officer)
+    page = text(client.get(reverse("monitoring:case-list"), {"category": "sudden"}))
+    assert detail_url(monitored) in page and detail_url(reported) not in page
+    page = text(client.get(reverse("monitoring:case-list"), {"risk": "disability"}))
+    assert detail_url(monitored) in page and detail_url(reported) not in page
+    page = text(client.get(reverse("monitoring:case-list"), {"village": w.village_a1.pk}))
+    assert detail_url(monitored) in page and detail_url(reported) in page
+    page = text(client.get(reverse("monitoring:case-list"), {"town": w.town_b.pk}))
+    assert detail_url(monitored) not in page and detail_url(reported) not in page
+
+
 def test_case_list_overdue_filter_offers_all_instead_of_unknown(login, world):
     page = text(login(world.county_officer).get(reverse("monitoring:case-list"), {"overdue": "unknown"}))
     overdue_select = page[page.index('name="overdue"'):].split("</select>")[0]
