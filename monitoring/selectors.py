@@ -160,7 +160,7 @@ def timeline(case):
     events = list(CaseEvent.objects.filter(case=case).select_related("actor"))
     visits = list(Visit.objects.filter(Q(case=case) | Q(household=case.household, case__isnull=True,
                                                           visited_on__gte=case.discovered_on))
-                  .select_related("recorded_by").prefetch_related("photos"))
+                  .select_related("recorded_by", "household").prefetch_related("photos"))
     tz = timezone.get_current_timezone()
 
     def when(item):

@@ -543,6 +543,23 @@ def test_visit_list_keeps_a_constant_number_of_queries(world, django_assert_max_
             assert len(client_for(world.village_cadre).get("/api/visits/").json()["results"]) == 30
 
 
+def test_case_detail_keeps_a_constant_number_of_queries_whatever_the_visits(world, django_assert_max_num_queries):
+    case = report(world)
+
+    def add(n):
+        for _ in range(n):
+            services.visit_create(user=world.village_cadre, household=world.household_a1,
+                                  visited_on=datetime.date(2026, 3, 2), visitors="张三")
+
+    with time_machine.travel(MAR_7, tick=False):
+        add(3)
+        with CaptureQueriesContext(connection) as small:
+            assert len(client_for(world.village_cadre).get(f"/api/cases/{case.pk}/").json()["timeline"]) >= 4
+        add(27)
+        with django_assert_max_num_queries(len(small)):
+            assert len(client_for(world.village_cadre).get(f"/api/cases/{case.pk}/").json()["timeline"]) >= 31
+
+
 # --- schema ---------------------------------------------------------------------------------
 
 def test_schema_documents_the_monitoring_endpoints(world):
