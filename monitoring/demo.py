@@ -441,7 +441,7 @@ class _Seeder:
         return self.step(case, cadre, "publish_notice", notice_start, appraisal_on=appraisal_on,
                          appraisal_attendance=self.rng.randint(9, 21), appraisal_result="approved",
                          appraisal_minutes=f"{village.name}村民代表会议民主评议，参会代表一致同意纳入监测。",
-                         notice_start=notice_start)
+                         category=self._category(case.household, case.primary_risk), notice_start=notice_start)
 
     def _eliminate(self, case, household, story, cadre, official, county, appraisal_on):
         self._income_above_line(household, cadre)

@@ -98,7 +98,22 @@ class PublishNoticeForm(StepForm):
     appraisal_attendance = forms.IntegerField(label="参会人数", min_value=1)
     appraisal_result = forms.ChoiceField(label="评议结果", choices=AppraisalResult.choices)
     appraisal_minutes = forms.CharField(label="评议记录", widget=forms.Textarea(attrs={"rows": 3}))
+    # The notice names the proposed category and the reason (risk types): the appraisal settles
+    # them, the county confirms them at determination. Prefilled from the report when given there.
+    category = forms.ChoiceField(label="拟纳入类别", choices=Category.choices, required=False)
+    primary_risk = forms.ChoiceField(label="主要风险类型（公示的纳入原因）", choices=RiskType.choices, required=False)
+    secondary_risks = forms.MultipleChoiceField(
+        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
     notice_start = forms.DateField(label="公示开始日期", initial=today, widget=DateInput())
+
+    NOTICE_FACTS = ("category", "primary_risk", "secondary_risks")
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        if case is not None:
+            for name in self.NOTICE_FACTS:
+                if getattr(case, name):
+                    self.fields[name].initial = getattr(case, name)
 
     def clean_appraisal_result(self):
         result = self.cleaned_data["appraisal_result"]
@@ -106,9 +121,25 @@ class PublishNoticeForm(StepForm):
             raise forms.ValidationError("评议结果为不同意纳入时不能发布公示，请使用“不予纳入”操作并填写原因。")
         return result
 
+    def clean(self):
+        data = super().clean()
+        # Blank keeps what the report recorded; the notice cannot go out without them.
+        for name, message in (("category", "请选择拟纳入类别（公示名单要列出）。"),
+                              ("primary_risk", "请选择主要风险类型（公示名单中的纳入原因）。")):
+            if not data.get(name) and not getattr(self.case, name, ""):
+                self.add_error(name, message)
+        return data
+
     def case_facts(self):
-        return {k: self.cleaned_data[k] for k in
-                ("appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_minutes")}
+        facts = {k: self.cleaned_data[k] for k in
+                 ("appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_minutes")}
+        for name in ("category", "primary_risk"):
+            if self.cleaned_data.get(name):
+                facts[name] = self.cleaned_data[name]
+        primary = facts.get("primary_risk") or getattr(self.case, "primary_risk", "")
+        if self.cleaned_data.get("secondary_risks"):
+            facts["secondary_risks"] = [r for r in self.cleaned_data["secondary_risks"] if r != primary]
+        return facts
 
     def transition_kwargs(self):
         return _notice_kwargs(self, elimination=False)

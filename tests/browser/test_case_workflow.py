@@ -82,6 +82,8 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     page.get_by_label("参会人数").fill("15")
     page.get_by_label("评议结果").select_option(label="同意纳入")
     page.get_by_label("评议记录").fill("村民代表会议民主评议，参会代表一致同意纳入监测。")
+    page.get_by_label("拟纳入类别").select_option(label="突发严重困难户")
+    page.get_by_label("主要风险类型（公示的纳入原因）").select_option(label="因病")
     page.get_by_label("公示开始日期").fill(notice_start.isoformat())
     assert _fits_the_phone(page)
     _submit_step(page, "发布公示")

@@ -30,7 +30,8 @@ DISCOVERED = datetime.date(2026, 3, 1)
 HOME_CHECK = {"home_check_on": "2026-03-02", "home_checkers": "张三、李四", "home_check_note": "情况属实",
               "commitment_signed_on": "2026-03-02"}
 APPRAISAL = {"appraisal_on": "2026-03-02", "appraisal_attendance": 15, "appraisal_result": "approved",
-             "appraisal_minutes": "参会群众一致同意纳入", "notice_start": "2026-03-02"}
+             "appraisal_minutes": "参会群众一致同意纳入", "notice_start": "2026-03-02",
+             "category": "sudden", "primary_risk": "illness"}
 COUNTY_APPROVAL = {"category": "sudden", "primary_risk": "illness", "secondary_risks": ["disability"],
                    "document_number": "示乡振〔2026〕3号"}
 REASON = {"comment": "经核实情况不符"}

@@ -46,7 +46,8 @@ def report(world, household=None, **extra):
 
 HOME_CHECK = {"home_check_on": "2026-03-02", "home_checkers": "张三、李四", "commitment_signed_on": "2026-03-02"}
 APPRAISAL = {"appraisal_on": "2026-03-02", "appraisal_attendance": 12, "appraisal_result": "approved",
-             "appraisal_minutes": "一致同意", "notice_start": "2026-03-02"}
+             "appraisal_minutes": "一致同意", "notice_start": "2026-03-02",
+             "category": "sudden", "primary_risk": "illness"}
 COUNTY = {"category": "sudden", "primary_risk": "illness", "secondary_risks": ["disability"],
           "document_number": "清乡振〔2026〕3号"}
 

@@ -213,3 +213,23 @@ def test_unmet_criteria_disable_the_offered_action_with_the_reason(world, monito
     assert not actions["propose_elimination"].enabled
     assert actions["propose_elimination"].reasons == ["风险消除条件未全部满足：至少落实一项帮扶措施（已落实 0 项）。"]
     assert "propose_elimination" not in services.available_transitions(monitored, world.village_cadre)
+
+
+def test_the_notice_cannot_go_out_without_a_category_and_a_reason(world):
+    case = case_at(world, State.VILLAGE_APPRAISAL)
+    data = {k: v for k, v in APPRAISAL.items() if k not in ("category", "primary_risk")}
+    with time_machine.travel(T_REPORT, tick=False):
+        with pytest.raises(ValidationError) as exc:
+            services.case_transition(user=world.village_cadre, case_id=case.pk, name="publish_notice", data=data)
+    assert exc.value.message_dict["category"] == ["请选择拟纳入类别（公示名单要列出）。"]
+    assert exc.value.message_dict["primary_risk"] == ["请选择主要风险类型（公示名单中的纳入原因）。"]
+    assert MonitoringCase.objects.get(pk=case.pk).state == State.VILLAGE_APPRAISAL
+
+
+def test_a_category_and_risk_given_at_the_report_need_not_be_repeated_for_the_notice(world):
+    case = case_at(world, State.VILLAGE_APPRAISAL)
+    MonitoringCase.objects.filter(pk=case.pk).update(category="edge", primary_risk="education")
+    data = {k: v for k, v in APPRAISAL.items() if k not in ("category", "primary_risk")}
+    with time_machine.travel(T_REPORT, tick=False):
+        case = services.case_transition(user=world.village_cadre, case_id=case.pk, name="publish_notice", data=data)
+    assert (case.state, case.category, case.primary_risk) == (State.PUBLIC_NOTICE, "edge", "education")

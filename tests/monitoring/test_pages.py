@@ -501,7 +501,10 @@ def test_notice_list_shows_the_notice_without_id_number_or_phone(login, world):
     page = text(response)
     assert head.name in page and "东山村" in page and "2026年3月2日 至 2026年3月6日" in page
     assert "异议受理渠道" in page and "公示期内如有异议" in page
-    for secret in (head.id_number, idnumber.mask(head.id_number), head.id_number[-4:], w.household_a1.phone,
+    assert "突发严重困难户" in page and "因病" in page  # category and reason settled at the appraisal
+    w.household_a1.bank_account = "6228480012345678901"
+    w.household_a1.save()
+    for secret in (w.household_a1.bank_account, head.id_number, idnumber.mask(head.id_number), head.id_number[-4:], w.household_a1.phone,
                    head.phone, w.household_a1.number):
         assert secret not in page
     assert case.reason not in page  # the free-text reason may hold health details

@@ -37,7 +37,8 @@ def test_whole_path_from_report_to_elimination_by_the_role_acting_at_each_step(w
         assert case.home_checkers == "张三、李四" and case.commitment_signed_on == datetime.date(2026, 3, 2)
         case = step(w.village_cadre, case, "publish_notice", {
             "appraisal_on": "2026-03-02", "appraisal_attendance": 15, "appraisal_result": "approved",
-            "appraisal_minutes": "一致同意", "notice_start": "2026-03-02"})
+            "appraisal_minutes": "一致同意", "notice_start": "2026-03-02",
+            "category": "sudden", "primary_risk": "illness"})
         assert case.state == State.PUBLIC_NOTICE
         # Default five calendar days, the first day included.
         assert (case.notice_start, case.notice_end) == (datetime.date(2026, 3, 2), datetime.date(2026, 3, 6))
