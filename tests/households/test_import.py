@@ -9,6 +9,7 @@ import pytest
 from households import idnumber
 from households.importer import NUMERIC_ID_MESSAGE, ImportFileError, import_registry
 from households.models import Household, Member
+from tests.households.uploads import upload
 
 
 def make_id(day, seq):
@@ -263,22 +264,6 @@ def test_file_without_header_or_with_unknown_type_is_refused(world):
 
 
 # --- page, templates, command ----------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def _uploads_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path  # the page keeps uploaded files; not in the working tree
-
-
-def upload(client, data, name):
-    """Upload on the page and land where the user lands: the job page, or the form if refused.
-    The job is enqueued on commit and runs eagerly in tests (no REDIS_URL)."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.test import TestCase
-
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post("/households/import/", {"file": SimpleUploadedFile(name, data)})
-    return client.get(response["Location"]) if response.status_code == 302 else response
-
 
 def test_village_cadre_uploads_a_file_and_sees_the_report(client, world):
     client.force_login(world.village_cadre)

@@ -10,9 +10,7 @@ import time
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
-from django.test import TestCase
 
 from fanpin.celery import app as celery_app
 from households import idnumber, import_jobs, importer
@@ -20,6 +18,7 @@ from households.import_jobs import import_job_run
 from households.models import Household, ImportJob, Member
 from households.tasks import run_import_job
 from tests.celery_fixtures import BROKER_ENV, celery_worker_process  # noqa: F401 - fixture
+from tests.households.uploads import post_upload
 
 
 def make_id(n):
@@ -37,20 +36,8 @@ def registry_csv(households=3, members=2, village="东山村"):
     return ("\n".join(lines) + "\n").encode()
 
 
-@pytest.fixture(autouse=True)
-def _uploads_in_tmp(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path
-    monkeypatch.setenv("MEDIA_ROOT", str(tmp_path))  # for a real worker process started by the test
-
-
 def queued_job(user, data, name="登记表.csv"):
     return ImportJob.objects.create(user=user, file=ContentFile(data, name=name), original_name=name)
-
-
-def post_upload(client, data, name="登记表.csv"):
-    """As the browser does it; on-commit callbacks (the enqueue) run when the request's data is committed."""
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post("/households/import/", {"file": SimpleUploadedFile(name, data)})
 
 
 @pytest.fixture

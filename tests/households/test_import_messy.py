@@ -10,12 +10,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from households import idnumber
 from households.importer import NUMERIC_ID_MESSAGE, ImportFileError, import_registry
 from households.models import Household, Member
+from tests.households.uploads import upload
 
 FILES = Path(__file__).parent / "files"
 
@@ -56,21 +56,6 @@ def sheet_bytes(rows, title="Sheet1"):
 
 def run(data, name, user):
     return import_registry(io.BytesIO(data), name, user=user)
-
-
-@pytest.fixture(autouse=True)
-def _uploads_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path  # the page keeps uploaded files; not in the working tree
-
-
-def upload(client, data, name):
-    """Upload on the page and land where the user lands: the job page, or the form if refused.
-    The job is enqueued on commit and runs eagerly in tests (no REDIS_URL)."""
-    from django.test import TestCase
-
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post("/households/import/", {"file": SimpleUploadedFile(name, data)})
-    return client.get(response["Location"]) if response.status_code == 302 else response
 
 
 # --- the government-office workbook ----------------------------------------------------------
