@@ -22,7 +22,6 @@ import argparse
 import datetime
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,11 +36,11 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, reset_queries, transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.timing import time_pages  # noqa: E402
 from households import demo  # noqa: E402
 from households.models import Household  # noqa: E402
 from monitoring.models import (  # noqa: E402
@@ -220,24 +219,6 @@ def pages(case_id):
     ]
 
 
-def time_pages(client, case_id, repeat):
-    # DEBUG keeps the last 9,000 queries; once the build has filled that log, a capture
-    # would count none.
-    reset_queries()
-    print(f"{'page':30} {'median ms':>10} {'max ms':>8} {'queries':>8}")
-    for label, url in pages(case_id):
-        timings, queries = [], 0
-        for _ in range(repeat):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                response = client.get(url)
-                timings.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                sys.exit(f"{url}: HTTP {response.status_code}")
-            queries = len(captured.captured_queries)
-        print(f"{label:30} {statistics.median(timings):10.1f} {max(timings):8.1f} {queries:8d}")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households-per-village", type=int, default=1000)
@@ -270,7 +251,7 @@ def main():
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(users.get(username=username))
         print(f"\nsigned in as {username}")
-        time_pages(client, case_id, args.repeat)
+        time_pages(client, pages(case_id), args.repeat, width=30)
 
 
 if __name__ == "__main__":

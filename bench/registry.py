@@ -11,7 +11,6 @@ nothing and times the database as it is (one built earlier, or enlarged by hand)
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,8 +27,8 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.timing import time_pages  # noqa: E402
 from households import demo  # noqa: E402
 from households.models import Household  # noqa: E402
 
@@ -68,19 +67,7 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     print(f"database: {connection.vendor}; {Household.objects.count()} households")
-    print(f"{'page':34} {'median ms':>10} {'max ms':>8} {'queries':>8}")
-    for label, url in PAGES:
-        timings, queries = [], 0
-        for _ in range(args.repeat):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                response = client.get(url)
-                timings.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                sys.exit(f"{url}: HTTP {response.status_code}")
-            queries = len(captured.captured_queries)
-        print(f"{label:34} {statistics.median(timings):10.1f} {max(timings):8.1f} {queries:8d}")
-
+    time_pages(client, PAGES, args.repeat)
 
 if __name__ == "__main__":
     main()
