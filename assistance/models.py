@@ -33,13 +33,21 @@ class Measure(models.Model):
         DONE = "done", "已完成"
         STOPPED = "stopped", "已终止"
 
-    case = models.ForeignKey("monitoring.MonitoringCase", verbose_name="监测对象", on_delete=models.CASCADE,
-                             related_name="measures")
+    case = models.ForeignKey(
+        "monitoring.MonitoringCase", verbose_name="监测对象", on_delete=models.CASCADE, related_name="measures"
+    )
     measure_type = models.CharField("措施类型", max_length=30, choices=Type.choices)
-    department = models.ForeignKey(Department, verbose_name="责任部门", null=True, blank=True,
-                                   on_delete=models.SET_NULL)
-    contact_person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="帮扶责任人", null=True, blank=True,
-                                       on_delete=models.SET_NULL, related_name="+")
+    department = models.ForeignKey(
+        Department, verbose_name="责任部门", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    contact_person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="帮扶责任人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     starts_on = models.DateField("开始日期", null=True, blank=True)
     ends_on = models.DateField("结束日期", null=True, blank=True)
     amount = models.DecimalField("金额（元）", max_digits=12, decimal_places=2, null=True, blank=True)
@@ -52,7 +60,9 @@ class Measure(models.Model):
         verbose_name = verbose_name_plural = "帮扶措施"
         ordering = ["case_id", "starts_on", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="measure_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="measure_amount_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(starts_on__isnull=True) | Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
                 name="measure_ends_after_start",

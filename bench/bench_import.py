@@ -44,13 +44,22 @@ def build_workbook(members, village_names):
             # Birth day repeats every 20,000 members: shift the sequence so IDs stay unique.
             number = idnumber.make("440981", birth, (written % 1000 + written // 20000) % 1000)
             values = {
-                "number": f"B{household:07d}", "village": village_names[household % len(village_names)],
-                "address": f"{household % 9 + 1}组{household}号", "phone": "13800138000",
-                "household_type": "脱贫户" if household % 3 == 0 else "一般农户", "relocated": "否",
-                "name": f"成员{written}", "id_number": number, "relation": relations[position],
-                "status": "在户", "health": "健康" if written % 7 else "长期慢性病",
-                "labour_capacity": "普通劳动力", "medical_insurance": "是", "pension_insurance": "是",
-                "dibao": "否", "tekun": "否",
+                "number": f"B{household:07d}",
+                "village": village_names[household % len(village_names)],
+                "address": f"{household % 9 + 1}组{household}号",
+                "phone": "13800138000",
+                "household_type": "脱贫户" if household % 3 == 0 else "一般农户",
+                "relocated": "否",
+                "name": f"成员{written}",
+                "id_number": number,
+                "relation": relations[position],
+                "status": "在户",
+                "health": "健康" if written % 7 else "长期慢性病",
+                "labour_capacity": "普通劳动力",
+                "medical_insurance": "是",
+                "pension_insurance": "是",
+                "dibao": "否",
+                "tekun": "否",
             }
             sheet.append([values.get(c.key, "") for c in COLUMNS])
     out = io.BytesIO()
@@ -93,8 +102,10 @@ def main():
 
     started = time.perf_counter()
     data, households = build_workbook(args.members, names)
-    print(f"workbook: {args.members} members, {households} households, {len(data) / 2**20:.1f} MiB, "
-          f"written in {time.perf_counter() - started:.1f} s (SQLite at {os.environ['SQLITE_PATH']})")
+    print(
+        f"workbook: {args.members} members, {households} households, {len(data) / 2**20:.1f} MiB, "
+        f"written in {time.perf_counter() - started:.1f} s (SQLite at {os.environ['SQLITE_PATH']})"
+    )
 
     def run_import():
         return RegistryImport(user=None).parse(read_table(io.BytesIO(data), "bench.xlsx")).validate().write()
@@ -116,8 +127,10 @@ def main():
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"{run} under tracemalloc: peak {peak / 2**20:.1f} MiB ({elapsed:.1f} s with tracing on); "
-              f"{report.summary()}")
+        print(
+            f"{run} under tracemalloc: peak {peak / 2**20:.1f} MiB ({elapsed:.1f} s with tracing on); "
+            f"{report.summary()}"
+        )
     print(f"database: {Household.objects.count()} households, {Member.objects.count()} members")
 
 

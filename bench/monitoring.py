@@ -44,8 +44,16 @@ from bench.timing import time_pages  # noqa: E402
 from households import demo  # noqa: E402
 from households.models import Household  # noqa: E402
 from monitoring.models import (  # noqa: E402
-    ELIMINATION_STATES, IDENTIFICATION_STATES, OPEN_STATES, CaseEvent, Category, Channel, MonitoringCase,
-    RiskType, State, Visit,
+    ELIMINATION_STATES,
+    IDENTIFICATION_STATES,
+    OPEN_STATES,
+    CaseEvent,
+    Category,
+    Channel,
+    MonitoringCase,
+    RiskType,
+    State,
+    Visit,
 )
 from monitoring.services import transition_label  # noqa: E402
 
@@ -56,14 +64,29 @@ LONG_TIMELINE_VISITS = 36
 # Share of the extra cases in each state: most under monitoring or ended, as in a county a
 # few years into monitoring, with enough identification cases for the inbox and deadlines.
 STATE_WEIGHTS = {
-    State.REPORTED: 3, State.VILLAGE_APPRAISAL: 3, State.PUBLIC_NOTICE: 3, State.TOWN_REVIEW: 3,
-    State.COUNTY_REVIEW: 3, State.MONITORED: 30, State.ELIMINATION_APPRAISAL: 2, State.ELIMINATION_NOTICE: 2,
-    State.ELIMINATION_TOWN_REVIEW: 2, State.ELIMINATION_COUNTY_REVIEW: 2, State.ELIMINATED: 30,
-    State.REJECTED: 8, State.WITHDRAWN: 5, State.CLOSED: 4,
+    State.REPORTED: 3,
+    State.VILLAGE_APPRAISAL: 3,
+    State.PUBLIC_NOTICE: 3,
+    State.TOWN_REVIEW: 3,
+    State.COUNTY_REVIEW: 3,
+    State.MONITORED: 30,
+    State.ELIMINATION_APPRAISAL: 2,
+    State.ELIMINATION_NOTICE: 2,
+    State.ELIMINATION_TOWN_REVIEW: 2,
+    State.ELIMINATION_COUNTY_REVIEW: 2,
+    State.ELIMINATED: 30,
+    State.REJECTED: 8,
+    State.WITHDRAWN: 5,
+    State.CLOSED: 4,
 }
 IDENTIFICATION_PATH = ["start_appraisal", "publish_notice", "close_notice", "town_approve", "county_approve"]
-ELIMINATION_PATH = ["propose_elimination", "publish_elimination_notice", "close_elimination_notice",
-                    "town_accept_elimination", "county_approve_elimination"]
+ELIMINATION_PATH = [
+    "propose_elimination",
+    "publish_elimination_notice",
+    "close_elimination_notice",
+    "town_accept_elimination",
+    "county_approve_elimination",
+]
 PATH_STATES = [*IDENTIFICATION_STATES, State.MONITORED, *ELIMINATION_STATES, State.ELIMINATED]
 
 
@@ -97,42 +120,89 @@ class Builder:
             discovered = today - datetime.timedelta(days=rng.randint(60, 1000))
         risks = rng.sample([c for c, _ in RiskType.choices if c != RiskType.OTHER], 3)
         fields = dict(
-            household=household, state=state, channel=rng.choice(Channel.values), discovered_on=discovered,
-            reason="家庭成员患病，医疗支出大，收入下降。", category=rng.choice(Category.values),
-            primary_risk=risks[0], secondary_risks=risks[1:rng.randint(1, 3)],
-            contact_person=rng.choice(self.actors) if rng.random() < 0.5 else None, reported_by=self.actors[0],
+            household=household,
+            state=state,
+            channel=rng.choice(Channel.values),
+            discovered_on=discovered,
+            reason="家庭成员患病，医疗支出大，收入下降。",
+            category=rng.choice(Category.values),
+            primary_risk=risks[0],
+            secondary_risks=risks[1 : rng.randint(1, 3)],
+            contact_person=rng.choice(self.actors) if rng.random() < 0.5 else None,
+            reported_by=self.actors[0],
         )
         steps = _steps_to(state)
         if len(steps) >= 5:
-            fields.update(home_check_on=discovered + datetime.timedelta(days=1), home_checkers="张三、李四",
-                          commitment_signed_on=discovered + datetime.timedelta(days=1),
-                          appraisal_on=discovered + datetime.timedelta(days=2), appraisal_attendance=20,
-                          appraisal_result="approved", notice_start=discovered + datetime.timedelta(days=3),
-                          notice_end=discovered + datetime.timedelta(days=8),
-                          town_reviewed_on=discovered + datetime.timedelta(days=10),
-                          determined_on=discovered + datetime.timedelta(days=12), document_number="县防返贫〔2025〕1号")
+            fields.update(
+                home_check_on=discovered + datetime.timedelta(days=1),
+                home_checkers="张三、李四",
+                commitment_signed_on=discovered + datetime.timedelta(days=1),
+                appraisal_on=discovered + datetime.timedelta(days=2),
+                appraisal_attendance=20,
+                appraisal_result="approved",
+                notice_start=discovered + datetime.timedelta(days=3),
+                notice_end=discovered + datetime.timedelta(days=8),
+                town_reviewed_on=discovered + datetime.timedelta(days=10),
+                determined_on=discovered + datetime.timedelta(days=12),
+                document_number="县防返贫〔2025〕1号",
+            )
         if state in (State.ELIMINATED,):
-            fields.update(eliminated_on=discovered + datetime.timedelta(days=50), elimination_reason="stable",
-                          ended_on=discovered + datetime.timedelta(days=50))
+            fields.update(
+                eliminated_on=discovered + datetime.timedelta(days=50),
+                elimination_reason="stable",
+                ended_on=discovered + datetime.timedelta(days=50),
+            )
         if state in (State.REJECTED, State.WITHDRAWN, State.CLOSED):
-            fields.update(ended_on=min(today, discovered + datetime.timedelta(days=20)), end_reason="经核实不符合条件。")
+            fields.update(
+                ended_on=min(today, discovered + datetime.timedelta(days=20)), end_reason="经核实不符合条件。"
+            )
         return MonitoringCase(**fields), steps
 
     def events(self, case, steps, extra=0):
         rng = self.rng
         at = timezone.make_aware(datetime.datetime.combine(case.discovered_on, datetime.time(9)))
         span = max((self.today - case.discovered_on).days, 1)
-        rows = [CaseEvent(case=case, action="report", label="申报监测对象", to_state=State.REPORTED,
-                          actor=self.actors[0], at=at, comment="农户申请。")]
+        rows = [
+            CaseEvent(
+                case=case,
+                action="report",
+                label="申报监测对象",
+                to_state=State.REPORTED,
+                actor=self.actors[0],
+                at=at,
+                comment="农户申请。",
+            )
+        ]
         # The path, then objections and visits spread over the case's life: about ten rows a case.
         for name, source, target in steps:
             at += datetime.timedelta(days=rng.randint(0, 2), hours=1)
-            rows.append(CaseEvent(case=case, action=name, label=self.label(name), from_state=source, to_state=target,
-                                  actor=rng.choice(self.actors), at=at, comment="同意。", payload={"note": "—"}))
+            rows.append(
+                CaseEvent(
+                    case=case,
+                    action=name,
+                    label=self.label(name),
+                    from_state=source,
+                    to_state=target,
+                    actor=rng.choice(self.actors),
+                    at=at,
+                    comment="同意。",
+                    payload={"note": "—"},
+                )
+            )
         for _ in range(max(0, 10 - len(rows)) + extra):
             at_visit = at + datetime.timedelta(days=rng.randint(0, span), hours=2)
-            rows.append(CaseEvent(case=case, action="visit", label="走访", from_state=case.state, to_state=case.state,
-                                  actor=rng.choice(self.actors), at=at_visit, comment="走访，情况稳定。"))
+            rows.append(
+                CaseEvent(
+                    case=case,
+                    action="visit",
+                    label="走访",
+                    from_state=case.state,
+                    to_state=case.state,
+                    actor=rng.choice(self.actors),
+                    at=at_visit,
+                    comment="走访，情况稳定。",
+                )
+            )
         return rows
 
     def visits(self, case, count):
@@ -140,9 +210,16 @@ class Builder:
         start = case.determined_on or case.discovered_on
         span = max((self.today - start).days, 1)
         for _ in range(count):
-            rows.append(Visit(household_id=case.household_id, case=case,
-                              visited_on=start + datetime.timedelta(days=rng.randint(0, span)),
-                              visitors="张三、李四", recorded_by=rng.choice(self.actors), findings="情况稳定。"))
+            rows.append(
+                Visit(
+                    household_id=case.household_id,
+                    case=case,
+                    visited_on=start + datetime.timedelta(days=rng.randint(0, span)),
+                    visitors="张三、李四",
+                    recorded_by=rng.choice(self.actors),
+                    findings="情况稳定。",
+                )
+            )
         return rows
 
 
@@ -201,8 +278,13 @@ def long_timeline_case(village_user):
     from django.db.models import Count
 
     village_id = village_user.roles.get().area_id
-    return (MonitoringCase.objects.filter(household__village_id=village_id).annotate(n=Count("events"))
-            .order_by("-n").values_list("pk", flat=True).first())
+    return (
+        MonitoringCase.objects.filter(household__village_id=village_id)
+        .annotate(n=Count("events"))
+        .order_by("-n")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def pages(case_id):
@@ -243,10 +325,12 @@ def main():
             cursor.execute("ANALYZE")
     village = users.get(username="village")
     case_id = long_timeline_case(village)
-    print(f"database: {connection.vendor}; {MonitoringCase.objects.count()} cases, "
-          f"{CaseEvent.objects.count()} events, {Visit.objects.count()} visits, "
-          f"{Household.objects.count()} households; long timeline: case {case_id} "
-          f"({CaseEvent.objects.filter(case=case_id).count()} events)")
+    print(
+        f"database: {connection.vendor}; {MonitoringCase.objects.count()} cases, "
+        f"{CaseEvent.objects.count()} events, {Visit.objects.count()} visits, "
+        f"{Household.objects.count()} households; long timeline: case {case_id} "
+        f"({CaseEvent.objects.filter(case=case_id).count()} events)"
+    )
     for username in ("county", "village"):
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(users.get(username=username))

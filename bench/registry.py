@@ -69,5 +69,6 @@ def main():
     print(f"database: {connection.vendor}; {Household.objects.count()} households")
     time_pages(client, PAGES, args.repeat)
 
+
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ ERROR_SCHEMA = {
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
     "description": "按字段给出中文错误信息：{字段名: [信息, …]}；non_field_errors 为整体错误；"
-                   "嵌套的成员错误按序号给出。请求无法解析时为 {detail: 信息}。",
+    "嵌套的成员错误按序号给出。请求无法解析时为 {detail: 信息}。",
     "additionalProperties": {},
 }
 VALIDATION_ERRORS = OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="数据不完整或不正确（按字段返回中文错误信息）")

@@ -45,17 +45,13 @@ DEBUG = envbool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (set DEBUG=1 for local development)."
-        )
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (set DEBUG=1 for local development).")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
 if not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -149,7 +145,9 @@ try:
     # Checked here so a typo stops start-up naming the variable (Django would raise a bare ValueError).
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-    raise ImproperlyConfigured(f"TIME_ZONE must be an IANA time zone such as Asia/Shanghai, got {TIME_ZONE!r}") from None
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone such as Asia/Shanghai, got {TIME_ZONE!r}"
+    ) from None
 USE_I18N = True
 USE_TZ = True
 

@@ -10,7 +10,6 @@ from rest_framework.exceptions import NotFound
 from households import views as household_views
 
 
-
 @extend_schema(exclude=True)
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
 @permission_classes([])

@@ -39,8 +39,18 @@ class IncomeInline(admin.TabularInline):
 
     model = IncomeRecord
     extra = 0
-    fields = ["year", "month", "wage_income", "business_income", "business_costs", "property_income",
-              "transfer_income", "total_net_income", "household_size", "per_capita_net_income"]
+    fields = [
+        "year",
+        "month",
+        "wage_income",
+        "business_income",
+        "business_costs",
+        "property_income",
+        "transfer_income",
+        "total_net_income",
+        "household_size",
+        "per_capita_net_income",
+    ]
     readonly_fields = fields
     show_change_link = True
 
@@ -100,7 +110,9 @@ class IncomeRecordAdmin(admin.ModelAdmin):
         # Same service as the pages and the API: totals, size and per-capita income are
         # computed in one place.
         services.income_record_save(
-            user=request.user, household=obj.household, record=obj,
+            user=request.user,
+            household=obj.household,
+            record=obj,
             **{name: form.cleaned_data[name] for name in services.INCOME_FIELDS},
         )
 
@@ -128,8 +140,20 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["original_name", "user__username"]
     list_select_related = ["user"]
-    fields = ["user", "original_name", "stored_file", "status", "step", "rows_done", "rows_total", "created_at",
-              "started_at", "finished_at", "summary", "error_message"]
+    fields = [
+        "user",
+        "original_name",
+        "stored_file",
+        "status",
+        "step",
+        "rows_done",
+        "rows_total",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "summary",
+        "error_message",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request):

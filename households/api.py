@@ -27,8 +27,14 @@ from . import selectors, services
 from .filters import HouseholdFilter, IdFilter, StrictBooleanFilter
 from .models import IncomeRecord, Member
 from .serializers import (
-    HouseholdDetailSerializer, HouseholdEntrySerializer, HouseholdListSerializer, HouseholdWriteSerializer,
-    IncomeRecordEntrySerializer, IncomeRecordSerializer, MemberEntrySerializer, MemberListSerializer,
+    HouseholdDetailSerializer,
+    HouseholdEntrySerializer,
+    HouseholdListSerializer,
+    HouseholdWriteSerializer,
+    IncomeRecordEntrySerializer,
+    IncomeRecordSerializer,
+    MemberEntrySerializer,
+    MemberListSerializer,
     MemberSerializer,
 )
 
@@ -57,17 +63,29 @@ class UpdateWithoutDeleteMixin(mixins.UpdateModelMixin):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="农户列表（已脱敏）", description="与农户列表页相同的筛选与搜索（q）；身份证号与电话均脱敏。"),
+    list=extend_schema(
+        summary="农户列表（已脱敏）", description="与农户列表页相同的筛选与搜索（q）；身份证号与电话均脱敏。"
+    ),
     retrieve=extend_schema(summary="农户详情", description="含成员完整身份证号；每次查看都会记录。"),
-    create=extend_schema(summary="登记农户（可同时登记成员）", request=HouseholdWriteSerializer,
-                         responses={201: HouseholdEntrySerializer}),
-    update=extend_schema(summary="修改农户", request=HouseholdWriteSerializer,
-                         responses={200: HouseholdEntrySerializer}),
-    partial_update=extend_schema(summary="修改农户（部分字段）", request=HouseholdWriteSerializer,
-                                 responses={200: HouseholdEntrySerializer}),
+    create=extend_schema(
+        summary="登记农户（可同时登记成员）",
+        request=HouseholdWriteSerializer,
+        responses={201: HouseholdEntrySerializer},
+    ),
+    update=extend_schema(
+        summary="修改农户", request=HouseholdWriteSerializer, responses={200: HouseholdEntrySerializer}
+    ),
+    partial_update=extend_schema(
+        summary="修改农户（部分字段）", request=HouseholdWriteSerializer, responses={200: HouseholdEntrySerializer}
+    ),
 )
-class HouseholdViewSet(UpdateWithoutDeleteMixin, mixins.CreateModelMixin, mixins.ListModelMixin,
-                       mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class HouseholdViewSet(
+    UpdateWithoutDeleteMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = HouseholdFilter
     ordering_fields = ["number", "size", "latest_per_capita_income", "updated_at"]
@@ -120,8 +138,13 @@ class MemberFilter(django_filters.FilterSet):
     update=extend_schema(summary="修改成员", responses={200: MemberEntrySerializer}),
     partial_update=extend_schema(summary="修改成员（部分字段）", responses={200: MemberEntrySerializer}),
 )
-class MemberViewSet(UpdateWithoutDeleteMixin, mixins.CreateModelMixin, mixins.ListModelMixin,
-                    mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MemberViewSet(
+    UpdateWithoutDeleteMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """No delete: a member who dies or moves away stays on record with that status and is
     no longer counted in the household size."""
 
@@ -165,8 +188,13 @@ class IncomeRecordFilter(django_filters.FilterSet):
     update=extend_schema(summary="修改收入", responses={200: IncomeRecordEntrySerializer}),
     partial_update=extend_schema(summary="修改收入（部分字段）", responses={200: IncomeRecordEntrySerializer}),
 )
-class IncomeRecordViewSet(UpdateWithoutDeleteMixin, mixins.CreateModelMixin, mixins.ListModelMixin,
-                          mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IncomeRecordViewSet(
+    UpdateWithoutDeleteMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = IncomeRecordSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = IncomeRecordFilter

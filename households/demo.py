@@ -135,7 +135,9 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
         users = _build_users(county, password)
         if created:
             count = _build_registry(county, households_per_village, random.Random(SEED))
-            write(f"生成农户 {count} 户，成员 {Member.objects.filter(household__village__path__startswith=county.path).count()} 人")
+            write(
+                f"生成农户 {count} 户，成员 {Member.objects.filter(household__village__path__startswith=county.path).count()} 人"
+            )
             monitoring_demo = _monitoring_demo()
             if monitoring_demo:
                 cases = monitoring_demo.seed_cases(county=county, users=users)
@@ -164,9 +166,7 @@ def _build_areas():
     name, code = COUNTY
     county = Area.objects.create(name=name, code=code, level=Area.Level.COUNTY)
     for t, (town_name, villages) in enumerate(TOWNS, start=1):
-        town = Area.objects.create(
-            name=town_name, code=f"{code}{100 + t:03d}", level=Area.Level.TOWN, parent=county
-        )
+        town = Area.objects.create(name=town_name, code=f"{code}{100 + t:03d}", level=Area.Level.TOWN, parent=county)
         for v, village_name in enumerate(villages, start=1):
             Area.objects.create(
                 name=village_name, code=f"{town.code}{200 + v:03d}", level=Area.Level.VILLAGE, parent=town
@@ -175,10 +175,12 @@ def _build_areas():
 
 
 def _build_departments(county):
-    Department.objects.bulk_create([
-        Department(county=county, kind=kind, name=f"{county.name}{DEPARTMENT_NAMES.get(kind, kind.label)}")
-        for kind in Department.Kind
-    ])
+    Department.objects.bulk_create(
+        [
+            Department(county=county, kind=kind, name=f"{county.name}{DEPARTMENT_NAMES.get(kind, kind.label)}")
+            for kind in Department.Kind
+        ]
+    )
 
 
 DEMO_NAMES = {
@@ -257,9 +259,7 @@ class _People:
 
     def __init__(self, rng, area_code, today):
         self.rng, self.area_code, self.today = rng, area_code, today
-        self.taken = set(
-            Member.objects.filter(id_number__startswith=area_code).values_list("id_number", flat=True)
-        )
+        self.taken = set(Member.objects.filter(id_number__startswith=area_code).values_list("id_number", flat=True))
 
     def birth_date(self, age):
         """A birth date at which the person is exactly `age` today."""
@@ -310,8 +310,11 @@ def _build_registry(county, households_per_village, rng):
             all_members.append(member)
     Member.objects.bulk_create(all_members, batch_size=500)
     IncomeRecord.objects.bulk_create(
-        [record for household, members in zip(households, member_lists)
-         for record in _draw_incomes(rng, household, members, today)],
+        [
+            record
+            for household, members in zip(households, member_lists)
+            for record in _draw_incomes(rng, household, members, today)
+        ],
         batch_size=500,
     )
     return len(households)
@@ -320,8 +323,11 @@ def _build_registry(county, households_per_village, rng):
 def _person(rng, people, today, *, relation, age, sex, surname=None):
     birth = people.birth_date(age)
     member = Member(
-        id_number=people.id_number(birth, sex), name=people.name(sex, surname), relation=relation,
-        birth_date=birth, sex=sex,
+        id_number=people.id_number(birth, sex),
+        name=people.name(sex, surname),
+        relation=relation,
+        birth_date=birth,
+        sex=sex,
     )
     _draw_circumstances(rng, member, idnumber.age_on(birth, today))
     return member
@@ -336,25 +342,45 @@ def _draw_family(rng, people, today):
     family = [head]
     if (head_age < 72 and rng.random() < 0.8) or rng.random() < 0.3:
         spouse_age = min(max(head_age + rng.randint(-5, 4), 22), 85)
-        family.append(_person(rng, people, today, relation=Member.Relation.SPOUSE, age=spouse_age,
-                              sex=PARTNER_SEX[head_sex]))
+        family.append(
+            _person(rng, people, today, relation=Member.Relation.SPOUSE, age=spouse_age, sex=PARTNER_SEX[head_sex])
+        )
     # Children born when the head was 22-38; older children have often left the household.
     for _ in range(rng.choice([0, 1, 1, 2, 2, 2, 3])):
         child_age = head_age - rng.randint(22, 38)
         if child_age < 0 or (child_age > 28 and rng.random() < 0.7) or len(family) >= 6:
             continue
-        child = _person(rng, people, today, relation=Member.Relation.CHILD, age=child_age,
-                        sex=rng.choice("MF"), surname=surname)
+        child = _person(
+            rng, people, today, relation=Member.Relation.CHILD, age=child_age, sex=rng.choice("MF"), surname=surname
+        )
         family.append(child)
         if child_age >= 26 and rng.random() < 0.5 and len(family) <= 4:
             grandchild_age = child_age - rng.randint(22, 30)
             if grandchild_age >= 0:
-                family.append(_person(rng, people, today, relation=Member.Relation.GRANDCHILD,
-                                      age=grandchild_age, sex=rng.choice("MF"), surname=surname))
+                family.append(
+                    _person(
+                        rng,
+                        people,
+                        today,
+                        relation=Member.Relation.GRANDCHILD,
+                        age=grandchild_age,
+                        sex=rng.choice("MF"),
+                        surname=surname,
+                    )
+                )
     if head_age < 58 and rng.random() < 0.3 and len(family) < 6:
         parent_age = min(head_age + rng.randint(22, 34), 95)
-        family.append(_person(rng, people, today, relation=Member.Relation.PARENT, age=parent_age,
-                              sex=rng.choice("MF"), surname=surname))
+        family.append(
+            _person(
+                rng,
+                people,
+                today,
+                relation=Member.Relation.PARENT,
+                age=parent_age,
+                sex=rng.choice("MF"),
+                surname=surname,
+            )
+        )
     _ensure_a_wage_earner(rng, family, today)
     if len(family) > 2 and rng.random() < 0.03:
         # A grown child who has moved out stays on record but is not counted (DOMAIN.md §8).
@@ -367,19 +393,20 @@ def _draw_family(rng, people, today):
 def _ensure_a_wage_earner(rng, family, today):
     """Most families with an able adult have someone in paid work; a few do not, and those
     are the low-income households the monitoring rules should find."""
-    able = [
-        m for m in family
-        if m.labour_capacity == Member.Labour.NORMAL and 16 <= m.age_on(today) <= 60
-    ]
+    able = [m for m in family if m.labour_capacity == Member.Labour.NORMAL and 16 <= m.age_on(today) <= 60]
     if able and not any(m.work_place for m in family) and rng.random() < 0.93:
         _give_work(rng, rng.choice(able))
 
 
 def _give_work(rng, member):
-    member.work_place = rng.choice([
-        Member.WorkPlace.IN_COUNTY, Member.WorkPlace.IN_COUNTY,
-        Member.WorkPlace.IN_PROVINCE, Member.WorkPlace.OUT_PROVINCE,
-    ])
+    member.work_place = rng.choice(
+        [
+            Member.WorkPlace.IN_COUNTY,
+            Member.WorkPlace.IN_COUNTY,
+            Member.WorkPlace.IN_PROVINCE,
+            Member.WorkPlace.OUT_PROVINCE,
+        ]
+    )
     member.work_months = rng.randint(4, 12)
 
 
@@ -477,9 +504,7 @@ def _draw_incomes(rng, household, members, today):
 
 def _income_parts(rng, active, today):
     parts = dict.fromkeys(INCOME_PARTS, Decimal("0"))
-    wage = sum(
-        m.work_months * rng.randint(*MONTHLY_WAGE[m.work_place]) for m in active if m.work_place
-    )
+    wage = sum(m.work_months * rng.randint(*MONTHLY_WAGE[m.work_place]) for m in active if m.work_place)
     farming = rng.randint(4000, 18000) if any(m.labour_capacity != Member.Labour.NONE for m in active) else 0
     pension = sum(12 * rng.randint(150, 260) for m in active if m.age_on(today) >= 60)
     assistance = sum(12 * rng.randint(380, 520) for m in active if m.dibao or m.tekun)

@@ -75,9 +75,7 @@ class HouseholdFilter(django_filters.FilterSet):
         label="乡镇", queryset=_towns, field_name="village__parent", empty_label="全部乡镇"
     )
     village = django_filters.ModelChoiceFilter(label="村", queryset=_villages, empty_label="全部村")
-    household_type = django_filters.ChoiceFilter(
-        label="户类型", choices=Household.Type.choices, empty_label="全部类型"
-    )
+    household_type = django_filters.ChoiceFilter(label="户类型", choices=Household.Type.choices, empty_label="全部类型")
     group = django_filters.ChoiceFilter(
         label="特殊群体", choices=selectors.SPECIAL_GROUPS, method="filter_group", empty_label="全部"
     )

@@ -68,10 +68,14 @@ class MemberForm(forms.ModelForm):
         model = Member
         fields = MEMBER_FORM_FIELDS
         widgets = {
-            "id_number": forms.TextInput(attrs={
-                "autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
-                "placeholder": "18 位，末位可为 X",
-            }),
+            "id_number": forms.TextInput(
+                attrs={
+                    "autocomplete": "off",
+                    "autocapitalize": "characters",
+                    "spellcheck": "false",
+                    "placeholder": "18 位，末位可为 X",
+                }
+            ),
             "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
             "work_months": forms.NumberInput(attrs={"min": 0, "max": 12, "inputmode": "numeric"}),
             "disability_level": forms.NumberInput(attrs={"min": 1, "max": 4, "inputmode": "numeric"}),
@@ -110,7 +114,11 @@ class MemberForm(forms.ModelForm):
 
 class IncomeForm(forms.ModelForm):
     declared_total = forms.DecimalField(
-        label="家庭纯收入合计（元）", required=False, max_digits=12, decimal_places=2, min_value=0,
+        label="家庭纯收入合计（元）",
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
         help_text="可不填，系统按各项计算；填写时须等于 工资性 + 生产经营性收入 − 生产经营性支出 + 财产性 + 转移性。",
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
@@ -139,4 +147,3 @@ class IncomeForm(forms.ModelForm):
 
 def member_service_data(form):
     return {name: form.cleaned_data[name] for name in form.fields}
-

@@ -16,9 +16,42 @@ CHECK_CHARS = "10X98765432"
 SHAPE = re.compile(r"^\d{17}[\dX]$")
 # Province-level codes in use (GB/T 2260); the first two digits must be one of them.
 PROVINCES = {
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-    "65", "71", "81", "82", "83", "91",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "21",
+    "22",
+    "23",
+    "31",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "41",
+    "42",
+    "43",
+    "44",
+    "45",
+    "46",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "61",
+    "62",
+    "63",
+    "64",
+    "65",
+    "71",
+    "81",
+    "82",
+    "83",
+    "91",
 }
 EARLIEST_BIRTH = datetime.date(1890, 1, 1)
 
@@ -55,13 +88,9 @@ def parse(value, today=None):
     if not number:
         raise ValidationError("身份证号不能为空。", code="required")
     if len(number) != 18:
-        raise ValidationError(
-            "身份证号应为 18 位，当前为 %(n)s 位。", code="length", params={"n": len(number)}
-        )
+        raise ValidationError("身份证号应为 18 位，当前为 %(n)s 位。", code="length", params={"n": len(number)})
     if not SHAPE.match(number):
-        raise ValidationError(
-            "身份证号只能由数字组成，最后一位可以是 X。", code="characters"
-        )
+        raise ValidationError("身份证号只能由数字组成，最后一位可以是 X。", code="characters")
     if number[:2] not in PROVINCES:
         raise ValidationError("身份证号前两位不是有效的省级行政区划代码。", code="area")
     try:
@@ -72,9 +101,7 @@ def parse(value, today=None):
         ) from None
     today = today or datetime.date.today()
     if birth > today or birth < EARLIEST_BIRTH:
-        raise ValidationError(
-            "身份证号中的出生日期 %(d)s 不合理。", code="birth_date", params={"d": birth.isoformat()}
-        )
+        raise ValidationError("身份证号中的出生日期 %(d)s 不合理。", code="birth_date", params={"d": birth.isoformat()})
     expected = check_char(number[:17])
     if number[17] != expected:
         raise ValidationError("身份证号校验位错误，请核对号码。", code="check_digit")

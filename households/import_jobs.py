@@ -24,8 +24,7 @@ STALE_RUNNING = timedelta(hours=2)
 # A job still queued after this long lost its message (broker restarted): send it again.
 STALE_QUEUED = timedelta(minutes=10)
 INTERRUPTED_MESSAGE = (
-    "导入中断：处理程序在导入过程中停止。上传的文件已保存；已保存的农户不会因重新导入而重复登记，"
-    "请重新导入整个文件。"
+    "导入中断：处理程序在导入过程中停止。上传的文件已保存；已保存的农户不会因重新导入而重复登记，请重新导入整个文件。"
 )
 
 # The page shows at most a few hundred issues of each kind (import_views.ISSUES_SHOWN);
@@ -58,8 +57,12 @@ def import_job_run(*, job_id):
     job from queued to running touches the row, every other call returns.
     """
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now(), step=ImportJob.Step.READ,
-        rows_done=0, rows_total=None)
+        status=ImportJob.Status.RUNNING,
+        started_at=timezone.now(),
+        step=ImportJob.Step.READ,
+        rows_done=0,
+        rows_total=None,
+    )
     if claimed != 1:
         return False
     job = ImportJob.objects.select_related("user").get(pk=job_id)
@@ -92,9 +95,13 @@ def import_jobs_sweep(now=None):
 
     now = now or timezone.now()
     failed = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_RUNNING).update(
-        status=ImportJob.Status.FAILED, finished_at=now, error_message=INTERRUPTED_MESSAGE)
-    resent = list(ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=now - STALE_QUEUED)
-                  .values_list("pk", flat=True))
+        status=ImportJob.Status.FAILED, finished_at=now, error_message=INTERRUPTED_MESSAGE
+    )
+    resent = list(
+        ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=now - STALE_QUEUED).values_list(
+            "pk", flat=True
+        )
+    )
     for job_id in resent:
         run_import_job.delay(job_id)
     if failed or resent:

@@ -59,8 +59,12 @@ def import_upload(request):
 @login_required
 def import_job_detail(request, pk):
     job = import_jobs.import_job_for(request.user, pk)
-    context = {"job": job, "report": job.report, "uploaded_name": job.original_name,
-               "progress_text": _progress_text(job)}
+    context = {
+        "job": job,
+        "report": job.report,
+        "uploaded_name": job.original_name,
+        "progress_text": _progress_text(job),
+    }
     if job.report is not None:
         context.update(_report_context(job.report))
     return render(request, "households/import_job.html", context)
@@ -70,20 +74,22 @@ def import_job_detail(request, pk):
 def import_job_status(request, pk):
     """What the job page polls while the job is queued or running (no report: it can be large)."""
     job = import_jobs.import_job_for(request.user, pk)
-    return JsonResponse({
-        "id": job.pk,
-        "status": job.status,
-        "status_label": job.get_status_display(),
-        "step": job.step,
-        "step_label": job.get_step_display() if job.step else "",
-        "rows_done": job.rows_done,
-        "rows_total": job.rows_total,
-        "percent": job.percent,
-        "progress_text": _progress_text(job),
-        "finished": job.is_finished,
-        "summary": job.summary,
-        "error_message": job.error_message,
-    })
+    return JsonResponse(
+        {
+            "id": job.pk,
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "step": job.step,
+            "step_label": job.get_step_display() if job.step else "",
+            "rows_done": job.rows_done,
+            "rows_total": job.rows_total,
+            "percent": job.percent,
+            "progress_text": _progress_text(job),
+            "finished": job.is_finished,
+            "summary": job.summary,
+            "error_message": job.error_message,
+        }
+    )
 
 
 def _progress_text(job):

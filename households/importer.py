@@ -79,6 +79,7 @@ class ImportFileError(Exception):
 
 # --- columns -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Column:
     key: str  # model field name
@@ -105,16 +106,43 @@ def _security_columns():
 H = {"level": "household", "model": Household}
 COLUMNS = [
     Column("number", "户编号", ("户号", "农户编号", "家庭编号", "户编码"), kind="number", required=True, **H),
-    Column("village", "村", ("所属村", "村名", "村名称", "行政村", "村(社区)", "所属村(社区)", "村代码",
-                             "行政区划代码", "村行政区划代码", "村级行政区划代码"), kind="village", required=True, **H),
+    Column(
+        "village",
+        "村",
+        (
+            "所属村",
+            "村名",
+            "村名称",
+            "行政村",
+            "村(社区)",
+            "所属村(社区)",
+            "村代码",
+            "行政区划代码",
+            "村行政区划代码",
+            "村级行政区划代码",
+        ),
+        kind="village",
+        required=True,
+        **H,
+    ),
     Column("address", "住址", ("家庭住址", "地址", "详细地址", "居住地址", "现住址"), **H),
     Column("phone", "联系电话", ("电话", "手机", "手机号", "手机号码", "联系方式", "户主电话"), kind="phone", **H),
     Column("household_type", "户类型", ("农户类型", "户类别", "农户属性", "户属性"), kind="choice", **H),
-    Column("relocated", "易地搬迁", ("易地扶贫搬迁", "易地扶贫搬迁户", "是否易地搬迁", "是否易地扶贫搬迁",
-                                   "是否易地扶贫搬迁户"), kind="bool", **H),
+    Column(
+        "relocated",
+        "易地搬迁",
+        ("易地扶贫搬迁", "易地扶贫搬迁户", "是否易地搬迁", "是否易地扶贫搬迁", "是否易地扶贫搬迁户"),
+        kind="bool",
+        **H,
+    ),
     Column("name", "姓名", ("成员姓名", "人员姓名"), kind="name", required=True),
-    Column("id_number", "身份证号", ("身份证号码", "公民身份号码", "证件号码", "身份证", "证件号"), kind="id",
-           required=True),
+    Column(
+        "id_number",
+        "身份证号",
+        ("身份证号码", "公民身份号码", "证件号码", "身份证", "证件号"),
+        kind="id",
+        required=True,
+    ),
     Column("relation", "与户主关系", ("与户主的关系", "家庭关系", "关系"), kind="choice", required=True),
     Column("status", "人员状态", ("成员状态", "状态"), kind="choice"),
     Column("health", "健康状况", ("健康状态",), kind="choice"),
@@ -124,10 +152,18 @@ COLUMNS = [
     Column("schooling", "在校生情况", ("在校情况", "在校生状况", "就学情况"), kind="choice"),
     Column("work_place", "务工地点", ("务工区域", "务工地域"), kind="choice"),
     Column("work_months", "务工时间（月）", ("务工时间", "务工月数", "务工时间月"), kind="int"),
-    Column("medical_insurance", "医保", ("参加医保", "是否参加医保", "城乡居民基本医疗保险",
-                                       "参加城乡居民基本医疗保险"), kind="bool"),
-    Column("pension_insurance", "养老保险", ("参加养老保险", "是否参加养老保险", "城乡居民基本养老保险",
-                                         "参加城乡居民基本养老保险"), kind="bool"),
+    Column(
+        "medical_insurance",
+        "医保",
+        ("参加医保", "是否参加医保", "城乡居民基本医疗保险", "参加城乡居民基本医疗保险"),
+        kind="bool",
+    ),
+    Column(
+        "pension_insurance",
+        "养老保险",
+        ("参加养老保险", "是否参加养老保险", "城乡居民基本养老保险", "参加城乡居民基本养老保险"),
+        kind="bool",
+    ),
     Column("dibao", "低保", ("享受低保", "是否低保", "是否享受低保", "低保户"), kind="bool"),
     Column("tekun", "特困供养", ("特困", "是否特困供养", "特困人员"), kind="bool"),
     *_security_columns(),
@@ -140,10 +176,24 @@ assert {c.key for c in MEMBER_COLUMNS} <= set(MEMBER_FIELDS)
 
 TRUE_WORDS = {"是", "有", "有保障", "不愁", "已参加", "参加", "享受", "√", "✓", "✔", "Y", "YES", "TRUE", "1"}
 FALSE_WORDS = {"否", "无", "无保障", "未参加", "不参加", "未享受", "×", "✗", "✘", "N", "NO", "FALSE", "0"}
-CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
-                  "十一": 11, "十二": 12}
-NOTE_ROW = re.compile(r"^(合计|总计|小计|共计|注|备注|说明|填表|填报|制表|审核|负责人|联系人|统计|经办|以上|村委会|签字|签名)"
-                      r"|[:：]|盖章|签字")  # a household number never holds a colon: "填报人：…  审核人：…"
+CHINESE_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+    "十一": 11,
+    "十二": 12,
+}
+NOTE_ROW = re.compile(
+    r"^(合计|总计|小计|共计|注|备注|说明|填表|填报|制表|审核|负责人|联系人|统计|经办|以上|村委会|签字|签名)"
+    r"|[:：]|盖章|签字"
+)  # a household number never holds a colon: "填报人：…  审核人：…"
 SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?E[+-]?\d+$", re.IGNORECASE)
 DECIMAL = re.compile(r"^\d+\.\d+$")
 WHITESPACE = re.compile(r"\s+")
@@ -200,6 +250,7 @@ def allowed_labels(column):
 
 # --- report ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Issue:
     row: int | None
@@ -252,8 +303,10 @@ class ImportReport:
         Excel turned into numbers is one mistake to fix, not 50,000 lines to read."""
         groups = {}
         for issue in issues:
-            group = groups.setdefault((issue.column, issue.message), {"column": issue.column, "message": issue.message,
-                                                                      "count": 0, "rows": []})
+            group = groups.setdefault(
+                (issue.column, issue.message),
+                {"column": issue.column, "message": issue.message, "count": 0, "rows": []},
+            )
             group["count"] += 1
             if issue.row and len(group["rows"]) < GROUP_ROWS_SHOWN:
                 group["rows"].append(issue.row)
@@ -262,8 +315,10 @@ class ImportReport:
     def lines(self):
         """The whole report as text (management command output)."""
         where = f"工作表「{self.sheet}」，" if self.sheet else ""
-        out = [f"读取 {self.file_format} 文件：{where}表头在第 {self.header_rows} 行，数据 {self.rows_read} 行。",
-               self.summary()]
+        out = [
+            f"读取 {self.file_format} 文件：{where}表头在第 {self.header_rows} 行，数据 {self.rows_read} 行。",
+            self.summary(),
+        ]
         for title, issues in (("错误", self.errors), ("提示", self.notices), ("数据质量提示", self.findings)):
             if issues:
                 out.append(f"{title}（{len(issues)} 条）：")
@@ -274,6 +329,7 @@ class ImportReport:
 
 
 # --- reading -----------------------------------------------------------------------------
+
 
 @dataclass
 class Table:
@@ -307,14 +363,18 @@ def _not_a_workbook(data):
     head = data[:2048].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
     if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")) or b"<table" in head:
         # Many web systems "export to Excel" as an HTML page named .xls.
-        return ("该文件扩展名是 Excel，但内容是网页（HTML）格式，不是真正的 Excel 文件。"
-                "请用 Excel 或 WPS 打开后“另存为” .xlsx 文件再导入。")
+        return (
+            "该文件扩展名是 Excel，但内容是网页（HTML）格式，不是真正的 Excel 文件。"
+            "请用 Excel 或 WPS 打开后“另存为” .xlsx 文件再导入。"
+        )
     try:
         text = decode_csv(data[:4096])
     except ImportFileError:
         text = ""
     if text and "\x00" not in text and sum(c.isprintable() or c in "\r\n\t" for c in text) > 0.95 * len(text):
-        return "该文件扩展名是 Excel，但内容是文本（CSV）格式。请把扩展名改为 .csv 后导入，或用 Excel 打开后另存为 .xlsx。"
+        return (
+            "该文件扩展名是 Excel，但内容是文本（CSV）格式。请把扩展名改为 .csv 后导入，或用 Excel 打开后另存为 .xlsx。"
+        )
     return "该文件不是有效的 Excel 文件（可能已损坏或被改了扩展名），请用 Excel 打开后另存为 .xlsx 再导入。"
 
 
@@ -324,9 +384,12 @@ def _read_workbook(data):
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception:  # calamine raises several error types for broken files
-        raise ImportFileError("无法读取该 Excel 文件，请确认文件未加密、未损坏（可用 Excel 打开后另存为 .xlsx 再导入）。") from None
-    visible = [m.name for m in workbook.sheets_metadata
-               if m.visible == python_calamine.SheetVisibleEnum.Visible] or workbook.sheet_names
+        raise ImportFileError(
+            "无法读取该 Excel 文件，请确认文件未加密、未损坏（可用 Excel 打开后另存为 .xlsx 再导入）。"
+        ) from None
+    visible = [
+        m.name for m in workbook.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible
+    ] or workbook.sheet_names
     # The first visible sheet with a header row is read; hidden sheets (old data, lookup
     # lists) never are. Other visible sheets with a header are reported, not silently dropped.
     found = None
@@ -355,7 +418,8 @@ def _read_workbook(data):
         names = "、".join(f"「{n}」" for n in visible)
         raise ImportFileError(
             f"在工作表{names}的前 {HEADER_SEARCH_ROWS} 行中都没有找到表头：表头行必须同时包含「户编号」和「身份证号」两列。"
-            "请下载导入模板对照填写。")
+            "请下载导入模板对照填写。"
+        )
     found.other_sheets = others
     return found
 
@@ -392,15 +456,20 @@ def decode_csv(data):
 def _read_csv(data):
     text = decode_csv(data)
     if "\x00" in text:
-        raise ImportFileError("该文件不是文本（CSV）文件，可能已损坏或被改了扩展名。请用 Excel 打开后另存为 .xlsx 或 .csv 再导入。")
+        raise ImportFileError(
+            "该文件不是文本（CSV）文件，可能已损坏或被改了扩展名。请用 Excel 打开后另存为 .xlsx 或 .csv 再导入。"
+        )
     if not text.strip(" \t\r\n,;\ufeff"):
         raise ImportFileError("文件中没有任何内容。")
     sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     # One CSV record is one spreadsheet row, even when a quoted cell holds a line break.
-    return Table("CSV" if delimiter == "," else "制表符分隔文本", "",
-                 ((index + 1, values) for index, values in enumerate(reader)))
+    return Table(
+        "CSV" if delimiter == "," else "制表符分隔文本",
+        "",
+        ((index + 1, values) for index, values in enumerate(reader)),
+    )
 
 
 def clean_text(value):
@@ -481,6 +550,7 @@ def _find_header(rows):
 
 # --- parsing rows -------------------------------------------------------------------------
 
+
 @dataclass
 class Row:
     row: int
@@ -552,7 +622,7 @@ class RegistryImport:
         self.report.header_last_row = head[found.last][0]
         for position, column in positions.items():
             self.headers[column.key] = found.texts[position] or column.header
-        rest = _chain(head[found.last + 1:], table.rows)
+        rest = _chain(head[found.last + 1 :], table.rows)
         if found.last == found.index:
             remaining = self._merge_sub_header(rest, positions)
         else:
@@ -567,8 +637,14 @@ class RegistryImport:
             if position in positions:
                 continue
             # The most specific text: the sub-header if there is one, else the group above it.
-            text = next((clean_text(v[position]) for v in reversed(header_rows)
-                         if position < len(v) and clean_text(v[position])), "")
+            text = next(
+                (
+                    clean_text(v[position])
+                    for v in reversed(header_rows)
+                    if position < len(v) and clean_text(v[position])
+                ),
+                "",
+            )
             if text:
                 unknown.append(text)
         if unknown:
@@ -598,9 +674,16 @@ class RegistryImport:
             self.report.errors.append(Issue(None, "", "表头下面没有成员数据行，没有导入任何农户。"))
         self.progress("read", self.report.rows_read, self.report.rows_read)
         for sheet in getattr(table, "other_sheets", ()):
-            self.report.errors.append(Issue(None, "", (
-                f"工作表「{sheet}」也有表头，但本次只导入了第一个有表头的工作表「{table.sheet}」；"
-                "请把其他工作表分别另存为单独的文件后再导入。")))
+            self.report.errors.append(
+                Issue(
+                    None,
+                    "",
+                    (
+                        f"工作表「{sheet}」也有表头，但本次只导入了第一个有表头的工作表「{table.sheet}」；"
+                        "请把其他工作表分别另存为单独的文件后再导入。"
+                    ),
+                )
+            )
         return self
 
     def _merge_sub_header(self, rows, positions):
@@ -726,7 +809,8 @@ class RegistryImport:
             and earlier.member_signature() == row.member_signature()
             and all(
                 earlier.values.get(c.key, "") == row.values.get(c.key, "")
-                or not earlier.values.get(c.key) or not row.values.get(c.key)
+                or not earlier.values.get(c.key)
+                or not row.values.get(c.key)
                 for c in HOUSEHOLD_COLUMNS
             )
         )
@@ -736,10 +820,20 @@ class RegistryImport:
             return True
         # Neither row is trusted: importing the first would register a person under a number
         # that may be someone else's, and a later corrected file could not move it back.
-        row.errors.append(Issue(
-            row.row, self.header("id_number"), f"该身份证号与第 {earlier.row} 行相同，但其他内容不同，请核对后只保留一行。"))
-        earlier.errors.append(Issue(
-            earlier.row, self.header("id_number"), f"该身份证号在第 {row.row} 行再次出现且内容不同，请核对后只保留一行。"))
+        row.errors.append(
+            Issue(
+                row.row,
+                self.header("id_number"),
+                f"该身份证号与第 {earlier.row} 行相同，但其他内容不同，请核对后只保留一行。",
+            )
+        )
+        earlier.errors.append(
+            Issue(
+                earlier.row,
+                self.header("id_number"),
+                f"该身份证号在第 {row.row} 行再次出现且内容不同，请核对后只保留一行。",
+            )
+        )
         return False
 
     def _merge_household_values(self, group, row):
@@ -752,9 +846,13 @@ class RegistryImport:
                 group.household_values[column.key] = (value, text, row.row)
             elif group.household_values[column.key][0] != value:
                 first_row = group.household_values[column.key][2]
-                row.errors.append(Issue(
-                    row.row, self.header(column.key),
-                    f"同一户（户编号 {group.number}）的{column.header}与第 {first_row} 行不一致。"))
+                row.errors.append(
+                    Issue(
+                        row.row,
+                        self.header(column.key),
+                        f"同一户（户编号 {group.number}）的{column.header}与第 {first_row} 行不一致。",
+                    )
+                )
 
     # Step 2: validate against the registry (bulk-loaded) and the model rules.
     def validate(self):
@@ -776,14 +874,17 @@ class RegistryImport:
             members_by_household.setdefault(member.household_id, []).append(member)
             known_ids[member.id_number] = member
         elsewhere = [i for i in ids if i not in known_ids]
-        known_ids.update((m.id_number, m) for m in _in_chunks(
-            Member.objects.select_related("household__village"), "id_number", elsewhere))
+        known_ids.update(
+            (m.id_number, m)
+            for m in _in_chunks(Member.objects.select_related("household__village"), "id_number", elsewhere)
+        )
         writable_ids = villages["ids"]
         total = sum(len(g.rows) for g in groups)
         done = reported = 0
         for group in groups:
-            self._validate_group(group, villages, writable_ids, existing_households.get(group.number),
-                                 known_ids, members_by_household)
+            self._validate_group(
+                group, villages, writable_ids, existing_households.get(group.number), known_ids, members_by_household
+            )
             done += len(group.rows)
             if done - reported >= PROGRESS_EVERY:
                 self.progress("check", done, total)
@@ -816,18 +917,25 @@ class RegistryImport:
             _, text, row_number = village_entry
             found = villages["lookup"].get(normalize_header(text))
             if found == "ambiguous":
-                group.errors.append(Issue(row_number, self.header("village"),
-                                          f"有多个村名为「{text}」，请填写村的行政区划代码。"))
+                group.errors.append(
+                    Issue(row_number, self.header("village"), f"有多个村名为「{text}」，请填写村的行政区划代码。")
+                )
             elif found is None:
-                group.errors.append(Issue(row_number, self.header("village"),
-                                          f"「{text}」不是您可以登记农户的村（请填写村名或行政区划代码）。"))
+                group.errors.append(
+                    Issue(
+                        row_number,
+                        self.header("village"),
+                        f"「{text}」不是您可以登记农户的村（请填写村名或行政区划代码）。",
+                    )
+                )
             else:
                 village = found
         elif existing is None or "village" in self.headers:
             group.errors.append(Issue(group.first_row, self.header("village"), "村不能为空。"))
         if existing is not None and existing.village_id not in writable_ids:
-            group.errors.append(Issue(group.first_row, number_header,
-                                      f"户编号 {group.number} 已被您管辖范围以外的农户使用，不能导入。"))
+            group.errors.append(
+                Issue(group.first_row, number_header, f"户编号 {group.number} 已被您管辖范围以外的农户使用，不能导入。")
+            )
             return
         group.created = existing is None
         household = existing or Household(number=group.number)
@@ -859,23 +967,36 @@ class RegistryImport:
             if row.parsed.get("relation") == Member.Relation.HEAD and status == Member.Status.ACTIVE:
                 heads.append((row, member))
         in_file = {r.id_number for r in group.rows if r.id_number}
-        stored_heads = [m for i, m in stored.items() if i not in in_file
-                        and m.relation == Member.Relation.HEAD and m.status == Member.Status.ACTIVE]
+        stored_heads = [
+            m
+            for i, m in stored.items()
+            if i not in in_file and m.relation == Member.Relation.HEAD and m.status == Member.Status.ACTIVE
+        ]
         relation = self.header("relation")
         # A row whose ID number could not be read may be the stored head himself: then the
         # file's head is no second head, and saying so would only hide the real mistake.
         if stored_heads and heads and all(r.id_number for r in group.rows):
             for row, _ in heads:
-                group.errors.append(Issue(
-                    row.row, relation,
-                    f"户编号 {group.number} 在系统中已登记户主 {stored_heads[0].name}（{stored_heads[0].masked_id}），"
-                    "每户只能有一名在户户主；如需更换户主，请把原户主也填入本表并修改其与户主关系。"))
+                group.errors.append(
+                    Issue(
+                        row.row,
+                        relation,
+                        f"户编号 {group.number} 在系统中已登记户主 {stored_heads[0].name}（{stored_heads[0].masked_id}），"
+                        "每户只能有一名在户户主；如需更换户主，请把原户主也填入本表并修改其与户主关系。",
+                    )
+                )
         elif not stored_heads and not heads:
-            group.errors.append(Issue(group.first_row, relation,
-                                      f"户编号 {group.number} 没有在户的户主，每户必须有且只有一名户主。"))
+            group.errors.append(
+                Issue(group.first_row, relation, f"户编号 {group.number} 没有在户的户主，每户必须有且只有一名户主。")
+            )
         for row, _ in heads[1:]:
-            group.errors.append(Issue(row.row, relation,
-                                      f"户编号 {group.number} 已有户主（第 {heads[0][0].row} 行），每户只能有一名在户户主。"))
+            group.errors.append(
+                Issue(
+                    row.row,
+                    relation,
+                    f"户编号 {group.number} 已有户主（第 {heads[0][0].row} 行），每户只能有一名在户户主。",
+                )
+            )
 
     def _validate_member(self, group, row, stored, known_ids):
         header = self.header("id_number")
@@ -885,7 +1006,9 @@ class RegistryImport:
             other = known_ids.get(row.id_number)
             if member is None and other is not None:
                 where = f"（户编号 {other.household.number}）" if self._can_see(other.household) else ""
-                row.errors.append(Issue(row.row, header, f"该身份证号已登记在另一农户{where}中，同一身份证号不能登记两次。"))
+                row.errors.append(
+                    Issue(row.row, header, f"该身份证号已登记在另一农户{where}中，同一身份证号不能登记两次。")
+                )
                 return None
         member = member or Member()
         before = _snapshot(member)
@@ -934,7 +1057,7 @@ class RegistryImport:
                 # Outside the batch's transaction, so that a job row updated by the callback
                 # is visible to other connections at once.
                 self.progress("write", done, total)
-            batch = valid[start:start + WRITE_BATCH]
+            batch = valid[start : start + WRITE_BATCH]
             done += sum(len(g.rows) for g in batch)
             # A batch of households is written with a few set-based statements in one
             # transaction (one disk flush per batch, not per household). If it fails, which
@@ -957,8 +1080,13 @@ class RegistryImport:
                             self._write_groups([group])
                     except IntegrityError:
                         _forget_inserts(group)
-                        group.errors.append(Issue(group.first_row, self.header("number"),
-                                                  "保存时发现户编号或身份证号已被他人同时登记，请刷新后重新导入。"))
+                        group.errors.append(
+                            Issue(
+                                group.first_row,
+                                self.header("number"),
+                                "保存时发现户编号或身份证号已被他人同时登记，请刷新后重新导入。",
+                            )
+                        )
                         self._reject(group)
                         continue
                     written.append(group)
@@ -971,8 +1099,9 @@ class RegistryImport:
             self.report.members_updated += len(group.changed_members)
         # Checked like a page entry: the households this import created or changed. An
         # unchanged household was checked when it was saved (the registry-wide report lists it).
-        self._quality_findings([g for g in written if g.created or g.household_changes or g.new_members
-                                or any(g.member_changes.values())])
+        self._quality_findings(
+            [g for g in written if g.created or g.household_changes or g.new_members or any(g.member_changes.values())]
+        )
         for issues in (self.report.errors, self.report.notices, self.report.findings):
             issues.sort(key=self._issue_order)
         self.progress("write", total, total)
@@ -989,9 +1118,13 @@ class RegistryImport:
         self.report.errors.extend(group.errors)
         for row in group.rows:
             self.report.errors.extend(row.errors)
-        self.report.notices.append(Issue(
-            group.first_row, self.header("number"),
-            f"户编号 {group.number} 有错误，该户（共 {len(group.rows)} 行）未导入，其他农户不受影响。"))
+        self.report.notices.append(
+            Issue(
+                group.first_row,
+                self.header("number"),
+                f"户编号 {group.number} 有错误，该户（共 {len(group.rows)} 行）未导入，其他农户不受影响。",
+            )
+        )
 
     def _write_groups(self, groups):
         """Only what differs from the stored rows is written: re-importing an unchanged file
@@ -1003,8 +1136,9 @@ class RegistryImport:
         changed = [(m, g) for g in groups for m in g.changed_members if g.member_changes.get(m.pk)]
         # Demote or move out old heads before promoting new ones, so the one-active-head
         # constraint holds after every statement.
-        changed.sort(key=lambda pair: pair[0].relation == Member.Relation.HEAD
-                     and pair[0].status == Member.Status.ACTIVE)
+        changed.sort(
+            key=lambda pair: pair[0].relation == Member.Relation.HEAD and pair[0].status == Member.Status.ACTIVE
+        )
         for member, group in changed:
             member.save(update_fields=[*group.member_changes[member.pk], "updated_at"])
         new_members = []
@@ -1020,12 +1154,13 @@ class RegistryImport:
         pks = list(by_pk)
         today = timezone.localdate()
         for start in range(0, len(pks), QUERY_CHUNK):
-            chunk = quality.prefetch_for_checks(Household.objects.filter(pk__in=pks[start:start + QUERY_CHUNK]))
+            chunk = quality.prefetch_for_checks(Household.objects.filter(pk__in=pks[start : start + QUERY_CHUNK]))
             for household in chunk:
                 for finding in quality.household_findings(household, today):
                     group = by_pk[household.pk]
-                    self.report.findings.append(Issue(group.first_row, self.header("number"),
-                                                      f"户编号 {group.number}：{finding.message}"))
+                    self.report.findings.append(
+                        Issue(group.first_row, self.header("number"), f"户编号 {group.number}：{finding.message}")
+                    )
 
 
 SKIPPED = object()  # a notes or totals row
@@ -1033,6 +1168,8 @@ SKIPPED = object()  # a notes or totals row
 
 def _no_progress(step, done, total):
     pass
+
+
 STAND_IN_ID = idnumber.make("110101", datetime.date(2000, 1, 1), 1)
 
 
@@ -1045,8 +1182,11 @@ def _forget_inserts(group):
 
 
 def _snapshot(instance):
-    return {f.name: getattr(instance, f.attname) for f in instance._meta.concrete_fields
-            if not f.primary_key and f.name != "updated_at"}
+    return {
+        f.name: getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if not f.primary_key and f.name != "updated_at"
+    }
 
 
 def _changed(instance, before):
@@ -1065,7 +1205,7 @@ def _cell(values, position):
 def _in_chunks(queryset, field_name, values):
     values = list(dict.fromkeys(values))
     for start in range(0, len(values), QUERY_CHUNK):
-        yield from queryset.filter(**{f"{field_name}__in": values[start:start + QUERY_CHUNK]})
+        yield from queryset.filter(**{f"{field_name}__in": values[start : start + QUERY_CHUNK]})
 
 
 def import_registry(fileobj, filename, *, user=None, progress=None):
@@ -1101,14 +1241,33 @@ def sample_rows(village_name):
     """Two demo rows (a head and his spouse) with valid, obviously fictitious ID numbers."""
     head = idnumber.make("440981", datetime.date(1968, 3, 12), 19)
     spouse = idnumber.make("440981", datetime.date(1970, 8, 2), 24)
-    base = {"number": "示例0001", "village": village_name, "address": "一组 8 号", "phone": "13800138000",
-            "household_type": "一般农户", "relocated": "否", "medical_insurance": "是", "pension_insurance": "是",
-            "dibao": "否", "tekun": "否", "status": "在户", "health": "健康", "labour_capacity": "普通劳动力",
-            "work_months": "0", **{f"{key}_secure": "是" for key, _ in Household.SECURITY_ITEMS}}
+    base = {
+        "number": "示例0001",
+        "village": village_name,
+        "address": "一组 8 号",
+        "phone": "13800138000",
+        "household_type": "一般农户",
+        "relocated": "否",
+        "medical_insurance": "是",
+        "pension_insurance": "是",
+        "dibao": "否",
+        "tekun": "否",
+        "status": "在户",
+        "health": "健康",
+        "labour_capacity": "普通劳动力",
+        "work_months": "0",
+        **{f"{key}_secure": "是" for key, _ in Household.SECURITY_ITEMS},
+    }
     return [
         {**base, "name": "张示例", "id_number": head, "relation": "户主", "work_place": "县内", "work_months": "6"},
-        {**base, "name": "李示例", "id_number": spouse, "relation": "配偶", "health": "长期慢性病",
-         "labour_capacity": "弱劳动力或半劳动力"},
+        {
+            **base,
+            "name": "李示例",
+            "id_number": spouse,
+            "relation": "配偶",
+            "health": "长期慢性病",
+            "labour_capacity": "弱劳动力或半劳动力",
+        },
     ]
 
 
@@ -1149,8 +1308,14 @@ def template_xlsx(village_name):
     for cell in notes[1]:
         cell.font = bold
     for column in COLUMNS:
-        notes.append([column.header, "必填" if column.required else "选填", "、".join(allowed_labels(column)),
-                      COLUMN_NOTES.get(column.key, "")])
+        notes.append(
+            [
+                column.header,
+                "必填" if column.required else "选填",
+                "、".join(allowed_labels(column)),
+                COLUMN_NOTES.get(column.key, ""),
+            ]
+        )
     notes.append([])
     for line in (
         "每行填写一名家庭成员；同一户的户编号相同，村、住址等农户信息只需在该户第一行填写（合并单元格也可以）。",

@@ -26,7 +26,11 @@ class Area(models.Model):
     code = models.CharField("行政区划代码", max_length=20, unique=True)
     level = models.CharField("层级", max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name="上级",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     path = models.CharField(max_length=255, editable=False, db_index=True)
@@ -96,7 +100,10 @@ class Department(models.Model):
         DISABLED_FEDERATION = "disabled_federation", "残联"
 
     county = models.ForeignKey(
-        Area, verbose_name="县", on_delete=models.PROTECT, related_name="departments",
+        Area,
+        verbose_name="县",
+        on_delete=models.PROTECT,
+        related_name="departments",
         limit_choices_to={"level": Area.Level.COUNTY},
     )
     kind = models.CharField("部门", max_length=30, choices=Kind.choices)
@@ -133,16 +140,17 @@ class RoleAssignment(models.Model):
     )
     role = models.CharField("角色", max_length=30, choices=Role.choices)
     area = models.ForeignKey(Area, verbose_name="区域", null=True, blank=True, on_delete=models.PROTECT)
-    department = models.ForeignKey(
-        Department, verbose_name="部门", null=True, blank=True, on_delete=models.PROTECT
-    )
+    department = models.ForeignKey(Department, verbose_name="部门", null=True, blank=True, on_delete=models.PROTECT)
 
     class Meta:
         verbose_name = verbose_name_plural = "角色分配"
         constraints = [
             models.CheckConstraint(
-                condition=Q(role__in=["village_cadre", "town_official", "county_officer"],
-                            area__isnull=False, department__isnull=True)
+                condition=Q(
+                    role__in=["village_cadre", "town_official", "county_officer"],
+                    area__isnull=False,
+                    department__isnull=True,
+                )
                 | Q(role="department_staff", area__isnull=True, department__isnull=False)
                 | Q(role="administrator", area__isnull=True, department__isnull=True),
                 name="role_binding_matches_role",
@@ -187,7 +195,10 @@ class Household(models.Model):
 
     number = models.CharField("户编号", max_length=30, unique=True)
     village = models.ForeignKey(
-        Area, verbose_name="所属村", on_delete=models.PROTECT, related_name="households",
+        Area,
+        verbose_name="所属村",
+        on_delete=models.PROTECT,
+        related_name="households",
         limit_choices_to={"level": Area.Level.VILLAGE},
     )
     address = models.CharField("住址", max_length=200, blank=True)
@@ -224,8 +235,7 @@ class Household(models.Model):
     def security_status(self):
         """[(label, secure, note)] for 两不愁三保障 and water, in display order."""
         return [
-            (label, getattr(self, f"{key}_secure"), getattr(self, f"{key}_note"))
-            for key, label in self.SECURITY_ITEMS
+            (label, getattr(self, f"{key}_secure"), getattr(self, f"{key}_note")) for key, label in self.SECURITY_ITEMS
         ]
 
     @property
@@ -316,7 +326,10 @@ class Member(models.Model):
 
     household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.CASCADE, related_name="members")
     id_number = models.CharField(
-        "身份证号", max_length=18, unique=True, validators=[idnumber.validate],
+        "身份证号",
+        max_length=18,
+        unique=True,
+        validators=[idnumber.validate],
         error_messages={"unique": "该身份证号已在登记册中（另一农户或本户）存在，同一身份证号不能登记两次。"},
     )
     name = models.CharField("姓名", max_length=50)
@@ -335,9 +348,7 @@ class Member(models.Model):
     labour_capacity = models.CharField("劳动能力", max_length=20, choices=Labour.choices, default=Labour.NORMAL)
     schooling = models.CharField("在校生情况", max_length=20, choices=Schooling.choices, blank=True, default="")
     work_place = models.CharField("务工地点", max_length=20, choices=WorkPlace.choices, blank=True, default="")
-    work_months = models.PositiveSmallIntegerField(
-        "务工时间（月）", default=0, validators=[MaxValueValidator(12)]
-    )
+    work_months = models.PositiveSmallIntegerField("务工时间（月）", default=0, validators=[MaxValueValidator(12)])
     medical_insurance = models.BooleanField("参加城乡居民基本医疗保险", default=True)
     pension_insurance = models.BooleanField("参加城乡居民基本养老保险", default=False)
     dibao = models.BooleanField("享受低保", default=False)
@@ -360,7 +371,8 @@ class Member(models.Model):
             models.CheckConstraint(condition=Q(sex__in=["M", "F"]), name="member_sex_valid"),
             # One head per household among the people living there.
             models.UniqueConstraint(
-                fields=["household"], condition=Q(relation="head", status="active"),
+                fields=["household"],
+                condition=Q(relation="head", status="active"),
                 name="member_one_head_per_household",
             ),
         ]
@@ -441,7 +453,10 @@ class IncomeRecord(models.Model):
     household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.CASCADE, related_name="incomes")
     year = models.PositiveSmallIntegerField("年度", validators=[MinValueValidator(2000), MaxValueValidator(2100)])
     month = models.PositiveSmallIntegerField(
-        "月份", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)],
+        "月份",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
         help_text="留空表示全年收入",
     )
     wage_income = models.DecimalField("工资性收入", max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -470,9 +485,16 @@ class IncomeRecord(models.Model):
             ),
             models.UniqueConstraint(fields=["household", "year", "month"], name="income_one_per_month"),
             models.CheckConstraint(
-                condition=Q(wage_income__gte=0, business_income__gte=0, business_costs__gte=0,
-                            property_income__gte=0, transfer_income__gte=0, policy_transfer_income__gte=0,
-                            medical_expense__gte=0, education_expense__gte=0),
+                condition=Q(
+                    wage_income__gte=0,
+                    business_income__gte=0,
+                    business_costs__gte=0,
+                    property_income__gte=0,
+                    transfer_income__gte=0,
+                    policy_transfer_income__gte=0,
+                    medical_expense__gte=0,
+                    education_expense__gte=0,
+                ),
                 name="income_parts_not_negative",
             ),
             models.CheckConstraint(
@@ -512,8 +534,9 @@ def per_capita(total, size):
 class PersonalDataView(models.Model):
     """Each time a user sees full ID numbers or phones (DOMAIN.md §9: every full view is logged)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="查看人", on_delete=models.PROTECT,
-                             related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="查看人", on_delete=models.PROTECT, related_name="+"
+    )
     household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.CASCADE, related_name="+")
     channel = models.CharField("渠道", max_length=10, choices=[("page", "页面"), ("api", "接口")])
     viewed_at = models.DateTimeField("查看时间", default=timezone.now, db_index=True)
@@ -551,8 +574,9 @@ class ImportJob(models.Model):
         CHECK = "check", "核对数据"
         WRITE = "write", "保存到登记库"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT,
-                             related_name="import_jobs")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="import_jobs"
+    )
     file = models.FileField("上传的文件", upload_to=import_upload_path, max_length=255)
     original_name = models.CharField("原文件名", max_length=255)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)

@@ -58,19 +58,31 @@ def member_findings(member, today=None):
     if member.status != Member.Status.ACTIVE:
         return findings
     if works and member.age_on(today) < WORKING_AGE:
-        findings.append(Finding(
-            "child_wage", f"{member.name} 未满 {WORKING_AGE} 周岁，却登记了务工（工资性收入），请核实。", member.pk))
+        findings.append(
+            Finding(
+                "child_wage", f"{member.name} 未满 {WORKING_AGE} 周岁，却登记了务工（工资性收入），请核实。", member.pk
+            )
+        )
     if works and member.schooling:
-        findings.append(Finding(
-            "student_wage", f"{member.name} 是在校生（{member.get_schooling_display()}），却登记了务工，请核实。",
-            member.pk))
+        findings.append(
+            Finding(
+                "student_wage",
+                f"{member.name} 是在校生（{member.get_schooling_display()}），却登记了务工，请核实。",
+                member.pk,
+            )
+        )
     if works and member.labour_capacity in UNABLE_TO_WORK:
-        findings.append(Finding(
-            "unable_wage", f"{member.name} 为{member.get_labour_capacity_display()}，却登记了务工，请核实。",
-            member.pk))
+        findings.append(
+            Finding(
+                "unable_wage",
+                f"{member.name} 为{member.get_labour_capacity_display()}，却登记了务工，请核实。",
+                member.pk,
+            )
+        )
     if member.dibao and member.tekun:
-        findings.append(Finding(
-            "dibao_and_tekun", f"{member.name} 同时登记为低保和特困供养，两者不能同时享受。", member.pk))
+        findings.append(
+            Finding("dibao_and_tekun", f"{member.name} 同时登记为低保和特困供养，两者不能同时享受。", member.pk)
+        )
     if member.disability_level and not member.disability_category:
         findings.append(Finding("disability_category", f"{member.name} 有残疾等级但没有残疾类别。", member.pk))
     return findings
@@ -80,15 +92,21 @@ def income_findings(record, active_size=None):
     findings = []
     total = record.computed_total()
     if record.total_net_income != total:
-        findings.append(Finding(
-            "income_total",
-            f"{record.period_label}家庭纯收入 {record.total_net_income} 元与各项收入之和 {total} 元不一致。"))
+        findings.append(
+            Finding(
+                "income_total",
+                f"{record.period_label}家庭纯收入 {record.total_net_income} 元与各项收入之和 {total} 元不一致。",
+            )
+        )
     expected = per_capita(record.total_net_income, record.household_size)
     if record.per_capita_net_income != expected:
-        findings.append(Finding(
-            "per_capita",
-            f"{record.period_label}人均纯收入 {record.per_capita_net_income} 元应为 {expected} 元"
-            f"（{record.total_net_income} ÷ {record.household_size} 人）。"))
+        findings.append(
+            Finding(
+                "per_capita",
+                f"{record.period_label}人均纯收入 {record.per_capita_net_income} 元应为 {expected} 元"
+                f"（{record.total_net_income} ÷ {record.household_size} 人）。",
+            )
+        )
     if record.policy_transfer_income > record.transfer_income:
         findings.append(Finding("policy_transfer", f"{record.period_label}政策性转移收入大于转移性收入。"))
     return findings
@@ -112,10 +130,13 @@ def household_findings(household, today=None):
     annual = sorted((r for r in records if r.month is None), key=lambda r: r.year)
     latest = annual[-1] if annual else None
     if latest and active and latest.year >= oldest_checked_income_year(today) and latest.household_size != len(active):
-        findings.append(Finding(
-            "household_size",
-            f"{latest.year}年收入按 {latest.household_size} 人计算，但目前在户 {len(active)} 人"
-            f"（死亡、迁出人员不计入家庭人口），请重新保存该年收入。"))
+        findings.append(
+            Finding(
+                "household_size",
+                f"{latest.year}年收入按 {latest.household_size} 人计算，但目前在户 {len(active)} 人"
+                f"（死亡、迁出人员不计入家庭人口），请重新保存该年收入。",
+            )
+        )
     return findings
 
 

@@ -5,7 +5,18 @@ never sees a household outside their scope; forbidden objects answer 404)."""
 from decimal import Decimal
 
 from django.db.models import (
-    BigIntegerField, Case, Count, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Value, When,
+    BigIntegerField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
 )
 from django.db.models.functions import Abs, Cast, Coalesce, Mod, Round
 from django.http import Http404
@@ -13,7 +24,14 @@ from django.utils import timezone
 
 from . import quality
 from .models import (
-    DISABLED_Q, SEVERE_DISABILITY_Q, Area, Household, IncomeRecord, Member, Role, RoleAssignment,
+    DISABLED_Q,
+    SEVERE_DISABILITY_Q,
+    Area,
+    Household,
+    IncomeRecord,
+    Member,
+    Role,
+    RoleAssignment,
 )
 
 AREA_ROLES = (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICER)
@@ -34,9 +52,7 @@ def user_roles(user):
 
 
 def is_admin(user):
-    return user.is_authenticated and (
-        user.is_superuser or any(r.role == Role.ADMINISTRATOR for r in user_roles(user))
-    )
+    return user.is_authenticated and (user.is_superuser or any(r.role == Role.ADMINISTRATOR for r in user_roles(user)))
 
 
 def has_role(user, *roles):
@@ -157,22 +173,28 @@ def special_group_q(code, today=None):
             Exists(active.filter(birth_date__lte=elderly_born_before).exclude(DISABLED_Q))
             & Exists(active.filter(DISABLED_Q))
             & ~Exists(
-                active.filter(birth_date__gt=elderly_born_before, birth_date__lte=adult_born_before,
-                              labour_capacity=Member.Labour.NORMAL).exclude(DISABLED_Q)
+                active.filter(
+                    birth_date__gt=elderly_born_before,
+                    birth_date__lte=adult_born_before,
+                    labour_capacity=Member.Labour.NORMAL,
+                ).exclude(DISABLED_Q)
             )
         )
     if code == "disabled_elderly":
-        return Exists(active.filter(
-            birth_date__lte=elderly_born_before,
-            labour_capacity__in=[Member.Labour.LOST, Member.Labour.NONE],
-        ))
+        return Exists(
+            active.filter(
+                birth_date__lte=elderly_born_before,
+                labour_capacity__in=[Member.Labour.LOST, Member.Labour.NONE],
+            )
+        )
     raise ValueError(code)
 
 
 def _count(subquery):
     return Coalesce(
-        Subquery(subquery.order_by().values("household").annotate(c=Count("pk")).values("c")[:1],
-                 output_field=IntegerField()),
+        Subquery(
+            subquery.order_by().values("household").annotate(c=Count("pk")).values("c")[:1], output_field=IntegerField()
+        ),
         Value(0),
     )
 
@@ -236,6 +258,7 @@ def latest_annual_income(household, before_year=None):
 
 # --- data-quality report ----------------------------------------------------------------
 
+
 def _cents(expression):
     """A money expression as whole cents. SQLite keeps decimals as floats (0.1 + 0.2 is not
     0.3 there), so comparing integer cents is exact on both databases."""
@@ -272,12 +295,15 @@ def _quality_scans(user, today):
     of per-household subqueries ran for minutes on PostgreSQL at 100,000 households.
     """
     active = _active_members()
-    without_head = households_visible_to(user).filter(
-        ~Exists(active.filter(relation=Member.Relation.HEAD)))
-    households = without_head.annotate(qa_mask=_check_bits({
-        "no_members": ~Exists(active),
-        "no_head": Exists(active),
-    })).values_list("pk", "number", "qa_mask")
+    without_head = households_visible_to(user).filter(~Exists(active.filter(relation=Member.Relation.HEAD)))
+    households = without_head.annotate(
+        qa_mask=_check_bits(
+            {
+                "no_members": ~Exists(active),
+                "no_head": Exists(active),
+            }
+        )
+    ).values_list("pk", "number", "qa_mask")
 
     works = Q(work_months__gt=0) | ~Q(work_place="")
     member_checks = {
@@ -287,9 +313,12 @@ def _quality_scans(user, today):
         "dibao_and_tekun": Q(dibao=True, tekun=True),
         "disability_category": Q(disability_level__gt=0, disability_category=""),
     }
-    members = Member.objects.filter(area_scope_q(user, "household__village"), status=Member.Status.ACTIVE).filter(
-        _any(member_checks.values())).annotate(qa_mask=_check_bits(member_checks)).values_list(
-        "household", "household__number", "qa_mask")
+    members = (
+        Member.objects.filter(area_scope_q(user, "household__village"), status=Member.Status.ACTIVE)
+        .filter(_any(member_checks.values()))
+        .annotate(qa_mask=_check_bits(member_checks))
+        .values_list("household", "household__number", "qa_mask")
+    )
 
     income_checks = {
         # Both sides have two decimals: any real difference is at least a cent, and the
@@ -304,25 +333,37 @@ def _quality_scans(user, today):
     }
     scoped_incomes = IncomeRecord.objects.filter(area_scope_q(user, "household__village"))
     parts = F("wage_income") + F("business_income") - F("business_costs") + F("property_income") + F("transfer_income")
-    incomes = scoped_incomes.alias(
-        qa_total_gap=Abs(F("total_net_income") - parts),
-        qa_per_capita=_cents(F("per_capita_net_income")),
-        qa_deviation=Abs(2 * (_cents(F("per_capita_net_income")) * F("household_size")
-                              - _cents(F("total_net_income")))),
-        qa_per_capita_odd=Abs(Mod(_cents(F("per_capita_net_income")), 2)),
-    ).filter(_any(income_checks.values())).annotate(qa_mask=_check_bits(income_checks)).values_list(
-        "household", "household__number", "qa_mask")
+    incomes = (
+        scoped_incomes.alias(
+            qa_total_gap=Abs(F("total_net_income") - parts),
+            qa_per_capita=_cents(F("per_capita_net_income")),
+            qa_deviation=Abs(
+                2 * (_cents(F("per_capita_net_income")) * F("household_size") - _cents(F("total_net_income")))
+            ),
+            qa_per_capita_odd=Abs(Mod(_cents(F("per_capita_net_income")), 2)),
+        )
+        .filter(_any(income_checks.values()))
+        .annotate(qa_mask=_check_bits(income_checks))
+        .values_list("household", "household__number", "qa_mask")
+    )
 
     # The latest annual record, if recent, counts a different number of people than live
     # there. Counted by a join and GROUP BY, not a count per record: nobody living there
     # counts 0, which is never "different" (the no_members check reports that household).
-    later_annual = IncomeRecord.objects.filter(household=OuterRef("household"), month__isnull=True,
-                                               year__gt=OuterRef("year"))
-    stale_size = scoped_incomes.filter(
-        month__isnull=True, year__gte=quality.oldest_checked_income_year(today)).exclude(Exists(later_annual)).annotate(
-        qa_active=Count("household__members", filter=Q(household__members__status=Member.Status.ACTIVE)),
-    ).filter(qa_active__gt=0).exclude(household_size=F("qa_active")).annotate(
-        qa_mask=_check_bit("household_size")).values_list("household", "household__number", "qa_mask")
+    later_annual = IncomeRecord.objects.filter(
+        household=OuterRef("household"), month__isnull=True, year__gt=OuterRef("year")
+    )
+    stale_size = (
+        scoped_incomes.filter(month__isnull=True, year__gte=quality.oldest_checked_income_year(today))
+        .exclude(Exists(later_annual))
+        .annotate(
+            qa_active=Count("household__members", filter=Q(household__members__status=Member.Status.ACTIVE)),
+        )
+        .filter(qa_active__gt=0)
+        .exclude(household_size=F("qa_active"))
+        .annotate(qa_mask=_check_bit("household_size"))
+        .values_list("household", "household__number", "qa_mask")
+    )
     return [households, members, incomes, stale_size]
 
 

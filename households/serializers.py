@@ -47,9 +47,22 @@ def _raise_as_drf(exc):
 
 
 MEMBER_WRITE_FIELDS = [
-    "id_number", "name", "relation", "status", "phone", "health", "disability_category",
-    "disability_level", "labour_capacity", "schooling", "work_place", "work_months",
-    "medical_insurance", "pension_insurance", "dibao", "tekun",
+    "id_number",
+    "name",
+    "relation",
+    "status",
+    "phone",
+    "health",
+    "disability_category",
+    "disability_level",
+    "labour_capacity",
+    "schooling",
+    "work_place",
+    "work_months",
+    "medical_insurance",
+    "pension_insurance",
+    "dibao",
+    "tekun",
 ]
 
 
@@ -81,10 +94,27 @@ class MemberListSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerialize
     class Meta:
         model = Member
         fields = [
-            "id", "household", "masked_id", "name", "sex", "birth_date", "relation", "status",
-            "masked_phone", "health", "disability_category", "disability_level", "labour_capacity",
-            "schooling", "work_place", "work_months", "medical_insurance", "pension_insurance",
-            "dibao", "tekun", "updated_at",
+            "id",
+            "household",
+            "masked_id",
+            "name",
+            "sex",
+            "birth_date",
+            "relation",
+            "status",
+            "masked_phone",
+            "health",
+            "disability_category",
+            "disability_level",
+            "labour_capacity",
+            "schooling",
+            "work_place",
+            "work_months",
+            "medical_insurance",
+            "pension_insurance",
+            "dibao",
+            "tekun",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -126,7 +156,11 @@ class MemberSerializer(MemberFieldsSerializer):
 class IncomeRecordSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     household = ScopedHouseholdField()
     declared_total = serializers.DecimalField(
-        max_digits=12, decimal_places=2, required=False, allow_null=True, write_only=True,
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        write_only=True,
         help_text="可选：申报的家庭纯收入。若填写，必须等于各项之和，否则拒绝保存。",
     )
     net_business_income = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
@@ -135,12 +169,28 @@ class IncomeRecordSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSeriali
     class Meta:
         model = IncomeRecord
         fields = [
-            "id", "household", "year", "month", *services.INCOME_PARTS, "note", "declared_total",
-            "net_business_income", "total_net_income", "household_size", "per_capita_net_income",
-            "rigid_expenditure", "created_at", "updated_at",
+            "id",
+            "household",
+            "year",
+            "month",
+            *services.INCOME_PARTS,
+            "note",
+            "declared_total",
+            "net_business_income",
+            "total_net_income",
+            "household_size",
+            "per_capita_net_income",
+            "rigid_expenditure",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = [
-            "id", "total_net_income", "household_size", "per_capita_net_income", "created_at", "updated_at",
+            "id",
+            "total_net_income",
+            "household_size",
+            "per_capita_net_income",
+            "created_at",
+            "updated_at",
         ]
         # Period uniqueness (one annual record per year, one per month) is the service's job.
         validators = []
@@ -153,9 +203,7 @@ class IncomeRecordSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSeriali
     def create(self, validated_data):
         household = validated_data.pop("household")
         try:
-            return services.income_record_save(
-                user=self.context["request"].user, household=household, **validated_data
-            )
+            return services.income_record_save(user=self.context["request"].user, household=household, **validated_data)
         except DjangoValidationError as exc:
             _raise_as_drf(exc)
 
@@ -163,7 +211,9 @@ class IncomeRecordSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSeriali
         validated_data.pop("household", None)
         try:
             return services.income_record_save(
-                user=self.context["request"].user, household=instance.household, record=instance,
+                user=self.context["request"].user,
+                household=instance.household,
+                record=instance,
                 **validated_data,
             )
         except DjangoValidationError as exc:
@@ -192,9 +242,25 @@ class HouseholdListSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerial
     class Meta:
         model = Household
         fields = [
-            "id", "number", "village", "village_name", "town", "town_name", "address", "masked_phone",
-            "household_type", "relocated", "head_name", "head_masked_id", "size", "latest_income_year",
-            "latest_per_capita_income", "special_groups", "all_secure", *SECURITY_FIELDS, "updated_at",
+            "id",
+            "number",
+            "village",
+            "village_name",
+            "town",
+            "town_name",
+            "address",
+            "masked_phone",
+            "household_type",
+            "relocated",
+            "head_name",
+            "head_masked_id",
+            "size",
+            "latest_income_year",
+            "latest_per_capita_income",
+            "special_groups",
+            "all_secure",
+            *SECURITY_FIELDS,
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -214,8 +280,13 @@ class HouseholdDetailSerializer(HouseholdListSerializer):
 
     class Meta(HouseholdListSerializer.Meta):
         fields = [
-            *HouseholdListSerializer.Meta.fields, "phone", "bank_name", "bank_account", "created_at",
-            "members", "incomes",
+            *HouseholdListSerializer.Meta.fields,
+            "phone",
+            "bank_name",
+            "bank_account",
+            "created_at",
+            "members",
+            "incomes",
         ]
         read_only_fields = fields
 
@@ -256,9 +327,7 @@ class HouseholdWriteSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         try:
-            return services.household_update(
-                user=self.context["request"].user, household=instance, **validated_data
-            )
+            return services.household_update(user=self.context["request"].user, household=instance, **validated_data)
         except DjangoValidationError as exc:
             _raise_as_drf(exc)
 

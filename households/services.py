@@ -10,16 +10,24 @@ from . import quality, selectors
 from .models import Household, IncomeRecord, Member, PersonalDataView, per_capita
 
 HOUSEHOLD_FIELDS = [
-    f.name for f in Household._meta.get_fields()
+    f.name
+    for f in Household._meta.get_fields()
     if getattr(f, "editable", False) and f.concrete and not f.primary_key and f.name not in ("updated_at",)
 ]
 MEMBER_FIELDS = [
-    f.name for f in Member._meta.get_fields()
+    f.name
+    for f in Member._meta.get_fields()
     if getattr(f, "editable", False) and f.concrete and not f.primary_key and f.name not in ("household", "updated_at")
 ]
 INCOME_PARTS = [
-    "wage_income", "business_income", "business_costs", "property_income", "transfer_income",
-    "policy_transfer_income", "medical_expense", "education_expense",
+    "wage_income",
+    "business_income",
+    "business_costs",
+    "property_income",
+    "transfer_income",
+    "policy_transfer_income",
+    "medical_expense",
+    "education_expense",
 ]
 INCOME_FIELDS = ["year", "month", *INCOME_PARTS, "note"]
 
@@ -114,16 +122,21 @@ def income_record_save(*, user, household, record=None, declared_total=None, **d
             setattr(record, name, Decimal("0"))
     # full_clean below skips constraints (the period check has its own message), so the
     # database's income_parts_not_negative would otherwise surface as a server error.
-    negative = {name: f"{IncomeRecord._meta.get_field(name).verbose_name}不能为负数。"
-                for name in INCOME_PARTS if getattr(record, name) < 0}
+    negative = {
+        name: f"{IncomeRecord._meta.get_field(name).verbose_name}不能为负数。"
+        for name in INCOME_PARTS
+        if getattr(record, name) < 0
+    }
     if negative:
         raise ValidationError(negative)
     record.total_net_income = record.computed_total()
     if declared_total is not None and Decimal(declared_total) != record.total_net_income:
-        raise ValidationError({
-            "total_net_income": f"家庭纯收入 {declared_total} 元与各项之和 {record.total_net_income} 元"
-                                f"（工资性 + 生产经营性收入 − 生产经营性支出 + 财产性 + 转移性）不一致。"
-        })
+        raise ValidationError(
+            {
+                "total_net_income": f"家庭纯收入 {declared_total} 元与各项之和 {record.total_net_income} 元"
+                f"（工资性 + 生产经营性收入 − 生产经营性支出 + 财产性 + 转移性）不一致。"
+            }
+        )
     if record.policy_transfer_income > record.transfer_income:
         raise ValidationError({"policy_transfer_income": "政策性转移收入是转移性收入的一部分，不能大于转移性收入。"})
     record.household_size = active_size(household)

@@ -9,8 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F, Prefetch
-from django.db.models import prefetch_related_objects
+from django.db.models import F, Prefetch, prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -52,32 +51,41 @@ def household_list(request):
     for household in page.object_list:
         household.masked_head_id = idnumber.mask(household.head_id_number)
         household.special_groups = selectors.special_groups_of(household)
-    return render(request, "households/list.html", {
-        "filter": household_filter,
-        "page": page,
-        "can_register": selectors.villages_writable_by(user).exists(),
-        "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k not in ("page", "q")),
-        "searched": bool(request.GET.get("q")),
-    })
+    return render(
+        request,
+        "households/list.html",
+        {
+            "filter": household_filter,
+            "page": page,
+            "can_register": selectors.villages_writable_by(user).exists(),
+            "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k not in ("page", "q")),
+            "searched": bool(request.GET.get("q")),
+        },
+    )
 
 
 @login_required
 def household_detail(request, pk):
     household = selectors.household_for(request.user, pk)
     prefetch_related_objects(
-        [household], "members",
+        [household],
+        "members",
         Prefetch("incomes", queryset=IncomeRecord.objects.order_by("-year", F("month").asc(nulls_first=True))),
     )
     # Full ID numbers and phones are shown here: every view is logged (DOMAIN.md §9).
     services.personal_data_viewed(user=request.user, household=household, channel="page")
-    return render(request, "households/detail.html", {
-        "household": household,
-        "members": selectors.ordered_members(household),
-        "incomes": list(household.incomes.all()),
-        "findings": quality.household_findings(household),
-        "special_groups": selectors.special_groups_of(household),
-        "can_edit": selectors.can_edit_household(request.user, household),
-    })
+    return render(
+        request,
+        "households/detail.html",
+        {
+            "household": household,
+            "members": selectors.ordered_members(household),
+            "incomes": list(household.incomes.all()),
+            "findings": quality.household_findings(household),
+            "special_groups": selectors.special_groups_of(household),
+            "can_edit": selectors.can_edit_household(request.user, household),
+        },
+    )
 
 
 @login_required
@@ -96,8 +104,10 @@ def household_create(request):
                 household = services.household_create(user=request.user, **form.cleaned_data)
                 target = head_form
                 services.member_create(
-                    user=request.user, household=household,
-                    relation=Member.Relation.HEAD, **member_service_data(head_form),
+                    user=request.user,
+                    household=household,
+                    relation=Member.Relation.HEAD,
+                    **member_service_data(head_form),
                 )
         except ValidationError as exc:
             add_service_errors(target, exc)
@@ -171,7 +181,11 @@ def _save_income(request, household, form, record=None):
     data, declared_total = form.service_data()
     try:
         record = services.income_record_save(
-            user=request.user, household=household, record=record, declared_total=declared_total, **data,
+            user=request.user,
+            household=household,
+            record=record,
+            declared_total=declared_total,
+            **data,
         )
     except ValidationError as exc:
         if hasattr(exc, "error_dict") and "total_net_income" in exc.error_dict:
@@ -197,9 +211,15 @@ def income_create(request, pk):
     form = IncomeForm(request.POST or None, initial=services.income_record_initial(household, year))
     if request.method == "POST" and form.is_valid() and _save_income(request, household, form):
         return redirect("households:detail", pk=household.pk)
-    return render(request, "households/income_form.html", {
-        "form": form, "household": household, "previous": latest,
-    })
+    return render(
+        request,
+        "households/income_form.html",
+        {
+            "form": form,
+            "household": household,
+            "previous": latest,
+        },
+    )
 
 
 @login_required
@@ -224,12 +244,20 @@ def quality_report(request):
     counts = Counter(code for _, codes in failures.values() for code in codes)
     listed = sorted((number, pk) for pk, (number, codes) in failures.items() if check is None or check in codes)
     page = Paginator(listed, QUALITY_PAGE_SIZE).get_page(request.GET.get("page"))
-    on_page = quality.prefetch_for_checks(selectors.households_visible_to(request.user).select_related(
-        "village__parent").filter(pk__in=[pk for _, pk in page.object_list]).order_by("number"))
-    return render(request, "households/quality.html", {
-        "page": page,
-        "rows": [(household, quality.household_findings(household, today)) for household in on_page],
-        "failing": len(failures),
-        "check": check,
-        "checks": [(code, label, counts[code]) for code, label in quality.CHECKS],
-    })
+    on_page = quality.prefetch_for_checks(
+        selectors.households_visible_to(request.user)
+        .select_related("village__parent")
+        .filter(pk__in=[pk for _, pk in page.object_list])
+        .order_by("number")
+    )
+    return render(
+        request,
+        "households/quality.html",
+        {
+            "page": page,
+            "rows": [(household, quality.household_findings(household, today)) for household in on_page],
+            "failing": len(failures),
+            "check": check,
+            "checks": [(code, label, counts[code]) for code, label in quality.CHECKS],
+        },
+    )

@@ -47,9 +47,20 @@ from .filters import CaseFilter
 from .forms import STEP_FORMS, CaseCreateForm, MultipleFileField, ObjectionForm, ObjectionResolveForm, VisitForm
 from .models import Objection, Visit
 from .serializers import (
-    REASON_STEPS, TRANSITION_NAMES, CaseCreateSerializer, CaseDetailSerializer, CaseListSerializer,
-    ConflictSerializer, ErrorSerializer, ObjectionCreateSerializer, ObjectionResolveSerializer, ObjectionSerializer,
-    TransitionRequestSerializer, VisitCreateSerializer, VisitSerializer, annotate_head,
+    REASON_STEPS,
+    TRANSITION_NAMES,
+    CaseCreateSerializer,
+    CaseDetailSerializer,
+    CaseListSerializer,
+    ConflictSerializer,
+    ErrorSerializer,
+    ObjectionCreateSerializer,
+    ObjectionResolveSerializer,
+    ObjectionSerializer,
+    TransitionRequestSerializer,
+    VisitCreateSerializer,
+    VisitSerializer,
+    annotate_head,
 )
 
 ERRORS = {
@@ -81,8 +92,11 @@ def plain_data(request, form_class=None):
         return plain
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ["请求内容应为 JSON 对象。"]})
-    many = {name for name, field in (form_class.base_fields.items() if form_class else ())
-            if isinstance(field, (forms.MultipleChoiceField, MultipleFileField))}
+    many = {
+        name
+        for name, field in (form_class.base_fields.items() if form_class else ())
+        if isinstance(field, (forms.MultipleChoiceField, MultipleFileField))
+    }
     errors = {}
     for key, value in data.items():
         values = value if isinstance(value, list) and (key in many or form_class is None) else [value]
@@ -110,8 +124,10 @@ def parse_uuid(value):
 
 def conflict_response(user, case_id, exc):
     case = selectors.case_for(user, case_id)
-    return Response({"detail": exc.message, "reasons": exc.reasons, "state": case.state,
-                     "state_label": case.get_state_display()}, status=status.HTTP_409_CONFLICT)
+    return Response(
+        {"detail": exc.message, "reasons": exc.reasons, "state": case.state, "state_label": case.get_state_display()},
+        status=status.HTTP_409_CONFLICT,
+    )
 
 
 class CaseListContextMixin:
@@ -121,10 +137,16 @@ class CaseListContextMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="监测对象列表", description="与监测对象列表页相同的筛选（状态、阶段、类别、风险类型、"
-                       "乡镇、村、认定超期、发现渠道、户编号或户主姓名搜索 q）；识别阶段的对象附认定时限和剩余天数。"),
-    retrieve=extend_schema(summary="监测对象详情", description="含当前状态、调用者可执行的操作（available_transitions、"
-                           "actions）、认定时限、异议和完整的操作与走访记录（timeline）。户主身份证号已脱敏。"),
+    list=extend_schema(
+        summary="监测对象列表",
+        description="与监测对象列表页相同的筛选（状态、阶段、类别、风险类型、"
+        "乡镇、村、认定超期、发现渠道、户编号或户主姓名搜索 q）；识别阶段的对象附认定时限和剩余天数。",
+    ),
+    retrieve=extend_schema(
+        summary="监测对象详情",
+        description="含当前状态、调用者可执行的操作（available_transitions、"
+        "actions）、认定时限、异议和完整的操作与走访记录（timeline）。户主身份证号已脱敏。",
+    ),
 )
 class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -145,16 +167,21 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @extend_schema(
         summary="申报监测对象",
         description="村干部申报本村农户。每户同一时间只能有一条进行中的记录（重复申报返回 400）；"
-                    "不在您管辖范围内的农户按不存在处理（404）。",
-        request=CaseCreateSerializer, responses={201: CaseDetailSerializer, **ERRORS},
+        "不在您管辖范围内的农户按不存在处理（404）。",
+        request=CaseCreateSerializer,
+        responses={201: CaseDetailSerializer, **ERRORS},
     )
     def create(self, request):
         shape = CaseCreateSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         household = household_selectors.get_or_404(
-            household_selectors.households_visible_to(request.user), pk=shape.validated_data["household"])
-        form = CaseCreateForm(shape.validated_data, households=Household.objects.filter(pk=household.pk),
-                              contacts=selectors.contact_candidates(household.village))
+            household_selectors.households_visible_to(request.user), pk=shape.validated_data["household"]
+        )
+        form = CaseCreateForm(
+            shape.validated_data,
+            households=Household.objects.filter(pk=household.pk),
+            contacts=selectors.contact_candidates(household.village),
+        )
         if not form.is_valid():
             raise form_errors(form)
         case = services.case_create(user=request.user, **form.cleaned_data)
@@ -169,8 +196,11 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
             "也可用 reason 作为别名。400：数据缺失或不正确；403：您的角色不能执行；404：不在管辖范围或没有该操作；"
             "409：当前状态下不能执行（状态不符、条件未满足、已被他人处理），返回原因和当前状态。"
         ),
-        parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITION_NAMES,
-                                     description="操作名称")],
+        parameters=[
+            OpenApiParameter(
+                "name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITION_NAMES, description="操作名称"
+            )
+        ],
         request={"application/json": TransitionRequestSerializer, "multipart/form-data": TransitionRequestSerializer},
         responses={200: CaseDetailSerializer, **ERRORS, 409: CONFLICT},
     )
@@ -187,12 +217,18 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
             return conflict_response(request.user, pk, exc)
         return Response(self.detail_data(pk))
 
-    @extend_schema(methods=["GET"], summary="异议列表", filters=False,
-                   responses={200: ObjectionSerializer(many=True), 404: ERRORS[404]})
     @extend_schema(
-        methods=["POST"], summary="登记异议",
+        methods=["GET"],
+        summary="异议列表",
+        filters=False,
+        responses={200: ObjectionSerializer(many=True), 404: ERRORS[404]},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="登记异议",
         description="公示期间（纳入公示或风险消除公示）由本村村干部或乡镇干部登记；公示期外返回 409。",
-        request=ObjectionCreateSerializer, responses={201: ObjectionSerializer, **ERRORS, 409: CONFLICT},
+        request=ObjectionCreateSerializer,
+        responses={201: ObjectionSerializer, **ERRORS, 409: CONFLICT},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def objections(self, request, pk=None):
@@ -211,8 +247,12 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
             return conflict_response(request.user, case.pk, exc)
         return Response(ObjectionSerializer(objection).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="认定超期的监测对象", description="识别阶段中，发现至县级认定已超过本县时限的对象；"
-                   "可用与列表相同的筛选。", filters=True, responses=CaseListSerializer(many=True))
+    @extend_schema(
+        summary="认定超期的监测对象",
+        description="识别阶段中，发现至县级认定已超过本县时限的对象；可用与列表相同的筛选。",
+        filters=True,
+        responses=CaseListSerializer(many=True),
+    )
     @action(detail=False, methods=["get"])
     def overdue(self, request):
         queryset = self.filter_queryset(self.get_queryset()).filter(selectors.overdue_q())
@@ -225,22 +265,25 @@ class ObjectionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ObjectionSerializer
 
     def get_queryset(self):
-        return (Objection.objects.filter(case__in=selectors.cases_visible_to(self.request.user))
-                .select_related("case", "recorded_by", "resolved_by"))
+        return Objection.objects.filter(case__in=selectors.cases_visible_to(self.request.user)).select_related(
+            "case", "recorded_by", "resolved_by"
+        )
 
     @extend_schema(
         summary="处理异议",
         description="异议成立（upheld=true）时，纳入公示中的对象退回村级重新核实，风险消除公示中的对象退回继续监测。"
-                    "已处理过的异议返回 409。",
-        request=ObjectionResolveSerializer, responses={200: ObjectionSerializer, **ERRORS, 409: CONFLICT},
+        "已处理过的异议返回 409。",
+        request=ObjectionResolveSerializer,
+        responses={200: ObjectionSerializer, **ERRORS, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         objection = self.get_object()
         shape = ObjectionResolveSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        form = ObjectionResolveForm({"upheld": "1" if shape.validated_data["upheld"] else "0",
-                                     "resolution": shape.validated_data["resolution"]})
+        form = ObjectionResolveForm(
+            {"upheld": "1" if shape.validated_data["upheld"] else "0", "resolution": shape.validated_data["resolution"]}
+        )
         if not form.is_valid():
             raise form_errors(form)
         try:
@@ -278,8 +321,8 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="录入走访记录",
         description="未提交的“两不愁三保障”及饮水项沿用该户上次的状态，只需提交变化；照片和位置可选。"
-                    "同一 client_uuid 重复提交（离线同步）返回第一次的记录（200），不会重复保存。"
-                    "open_case=true 时据此申报监测对象。",
+        "同一 client_uuid 重复提交（离线同步）返回第一次的记录（200），不会重复保存。"
+        "open_case=true 时据此申报监测对象。",
         request={"application/json": VisitCreateSerializer, "multipart/form-data": VisitCreateSerializer},
         responses={201: VisitSerializer, 200: VisitSerializer, **ERRORS},
     )
@@ -293,7 +336,8 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         VisitCreateSerializer(data=request.data).is_valid(raise_exception=True)
         data = plain_data(request, VisitForm)
         household = household_selectors.get_or_404(
-            household_selectors.households_visible_to(request.user), pk=data["household"])
+            household_selectors.households_visible_to(request.user), pk=data["household"]
+        )
         client_uuid = parse_uuid(data.get("client_uuid"))
         if client_uuid and Visit.objects.filter(client_uuid=client_uuid, household=household).exists():
             # A second sync of the same offline entry: the service answers with the first visit

@@ -26,6 +26,7 @@ class Condition:
 def condition(message, on_submit=False):
     def wrap(check):
         return Condition(check, message, on_submit)
+
     return wrap
 
 
@@ -43,8 +44,14 @@ def commitment_recorded(case):
     return case.commitment_signed_on is not None
 
 
-@condition(lambda case: "民主评议结果为不同意纳入，应作不予纳入处理。"
-           if case.appraisal_result == "rejected" else "尚未记录民主评议（日期、参会人数、结果）。", on_submit=True)
+@condition(
+    lambda case: (
+        "民主评议结果为不同意纳入，应作不予纳入处理。"
+        if case.appraisal_result == "rejected"
+        else "尚未记录民主评议（日期、参会人数、结果）。"
+    ),
+    on_submit=True,
+)
 def appraisal_positive(case):
     return bool(case.appraisal_on and case.appraisal_attendance and case.appraisal_result == "approved")
 
@@ -71,7 +78,12 @@ def has_labour_capacity(case):
     return household_has_labour(case.household)
 
 
-@condition(lambda case: "风险消除条件未全部满足：" + "；".join(
-    f"{c.label}（{c.figure}）" for c in case.elimination_criteria() if not c.met) + "。")
+@condition(
+    lambda case: (
+        "风险消除条件未全部满足："
+        + "；".join(f"{c.label}（{c.figure}）" for c in case.elimination_criteria() if not c.met)
+        + "。"
+    )
+)
 def elimination_criteria_met(case):
     return all(c.met for c in case.elimination_criteria())

@@ -50,14 +50,14 @@ class Story:
     """One demo case: the state it ends in and how it gets there."""
 
     target: str
-    days_ago: int = 0          # discovery, for identification and monitored cases
-    elim_ago: int = 0          # elimination appraisal, for the elimination path
+    days_ago: int = 0  # discovery, for identification and monitored cases
+    elim_ago: int = 0  # elimination appraisal, for the elimination path
     notice_start_ago: int = 0  # a notice still running: started this many days ago
-    objection: str = ""        # "open" | "dismissed" | "upheld" during the public notice
+    objection: str = ""  # "open" | "dismissed" | "upheld" during the public notice
     county_return: bool = False
     elimination_return: bool = False
-    visits: str = "recent"     # monitored cases: "recent" | "overdue" | "none"
-    ended_at: str = ""         # rejected / withdrawn: the step at which the case ended
+    visits: str = "recent"  # monitored cases: "recent" | "overdue" | "none"
+    ended_at: str = ""  # rejected / withdrawn: the step at which the case ended
     extra: dict = field(default_factory=dict)
 
 
@@ -136,11 +136,31 @@ OTHER_VILLAGES = {
 }
 
 ELIMINATION_PATH = {
-    State.ELIMINATION_APPRAISAL, State.ELIMINATION_NOTICE, State.ELIMINATION_TOWN_REVIEW,
-    State.ELIMINATION_COUNTY_REVIEW, State.ELIMINATED,
+    State.ELIMINATION_APPRAISAL,
+    State.ELIMINATION_NOTICE,
+    State.ELIMINATION_TOWN_REVIEW,
+    State.ELIMINATION_COUNTY_REVIEW,
+    State.ELIMINATED,
 }
 
-GIVEN_NAMES = "建国 秀英 志强 桂兰 海涛 丽娟 德明 春梅 永红 文华 晓东 玉珍 国平 红霞 立新 淑芬".split()
+GIVEN_NAMES = [
+    "建国",
+    "秀英",
+    "志强",
+    "桂兰",
+    "海涛",
+    "丽娟",
+    "德明",
+    "春梅",
+    "永红",
+    "文华",
+    "晓东",
+    "玉珍",
+    "国平",
+    "红霞",
+    "立新",
+    "淑芬",
+]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 
 REASONS = {
@@ -280,8 +300,12 @@ class _Seeder:
             annual = [r for r in household.incomes.all() if r.month is None]
             record = max(annual, key=lambda r: r.year) if annual else None
         line = self.lines.get(year)
-        return (record is not None and line is not None and record.per_capita_net_income >= line * Decimal("1.1")
-                and record.rigid_expenditure <= record.total_net_income)
+        return (
+            record is not None
+            and line is not None
+            and record.per_capita_net_income >= line * Decimal("1.1")
+            and record.rigid_expenditure <= record.total_net_income
+        )
 
     def _income_rank(self, household):
         record = self._latest_annual(household)
@@ -345,51 +369,88 @@ class _Seeder:
         risk, secondary = self._risks(household)
         head = household.head.name if household.head else household.number
         case = services.case_create(
-            user=cadre, household=household, discovered_on=discovered,
-            channel=rng.choice([Channel.CADRE_VISIT, Channel.CADRE_VISIT, Channel.SELF_DECLARED,
-                                Channel.DEPARTMENT_WARNING, Channel.PLATFORM_WARNING]),
+            user=cadre,
+            household=household,
+            discovered_on=discovered,
+            channel=rng.choice(
+                [
+                    Channel.CADRE_VISIT,
+                    Channel.CADRE_VISIT,
+                    Channel.SELF_DECLARED,
+                    Channel.DEPARTMENT_WARNING,
+                    Channel.PLATFORM_WARNING,
+                ]
+            ),
             reason=REASONS.get(risk, "{head}家庭收入明显下降，存在返贫致贫风险。").format(
-                head=head, amount=rng.randrange(8000, 60000, 500)),
-            primary_risk=risk, secondary_risks=secondary, contact_person=cadre,
+                head=head, amount=rng.randrange(8000, 60000, 500)
+            ),
+            primary_risk=risk,
+            secondary_risks=secondary,
+            contact_person=cadre,
         )
         self._stamp(case, discovered)
         d = lambda offset: discovered + datetime.timedelta(days=offset)  # noqa: E731
 
         if story.target == State.WITHDRAWN and story.ended_at == State.REPORTED:
-            return self.step(case, cadre, "withdraw", self.today, comment="农户主动撤回申请：家中务工人员已重新就业，收入恢复。")
+            return self.step(
+                case, cadre, "withdraw", self.today, comment="农户主动撤回申请：家中务工人员已重新就业，收入恢复。"
+            )
         if story.target == State.REPORTED:
             return case
 
         checkers = "、".join(self.names[village.pk])
-        case = self.step(case, cadre, "start_appraisal", d(HOME_CHECK), home_check_on=d(HOME_CHECK),
-                         home_checkers=checkers, home_check_note="入户核实，家庭情况与申报一致。",
-                         commitment_signed_on=d(HOME_CHECK))
+        case = self.step(
+            case,
+            cadre,
+            "start_appraisal",
+            d(HOME_CHECK),
+            home_check_on=d(HOME_CHECK),
+            home_checkers=checkers,
+            home_check_note="入户核实，家庭情况与申报一致。",
+            commitment_signed_on=d(HOME_CHECK),
+        )
         if story.target == State.VILLAGE_APPRAISAL and not story.objection:
             return case
         if story.target == State.WITHDRAWN:
             return self.step(case, cadre, "withdraw", self.today, comment="农户主动撤回申请，已签字确认。")
         if story.target == State.REJECTED and story.ended_at == State.VILLAGE_APPRAISAL:
-            return self.step(case, cadre, "reject", self.today,
-                             comment=f"{d(APPRAISAL)} 民主评议不同意纳入：该户有稳定经营收入，不符合纳入条件。")
+            return self.step(
+                case,
+                cadre,
+                "reject",
+                self.today,
+                comment=f"{d(APPRAISAL)} 民主评议不同意纳入：该户有稳定经营收入，不符合纳入条件。",
+            )
 
         notice_start = self.day(story.notice_start_ago) if story.notice_start_ago else d(NOTICE_START)
         case = self._publish(case, cadre, d(APPRAISAL), notice_start, village)
         if story.objection:
             raised_on = notice_start + datetime.timedelta(days=1)
             objection = services.objection_record(
-                user=cadre, case_id=case.pk, raised_by="匿名", raised_on=raised_on,
-                content="反映该户家中有小轿车一辆，经营小卖部，收入情况与申报不符。")
+                user=cadre,
+                case_id=case.pk,
+                raised_by="匿名",
+                raised_on=raised_on,
+                content="反映该户家中有小轿车一辆，经营小卖部，收入情况与申报不符。",
+            )
             self._stamp(case, raised_on)
             if story.objection == "open":
                 return case
             resolved_on = raised_on + datetime.timedelta(days=1)
             upheld = story.objection == "upheld"
             services.objection_resolve(
-                user=cadre, objection_id=objection.pk, upheld=upheld,
-                resolution=("经入户核实，该户确有小轿车一辆（家庭成员名下），需重新评议。" if upheld
-                            else "经入户核实，车辆为亲属借用，小卖部已于去年停业，异议不成立。"))
+                user=cadre,
+                objection_id=objection.pk,
+                upheld=upheld,
+                resolution=(
+                    "经入户核实，该户确有小轿车一辆（家庭成员名下），需重新评议。"
+                    if upheld
+                    else "经入户核实，车辆为亲属借用，小卖部已于去年停业，异议不成立。"
+                ),
+            )
             Objection.objects.filter(pk=objection.pk).update(
-                resolved_at=datetime.datetime.combine(resolved_on, datetime.time(15), timezone.get_current_timezone()))
+                resolved_at=datetime.datetime.combine(resolved_on, datetime.time(15), timezone.get_current_timezone())
+            )
             self._stamp(case, resolved_on)
             if upheld:
                 return MonitoringCase.objects.get(pk=case.pk)
@@ -397,56 +458,107 @@ class _Seeder:
             return case
 
         closed_on = case.notice_end + datetime.timedelta(days=1)
-        case = self.step(case, cadre, "close_notice", closed_on,
-                         comment="异议已处理，公示期满。" if story.objection else "公示期满无异议。")
+        case = self.step(
+            case,
+            cadre,
+            "close_notice",
+            closed_on,
+            comment="异议已处理，公示期满。" if story.objection else "公示期满无异议。",
+        )
         if story.target == State.TOWN_REVIEW:
             return case
         if story.target == State.REJECTED and story.ended_at == State.TOWN_REVIEW:
-            return self.step(case, official, "reject", self.today,
-                             comment="经乡镇核查及信息比对，家庭成员名下有商品房一套，不符合纳入条件。")
+            return self.step(
+                case,
+                official,
+                "reject",
+                self.today,
+                comment="经乡镇核查及信息比对，家庭成员名下有商品房一套，不符合纳入条件。",
+            )
 
         reviewed_on = closed_on + datetime.timedelta(days=1)
-        case = self.step(case, official, "town_approve", reviewed_on, reviewed_on=reviewed_on,
-                         comment="经核查，情况属实，同意上报县级审批。")
+        case = self.step(
+            case,
+            official,
+            "town_approve",
+            reviewed_on,
+            reviewed_on=reviewed_on,
+            comment="经核查，情况属实，同意上报县级审批。",
+        )
         if story.county_return:
-            case = self.step(case, county, "county_return", reviewed_on + datetime.timedelta(days=1),
-                             comment="请补充该户近三个月医疗费用票据。")
+            case = self.step(
+                case,
+                county,
+                "county_return",
+                reviewed_on + datetime.timedelta(days=1),
+                comment="请补充该户近三个月医疗费用票据。",
+            )
             reviewed_on += datetime.timedelta(days=3)
-            case = self.step(case, official, "town_approve", reviewed_on, reviewed_on=reviewed_on,
-                             comment="已补充医疗费用票据，同意上报。")
+            case = self.step(
+                case,
+                official,
+                "town_approve",
+                reviewed_on,
+                reviewed_on=reviewed_on,
+                comment="已补充医疗费用票据，同意上报。",
+            )
         if story.target == State.COUNTY_REVIEW:
             return case
         if story.target == State.REJECTED:
-            return self.step(case, county, "reject", self.today,
-                             comment="信息比对发现家庭成员为财政供养人员，不予纳入。")
+            return self.step(
+                case, county, "reject", self.today, comment="信息比对发现家庭成员为财政供养人员，不予纳入。"
+            )
 
         determined_on = min(reviewed_on + datetime.timedelta(days=2), self.today)
         self.document_serial += 1
-        case = self.step(case, county, "county_approve", determined_on, category=self._category(household, risk),
-                         primary_risk=risk, secondary_risks=secondary, determined_on=determined_on,
-                         document_number=f"清乡振〔{determined_on.year}〕{self.document_serial}号",
-                         comment="同意纳入监测，落实帮扶措施。")
+        case = self.step(
+            case,
+            county,
+            "county_approve",
+            determined_on,
+            category=self._category(household, risk),
+            primary_risk=risk,
+            secondary_risks=secondary,
+            determined_on=determined_on,
+            document_number=f"清乡振〔{determined_on.year}〕{self.document_serial}号",
+            comment="同意纳入监测，落实帮扶措施。",
+        )
         eliminating = story.target in ELIMINATION_PATH or story.elimination_return
         self._measure(case, cadre, risk, determined_on, done=eliminating)
         appraisal_on = self.day(story.elim_ago) if eliminating else None
         self._visits(case, household, cadre, determined_on, story, until=appraisal_on)
         if story.target == State.CLOSED:
-            return self.step(case, county, "close", self.today,
-                             comment="全户已迁入城镇落户并注销农村户籍，按自然减少处理。")
+            return self.step(
+                case, county, "close", self.today, comment="全户已迁入城镇落户并注销农村户籍，按自然减少处理。"
+            )
         if not eliminating:
             return case
         return self._eliminate(case, household, story, cadre, official, county, appraisal_on)
 
     def _publish(self, case, cadre, appraisal_on, notice_start, village):
-        return self.step(case, cadre, "publish_notice", notice_start, appraisal_on=appraisal_on,
-                         appraisal_attendance=self.rng.randint(9, 21), appraisal_result="approved",
-                         appraisal_minutes=f"{village.name}村民代表会议民主评议，参会代表一致同意纳入监测。",
-                         category=self._category(case.household, case.primary_risk), notice_start=notice_start)
+        return self.step(
+            case,
+            cadre,
+            "publish_notice",
+            notice_start,
+            appraisal_on=appraisal_on,
+            appraisal_attendance=self.rng.randint(9, 21),
+            appraisal_result="approved",
+            appraisal_minutes=f"{village.name}村民代表会议民主评议，参会代表一致同意纳入监测。",
+            category=self._category(case.household, case.primary_risk),
+            notice_start=notice_start,
+        )
 
     def _eliminate(self, case, household, story, cadre, official, county, appraisal_on):
         self._income_above_line(household, cadre)
-        case = self.step(case, cadre, "propose_elimination", appraisal_on, appraisal_on=appraisal_on,
-                         comment="帮扶措施已落实，家庭收入稳定高于监测线，提出风险消除。")
+        case = self.step(
+            case,
+            cadre,
+            "propose_elimination",
+            appraisal_on,
+            appraisal_on=appraisal_on,
+            comment="帮扶措施已落实，家庭收入稳定高于监测线，提出风险消除。",
+        )
         if story.target == State.ELIMINATION_APPRAISAL:
             return case
         start = appraisal_on + datetime.timedelta(days=2)
@@ -457,17 +569,35 @@ class _Seeder:
         case = self.step(case, cadre, "close_elimination_notice", closed_on, comment="公示期满无异议。")
         accepted_on = closed_on + datetime.timedelta(days=1)
         if story.elimination_return:
-            return self.step(case, official, "elimination_return", accepted_on,
-                             comment="务工收入来源尚不稳定，继续监测帮扶三个月后再评议。")
+            return self.step(
+                case,
+                official,
+                "elimination_return",
+                accepted_on,
+                comment="务工收入来源尚不稳定，继续监测帮扶三个月后再评议。",
+            )
         if story.target == State.ELIMINATION_TOWN_REVIEW:
             return case
-        case = self.step(case, official, "town_accept_elimination", accepted_on, reviewed_on=accepted_on,
-                         comment="经入户验收，帮扶措施落实到位，收入稳定，同意风险消除。")
+        case = self.step(
+            case,
+            official,
+            "town_accept_elimination",
+            accepted_on,
+            reviewed_on=accepted_on,
+            comment="经入户验收，帮扶措施落实到位，收入稳定，同意风险消除。",
+        )
         if story.target == State.ELIMINATION_COUNTY_REVIEW:
             return case
         eliminated_on = accepted_on + datetime.timedelta(days=2)
-        return self.step(case, county, "county_approve_elimination", eliminated_on, eliminated_on=eliminated_on,
-                         reason="stable", comment="同意标注风险消除，部分帮扶政策延续至期满。")
+        return self.step(
+            case,
+            county,
+            "county_approve_elimination",
+            eliminated_on,
+            eliminated_on=eliminated_on,
+            reason="stable",
+            comment="同意标注风险消除，部分帮扶政策延续至期满。",
+        )
 
     # --- facts around the workflow ------------------------------------------------------------
 
@@ -484,8 +614,9 @@ class _Seeder:
         elif any(m.schooling for m in members) and self.rng.random() < 0.5:
             risk = RiskType.EDUCATION
         else:
-            risk = self.rng.choice([RiskType.EMPLOYMENT, RiskType.EMPLOYMENT, RiskType.INDUSTRY,
-                                    RiskType.DISASTER, RiskType.ACCIDENT])
+            risk = self.rng.choice(
+                [RiskType.EMPLOYMENT, RiskType.EMPLOYMENT, RiskType.INDUSTRY, RiskType.DISASTER, RiskType.ACCIDENT]
+            )
         secondary = [RiskType.EMPLOYMENT] if risk != RiskType.EMPLOYMENT and self.rng.random() < 0.3 else []
         return risk, secondary
 
@@ -500,8 +631,12 @@ class _Seeder:
         kind, department = MEASURE_FOR_RISK.get(risk, (Measure.Type.SOCIAL_AID, Department.Kind.RURAL_REVITALIZATION))
         starts = determined_on + datetime.timedelta(days=7)
         Measure.objects.create(
-            case=case, measure_type=kind, department=self.departments.get(department), contact_person=cadre,
-            starts_on=min(starts, self.today), ends_on=starts + datetime.timedelta(days=150) if done else None,
+            case=case,
+            measure_type=kind,
+            department=self.departments.get(department),
+            contact_person=cadre,
+            starts_on=min(starts, self.today),
+            ends_on=starts + datetime.timedelta(days=150) if done else None,
             amount=Decimal(self.rng.randrange(2000, 20000, 500)),
             status=Measure.Status.DONE if done else Measure.Status.IN_PROGRESS,
             outcome="措施已落实，家庭收入恢复稳定。" if done else "",
@@ -518,13 +653,20 @@ class _Seeder:
         # the timeline (older ones add rows, not meaning).
         days = [last - datetime.timedelta(days=30 * n) for n in range(3)]
         days = [day for day in reversed(days) if day > determined_on]
-        findings = ["家庭成员身体状况稳定，帮扶措施正在落实。", "务工人员已返岗，收入逐步恢复。",
-                    "“两不愁三保障”及饮水安全均有保障，无新增风险。", "了解生产生活情况，宣传帮扶政策。"]
+        findings = [
+            "家庭成员身体状况稳定，帮扶措施正在落实。",
+            "务工人员已返岗，收入逐步恢复。",
+            "“两不愁三保障”及饮水安全均有保障，无新增风险。",
+            "了解生产生活情况，宣传帮扶政策。",
+        ]
         for visited_on in days:
             services.visit_create(
-                user=cadre, household=household, visited_on=visited_on,
+                user=cadre,
+                household=household,
+                visited_on=visited_on,
                 visitors="、".join(self.names[household.village_id]),
-                findings=self.rng.choice(findings), next_step="继续跟踪帮扶措施落实情况，下月再访。",
+                findings=self.rng.choice(findings),
+                next_step="继续跟踪帮扶措施落实情况，下月再访。",
                 **{f"{key}_secure": getattr(household, f"{key}_secure") for key, _ in Household.SECURITY_ITEMS},
             )
             self._stamp(case, visited_on, hour=12)
@@ -536,12 +678,14 @@ class _Seeder:
         if annual is None:
             year = self.today.year - 1
             annual = household_services.income_record_save(
-                user=cadre, household=household, **household_services.income_record_initial(household, year))
-        first = (self.today.replace(day=1) - relativedelta(months=6))
+                user=cadre, household=household, **household_services.income_record_initial(household, year)
+            )
+        first = self.today.replace(day=1) - relativedelta(months=6)
         for n in range(6):
             month = first + relativedelta(months=n)
             if IncomeRecord.objects.filter(household=household, year=month.year, month=month.month).exists():
                 continue
             parts = {name: (getattr(annual, name) / 12).quantize(Decimal("1"), ROUND_DOWN) for name in INCOME_PARTS}
-            household_services.income_record_save(user=cadre, household=household, year=month.year,
-                                                  month=month.month, note="月度收入监测", **parts)
+            household_services.income_record_save(
+                user=cadre, household=household, year=month.year, month=month.month, note="月度收入监测", **parts
+            )

@@ -12,8 +12,15 @@ from households.models import Area, Member
 
 from . import selectors
 from .models import (
-    ELIMINATION_STATES, ENDED_STATES, IDENTIFICATION_STATES, OPEN_STATES, Category, Channel, MonitoringCase,
-    RiskType, State,
+    ELIMINATION_STATES,
+    ENDED_STATES,
+    IDENTIFICATION_STATES,
+    OPEN_STATES,
+    Category,
+    Channel,
+    MonitoringCase,
+    RiskType,
+    State,
 )
 
 STAGES = {
@@ -58,26 +65,34 @@ def case_search_q(term):
     term = (term or "").strip()
     if not term:
         return Q()
-    heads = Member.objects.filter(household=OuterRef("household"), relation=Member.Relation.HEAD,
-                                  name__icontains=term)
+    heads = Member.objects.filter(household=OuterRef("household"), relation=Member.Relation.HEAD, name__icontains=term)
     return Q(household__number__icontains=term) | Exists(heads)
 
 
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="搜索", method="filter_q", help_text="户编号或户主姓名")
     state = django_filters.ChoiceFilter(label="状态", choices=State.choices, empty_label="全部状态")
-    stage = django_filters.ChoiceFilter(label="阶段", choices=STAGE_CHOICES, method="filter_stage",
-                                        empty_label="全部阶段")
+    stage = django_filters.ChoiceFilter(
+        label="阶段", choices=STAGE_CHOICES, method="filter_stage", empty_label="全部阶段"
+    )
     category = django_filters.ChoiceFilter(label="监测对象类别", choices=Category.choices, empty_label="全部类别")
-    risk = django_filters.ChoiceFilter(label="风险类型", choices=RiskType.choices, method="filter_risk",
-                                       empty_label="全部风险类型", help_text="主要或次要风险类型")
+    risk = django_filters.ChoiceFilter(
+        label="风险类型",
+        choices=RiskType.choices,
+        method="filter_risk",
+        empty_label="全部风险类型",
+        help_text="主要或次要风险类型",
+    )
     channel = django_filters.ChoiceFilter(label="发现渠道", choices=Channel.choices, empty_label="全部渠道")
-    town = django_filters.ModelChoiceFilter(label="乡镇", queryset=_towns, field_name="household__village__parent",
-                                            empty_label="全部乡镇")
-    village = django_filters.ModelChoiceFilter(label="村", queryset=_villages, field_name="household__village",
-                                               empty_label="全部村")
-    overdue = StrictBooleanFilter(label="认定超期", method="filter_overdue",
-                                           help_text="发现至县级认定超过本县时限的识别中对象")
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", queryset=_towns, field_name="household__village__parent", empty_label="全部乡镇"
+    )
+    village = django_filters.ModelChoiceFilter(
+        label="村", queryset=_villages, field_name="household__village", empty_label="全部村"
+    )
+    overdue = StrictBooleanFilter(
+        label="认定超期", method="filter_overdue", help_text="发现至县级认定超过本县时限的识别中对象"
+    )
 
     class Meta:
         model = MonitoringCase

@@ -7,8 +7,16 @@ from django.utils import timezone
 from households.models import Household
 
 from .models import (
-    AppraisalResult, Category, Channel, EliminationReason, MonitoringCase, Objection, RiskType, Visit,
-    validate_document, validate_image,
+    AppraisalResult,
+    Category,
+    Channel,
+    EliminationReason,
+    MonitoringCase,
+    Objection,
+    RiskType,
+    Visit,
+    validate_document,
+    validate_image,
 )
 
 
@@ -28,8 +36,9 @@ class StepForm(forms.Form):
 
     reason_required = False
     comment = forms.CharField(label="意见/说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    attachment = forms.FileField(label="附件", required=False, help_text="可选，如会议记录、公示照片的扫描件",
-                                 validators=[validate_document])
+    attachment = forms.FileField(
+        label="附件", required=False, help_text="可选，如会议记录、公示照片的扫描件", validators=[validate_document]
+    )
 
     def __init__(self, *args, case=None, **kwargs):
         self.case = case
@@ -103,7 +112,8 @@ class PublishNoticeForm(StepForm):
     category = forms.ChoiceField(label="拟纳入类别", choices=Category.choices, required=False)
     primary_risk = forms.ChoiceField(label="主要风险类型（公示的纳入原因）", choices=RiskType.choices, required=False)
     secondary_risks = forms.MultipleChoiceField(
-        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
+        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
     notice_start = forms.DateField(label="公示开始日期", initial=today, widget=DateInput())
 
     NOTICE_FACTS = ("category", "primary_risk", "secondary_risks")
@@ -124,15 +134,19 @@ class PublishNoticeForm(StepForm):
     def clean(self):
         data = super().clean()
         # Blank keeps what the report recorded; the notice cannot go out without them.
-        for name, message in (("category", "请选择拟纳入类别（公示名单要列出）。"),
-                              ("primary_risk", "请选择主要风险类型（公示名单中的纳入原因）。")):
+        for name, message in (
+            ("category", "请选择拟纳入类别（公示名单要列出）。"),
+            ("primary_risk", "请选择主要风险类型（公示名单中的纳入原因）。"),
+        ):
             if not data.get(name) and not getattr(self.case, name, ""):
                 self.add_error(name, message)
         return data
 
     def case_facts(self):
-        facts = {k: self.cleaned_data[k] for k in
-                 ("appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_minutes")}
+        facts = {
+            k: self.cleaned_data[k]
+            for k in ("appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_minutes")
+        }
         for name in ("category", "primary_risk"):
             if self.cleaned_data.get(name):
                 facts[name] = self.cleaned_data[name]
@@ -175,11 +189,13 @@ class CountyApproveForm(StepForm):
     category = forms.ChoiceField(label="监测对象类别", choices=Category.choices)
     primary_risk = forms.ChoiceField(label="主要风险类型", choices=RiskType.choices)
     secondary_risks = forms.MultipleChoiceField(
-        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
+        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
     determined_on = forms.DateField(label="认定日期", initial=today, widget=DateInput())
     document_number = forms.CharField(label="认定文号", max_length=100)
-    risk_note = forms.CharField(label="其他风险说明", max_length=200, required=False,
-                                help_text="风险类型选择“其他”时必填")
+    risk_note = forms.CharField(
+        label="其他风险说明", max_length=200, required=False, help_text="风险类型选择“其他”时必填"
+    )
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, case=case, **kwargs)
@@ -260,12 +276,22 @@ STEP_FORMS = {
 
 class CaseCreateForm(forms.ModelForm):
     secondary_risks = forms.MultipleChoiceField(
-        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
+        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = MonitoringCase
-        fields = ["household", "channel", "discovered_on", "reason", "category", "primary_risk",
-                  "secondary_risks", "risk_note", "contact_person"]
+        fields = [
+            "household",
+            "channel",
+            "discovered_on",
+            "reason",
+            "category",
+            "primary_risk",
+            "secondary_risks",
+            "risk_note",
+            "contact_person",
+        ]
         widgets = {"discovered_on": DateInput(), "reason": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, households=None, contacts=None, **kwargs):
@@ -296,8 +322,11 @@ class ObjectionForm(forms.ModelForm):
 
 class ObjectionResolveForm(forms.Form):
     upheld = forms.TypedChoiceField(
-        label="核实结论", coerce=lambda v: v in (True, "true", "True", "1"),
-        choices=[("1", "异议成立（退回重新核实）"), ("0", "异议不成立")], widget=forms.RadioSelect)
+        label="核实结论",
+        coerce=lambda v: v in (True, "true", "True", "1"),
+        choices=[("1", "异议成立（退回重新核实）"), ("0", "异议不成立")],
+        widget=forms.RadioSelect,
+    )
     resolution = forms.CharField(label="核实情况", widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -321,18 +350,38 @@ class MultipleFileField(forms.FileField):
 
 class VisitForm(forms.ModelForm):
     new_risks = forms.MultipleChoiceField(
-        label="新发现风险", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple)
+        label="新发现风险", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
     photos = MultipleFileField(label="照片（可选）", required=False, validators=[validate_image])
     open_case = forms.BooleanField(label="发现风险，据此申报监测对象", required=False)
 
     class Meta:
         model = Visit
-        fields = ["visited_on", "visitors", "food_secure", "clothing_secure", "education_secure", "medical_secure",
-                  "housing_secure", "water_secure", "findings", "income_change", "new_risks", "next_step",
-                  "latitude", "longitude", "client_uuid"]
-        widgets = {"visited_on": DateInput(), "findings": forms.Textarea(attrs={"rows": 3}),
-                   "next_step": forms.Textarea(attrs={"rows": 2}), "latitude": forms.HiddenInput(),
-                   "longitude": forms.HiddenInput(), "client_uuid": forms.HiddenInput()}
+        fields = [
+            "visited_on",
+            "visitors",
+            "food_secure",
+            "clothing_secure",
+            "education_secure",
+            "medical_secure",
+            "housing_secure",
+            "water_secure",
+            "findings",
+            "income_change",
+            "new_risks",
+            "next_step",
+            "latitude",
+            "longitude",
+            "client_uuid",
+        ]
+        widgets = {
+            "visited_on": DateInput(),
+            "findings": forms.Textarea(attrs={"rows": 3}),
+            "next_step": forms.Textarea(attrs={"rows": 2}),
+            "latitude": forms.HiddenInput(),
+            "longitude": forms.HiddenInput(),
+            "client_uuid": forms.HiddenInput(),
+        }
 
     def __init__(self, *args, household=None, **kwargs):
         super().__init__(*args, **kwargs)

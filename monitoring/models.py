@@ -8,8 +8,7 @@ all-or-nothing action.
 """
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
-from django.core.validators import FileExtensionValidator
+from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -19,10 +18,14 @@ from households.models import Area, Household
 
 from . import permissions as perm
 from .conditions import (
-    appraisal_positive, commitment_recorded, elimination_criteria_met, has_labour_capacity,
-    home_check_recorded, no_open_objections, notice_period_over,
+    appraisal_positive,
+    commitment_recorded,
+    elimination_criteria_met,
+    has_labour_capacity,
+    home_check_recorded,
+    no_open_objections,
+    notice_period_over,
 )
-
 
 # Uploads are evidence (scans, minutes, photos); only document and image types are taken, so a
 # file served back from our own origin can never be a page or a script.
@@ -33,7 +36,8 @@ INLINE_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "gif", "pdf"}
 
 def _extensions(allowed):
     return FileExtensionValidator(
-        allowed, message="不支持该文件类型（%(extension)s），请上传：" + "、".join(allowed) + "。")
+        allowed, message="不支持该文件类型（%(extension)s），请上传：" + "、".join(allowed) + "。"
+    )
 
 
 validate_image = _extensions(IMAGE_EXTENSIONS)
@@ -58,10 +62,16 @@ class State(models.TextChoices):
 
 
 IDENTIFICATION_STATES = [
-    State.REPORTED, State.VILLAGE_APPRAISAL, State.PUBLIC_NOTICE, State.TOWN_REVIEW, State.COUNTY_REVIEW,
+    State.REPORTED,
+    State.VILLAGE_APPRAISAL,
+    State.PUBLIC_NOTICE,
+    State.TOWN_REVIEW,
+    State.COUNTY_REVIEW,
 ]
 ELIMINATION_STATES = [
-    State.ELIMINATION_APPRAISAL, State.ELIMINATION_NOTICE, State.ELIMINATION_TOWN_REVIEW,
+    State.ELIMINATION_APPRAISAL,
+    State.ELIMINATION_NOTICE,
+    State.ELIMINATION_TOWN_REVIEW,
     State.ELIMINATION_COUNTY_REVIEW,
 ]
 ENDED_STATES = [State.ELIMINATED, State.REJECTED, State.WITHDRAWN, State.CLOSED]
@@ -111,15 +121,24 @@ class CountySettings(models.Model):
     """Per-county workflow settings (DOMAIN.md §3: figures differ between places)."""
 
     county = models.OneToOneField(
-        Area, verbose_name="县", on_delete=models.CASCADE, related_name="monitoring_settings",
+        Area,
+        verbose_name="县",
+        on_delete=models.CASCADE,
+        related_name="monitoring_settings",
         limit_choices_to={"level": Area.Level.COUNTY},
     )
     notice_days = models.PositiveSmallIntegerField("公示天数", default=5, validators=[MinValueValidator(1)])
-    elimination_notice_days = models.PositiveSmallIntegerField("风险消除公示天数", default=5, validators=[MinValueValidator(1)])
+    elimination_notice_days = models.PositiveSmallIntegerField(
+        "风险消除公示天数", default=5, validators=[MinValueValidator(1)]
+    )
     notice_in_working_days = models.BooleanField("公示期按工作日计算", default=False)
-    determination_days = models.PositiveSmallIntegerField("发现至认定时限（天）", default=15, validators=[MinValueValidator(1)])
+    determination_days = models.PositiveSmallIntegerField(
+        "发现至认定时限（天）", default=15, validators=[MinValueValidator(1)]
+    )
     determination_in_working_days = models.BooleanField("认定时限按工作日计算", default=False)
-    visit_interval_days = models.PositiveSmallIntegerField("监测对象走访间隔（天）", default=30, validators=[MinValueValidator(1)])
+    visit_interval_days = models.PositiveSmallIntegerField(
+        "监测对象走访间隔（天）", default=30, validators=[MinValueValidator(1)]
+    )
     objection_channel = models.CharField(
         "异议受理渠道", max_length=200, default="公示期内如有异议，请向村委会或乡镇人民政府反映。"
     )
@@ -140,8 +159,13 @@ class CountySettings(models.Model):
 class MonitoringLine(models.Model):
     """The county's monitoring line (防止返贫监测线) for a year, in yuan per person."""
 
-    county = models.ForeignKey(Area, verbose_name="县", on_delete=models.CASCADE, related_name="monitoring_lines",
-                               limit_choices_to={"level": Area.Level.COUNTY})
+    county = models.ForeignKey(
+        Area,
+        verbose_name="县",
+        on_delete=models.CASCADE,
+        related_name="monitoring_lines",
+        limit_choices_to={"level": Area.Level.COUNTY},
+    )
     year = models.PositiveSmallIntegerField("年度")
     amount = models.DecimalField("监测线（元/人·年）", max_digits=10, decimal_places=2)
 
@@ -167,8 +191,12 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     secondary_risks = models.JSONField("次要风险类型", default=list, blank=True)
     risk_note = models.CharField("其他风险说明", max_length=200, blank=True)
     contact_person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="帮扶联系人", null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="contact_cases",
+        settings.AUTH_USER_MODEL,
+        verbose_name="帮扶联系人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact_cases",
     )
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="申报人", null=True, on_delete=models.SET_NULL, related_name="+"
@@ -179,8 +207,9 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     home_checkers = models.CharField("核实人员", max_length=200, blank=True, help_text="至少两名干部，用顿号或逗号分隔")
     home_check_note = models.TextField("核实情况", blank=True)
     commitment_signed_on = models.DateField("承诺授权书签署日期", null=True, blank=True)
-    commitment_scan = models.FileField("承诺授权书扫描件", upload_to="commitments/%Y/%m/", blank=True,
-                                       validators=[validate_document])
+    commitment_scan = models.FileField(
+        "承诺授权书扫描件", upload_to="commitments/%Y/%m/", blank=True, validators=[validate_document]
+    )
 
     # 民主评议 and 公示
     appraisal_on = models.DateField("评议日期", null=True, blank=True)
@@ -217,7 +246,9 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
         constraints = [
             # One open case per household; a household may have many ended cases over the years.
             models.UniqueConstraint(
-                fields=["household"], condition=Q(state__in=OPEN_STATES), name="case_one_open_per_household",
+                fields=["household"],
+                condition=Q(state__in=OPEN_STATES),
+                name="case_one_open_per_household",
                 violation_error_message="该户已有进行中的监测对象记录，不能重复申报。",
             ),
         ]
@@ -258,104 +289,189 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
 
     # --- identification --------------------------------------------------------------
 
-    @transition(field=state, source=State.REPORTED, target=State.VILLAGE_APPRAISAL,
-                conditions=[home_check_recorded, commitment_recorded], permission=perm.village_cadre,
-                custom={"label": "开始村级评议"})
+    @transition(
+        field=state,
+        source=State.REPORTED,
+        target=State.VILLAGE_APPRAISAL,
+        conditions=[home_check_recorded, commitment_recorded],
+        permission=perm.village_cadre,
+        custom={"label": "开始村级评议"},
+    )
     def start_appraisal(self):
         """Home check (≥2 cadres) and the commitment & authorization are on record."""
 
-    @transition(field=state, source=State.VILLAGE_APPRAISAL, target=State.PUBLIC_NOTICE,
-                conditions=[appraisal_positive], permission=perm.village_cadre,
-                custom={"label": "发布公示"})
+    @transition(
+        field=state,
+        source=State.VILLAGE_APPRAISAL,
+        target=State.PUBLIC_NOTICE,
+        conditions=[appraisal_positive],
+        permission=perm.village_cadre,
+        custom={"label": "发布公示"},
+    )
     def publish_notice(self, *, start, end):
         self.notice_start, self.notice_end = start, end
 
-    @transition(field=state, source=State.PUBLIC_NOTICE, target=State.TOWN_REVIEW,
-                conditions=[notice_period_over, no_open_objections], permission=perm.village_cadre,
-                custom={"label": "公示结束，报乡镇审核"})
+    @transition(
+        field=state,
+        source=State.PUBLIC_NOTICE,
+        target=State.TOWN_REVIEW,
+        conditions=[notice_period_over, no_open_objections],
+        permission=perm.village_cadre,
+        custom={"label": "公示结束，报乡镇审核"},
+    )
     def close_notice(self):
         pass
 
-    @transition(field=state, source=State.PUBLIC_NOTICE, target=State.VILLAGE_APPRAISAL,
-                permission=perm.village_cadre, custom={"label": "异议成立，退回重新核实", "internal": True})
+    @transition(
+        field=state,
+        source=State.PUBLIC_NOTICE,
+        target=State.VILLAGE_APPRAISAL,
+        permission=perm.village_cadre,
+        custom={"label": "异议成立，退回重新核实", "internal": True},
+    )
     def return_for_recheck(self):
         """An upheld objection during the notice sends the case back to the village."""
         self.notice_start = self.notice_end = None
         self.appraisal_result = ""
 
-    @transition(field=state, source=State.TOWN_REVIEW, target=State.COUNTY_REVIEW,
-                permission=perm.town_official, custom={"label": "乡镇审核通过"})
+    @transition(
+        field=state,
+        source=State.TOWN_REVIEW,
+        target=State.COUNTY_REVIEW,
+        permission=perm.town_official,
+        custom={"label": "乡镇审核通过"},
+    )
     def town_approve(self, *, reviewed_on, note):
         self.town_reviewed_on, self.town_review_note = reviewed_on, note
 
-    @transition(field=state, source=State.TOWN_REVIEW, target=State.VILLAGE_APPRAISAL,
-                permission=perm.town_official, custom={"label": "退回村级"})
+    @transition(
+        field=state,
+        source=State.TOWN_REVIEW,
+        target=State.VILLAGE_APPRAISAL,
+        permission=perm.town_official,
+        custom={"label": "退回村级"},
+    )
     def town_return(self):
         self.notice_start = self.notice_end = None
         self.appraisal_result = ""
 
-    @transition(field=state, source=State.COUNTY_REVIEW, target=State.MONITORED,
-                permission=perm.county_officer, custom={"label": "县级认定"})
+    @transition(
+        field=state,
+        source=State.COUNTY_REVIEW,
+        target=State.MONITORED,
+        permission=perm.county_officer,
+        custom={"label": "县级认定"},
+    )
     def county_approve(self, *, category, primary_risk, secondary_risks, determined_on, document_number):
         self.category, self.primary_risk = category, primary_risk
         self.secondary_risks = [r for r in secondary_risks if r != primary_risk]
         self.determined_on, self.document_number = determined_on, document_number
 
-    @transition(field=state, source=State.COUNTY_REVIEW, target=State.TOWN_REVIEW,
-                permission=perm.county_officer, custom={"label": "退回乡镇"})
+    @transition(
+        field=state,
+        source=State.COUNTY_REVIEW,
+        target=State.TOWN_REVIEW,
+        permission=perm.county_officer,
+        custom={"label": "退回乡镇"},
+    )
     def county_return(self):
         pass
 
     # --- risk elimination ------------------------------------------------------------
 
-    @transition(field=state, source=State.MONITORED, target=State.ELIMINATION_APPRAISAL,
-                conditions=[has_labour_capacity, elimination_criteria_met], permission=perm.contact_or_village_cadre,
-                custom={"label": "提出风险消除"})
+    @transition(
+        field=state,
+        source=State.MONITORED,
+        target=State.ELIMINATION_APPRAISAL,
+        conditions=[has_labour_capacity, elimination_criteria_met],
+        permission=perm.contact_or_village_cadre,
+        custom={"label": "提出风险消除"},
+    )
     def propose_elimination(self, *, appraisal_on):
         self.elimination_appraisal_on = appraisal_on
 
-    @transition(field=state, source=State.ELIMINATION_APPRAISAL, target=State.ELIMINATION_NOTICE,
-                permission=perm.village_cadre, custom={"label": "发布风险消除公示"})
+    @transition(
+        field=state,
+        source=State.ELIMINATION_APPRAISAL,
+        target=State.ELIMINATION_NOTICE,
+        permission=perm.village_cadre,
+        custom={"label": "发布风险消除公示"},
+    )
     def publish_elimination_notice(self, *, start, end):
         self.elimination_notice_start, self.elimination_notice_end = start, end
 
-    @transition(field=state, source=State.ELIMINATION_NOTICE, target=State.ELIMINATION_TOWN_REVIEW,
-                conditions=[notice_period_over, no_open_objections], permission=perm.village_cadre,
-                custom={"label": "公示结束，报乡镇验收"})
+    @transition(
+        field=state,
+        source=State.ELIMINATION_NOTICE,
+        target=State.ELIMINATION_TOWN_REVIEW,
+        conditions=[notice_period_over, no_open_objections],
+        permission=perm.village_cadre,
+        custom={"label": "公示结束，报乡镇验收"},
+    )
     def close_elimination_notice(self):
         pass
 
-    @transition(field=state, source=State.ELIMINATION_TOWN_REVIEW, target=State.ELIMINATION_COUNTY_REVIEW,
-                permission=perm.town_official, custom={"label": "乡镇验收通过"})
+    @transition(
+        field=state,
+        source=State.ELIMINATION_TOWN_REVIEW,
+        target=State.ELIMINATION_COUNTY_REVIEW,
+        permission=perm.town_official,
+        custom={"label": "乡镇验收通过"},
+    )
     def town_accept_elimination(self, *, accepted_on):
         self.elimination_accepted_on = accepted_on
 
-    @transition(field=state, source=State.ELIMINATION_COUNTY_REVIEW, target=State.ELIMINATED,
-                permission=perm.county_officer, custom={"label": "县级审定风险消除"})
+    @transition(
+        field=state,
+        source=State.ELIMINATION_COUNTY_REVIEW,
+        target=State.ELIMINATED,
+        permission=perm.county_officer,
+        custom={"label": "县级审定风险消除"},
+    )
     def county_approve_elimination(self, *, eliminated_on, reason):
         self.eliminated_on, self.elimination_reason = eliminated_on, reason
         self.ended_on = eliminated_on
 
-    @transition(field=state, source=ELIMINATION_STATES, target=State.MONITORED,
-                permission=perm.elimination_step_actor, custom={"label": "退回继续监测"})
+    @transition(
+        field=state,
+        source=ELIMINATION_STATES,
+        target=State.MONITORED,
+        permission=perm.elimination_step_actor,
+        custom={"label": "退回继续监测"},
+    )
     def elimination_return(self):
         self.elimination_notice_start = self.elimination_notice_end = None
         self.elimination_accepted_on = None
 
     # --- endings ---------------------------------------------------------------------
 
-    @transition(field=state, source=IDENTIFICATION_STATES, target=State.REJECTED,
-                permission=perm.identification_step_actor, custom={"label": "不予纳入"})
+    @transition(
+        field=state,
+        source=IDENTIFICATION_STATES,
+        target=State.REJECTED,
+        permission=perm.identification_step_actor,
+        custom={"label": "不予纳入"},
+    )
     def reject(self, *, reason, on):
         self.end_reason, self.ended_on = reason, on
 
-    @transition(field=state, source=IDENTIFICATION_STATES, target=State.WITHDRAWN,
-                permission=perm.village_cadre, custom={"label": "撤回申报"})
+    @transition(
+        field=state,
+        source=IDENTIFICATION_STATES,
+        target=State.WITHDRAWN,
+        permission=perm.village_cadre,
+        custom={"label": "撤回申报"},
+    )
     def withdraw(self, *, reason, on):
         self.end_reason, self.ended_on = reason, on
 
-    @transition(field=state, source=State.MONITORED, target=State.CLOSED,
-                permission=perm.county_officer, custom={"label": "自然减少"})
+    @transition(
+        field=state,
+        source=State.MONITORED,
+        target=State.CLOSED,
+        permission=perm.county_officer,
+        custom={"label": "自然减少"},
+    )
     def close(self, *, reason, on):
         self.end_reason, self.ended_on = reason, on
 
@@ -368,17 +484,30 @@ class Objection(models.Model):
         UPHELD = "upheld", "异议成立"
         DISMISSED = "dismissed", "异议不成立"
 
-    case = models.ForeignKey(MonitoringCase, verbose_name="监测对象", on_delete=models.CASCADE, related_name="objections")
-    notice = models.CharField("公示阶段", max_length=20, choices=[
-        (State.PUBLIC_NOTICE, "纳入公示"), (State.ELIMINATION_NOTICE, "风险消除公示")])
+    case = models.ForeignKey(
+        MonitoringCase, verbose_name="监测对象", on_delete=models.CASCADE, related_name="objections"
+    )
+    notice = models.CharField(
+        "公示阶段",
+        max_length=20,
+        choices=[(State.PUBLIC_NOTICE, "纳入公示"), (State.ELIMINATION_NOTICE, "风险消除公示")],
+    )
     raised_by = models.CharField("异议人", max_length=100, help_text="可填写“匿名”")
     raised_on = models.DateField("提出日期")
     content = models.TextField("异议内容")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField("处理结果", max_length=20, choices=Status.choices, default=Status.OPEN)
     resolution = models.TextField("核实情况", blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="处理人", null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="处理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -398,8 +527,9 @@ class CaseEvent(models.Model):
     label = models.CharField("操作名称", max_length=100)
     from_state = models.CharField("原状态", max_length=30, choices=State.choices, blank=True)
     to_state = models.CharField("新状态", max_length=30, choices=State.choices, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
     comment = models.TextField("意见/说明", blank=True)
     payload = models.JSONField("提交内容", default=dict, blank=True)
@@ -422,11 +552,14 @@ class Visit(models.Model):
     location are optional evidence, never required (DOMAIN.md §8)."""
 
     household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.PROTECT, related_name="visits")
-    case = models.ForeignKey(MonitoringCase, verbose_name="监测对象", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="visits")
+    case = models.ForeignKey(
+        MonitoringCase, verbose_name="监测对象", null=True, blank=True, on_delete=models.SET_NULL, related_name="visits"
+    )
     visited_on = models.DateField("走访日期")
     visitors = models.CharField("走访人员", max_length=200)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
     food_secure = models.BooleanField("吃不愁", default=True)
     clothing_secure = models.BooleanField("穿不愁", default=True)
     education_secure = models.BooleanField("义务教育有保障", default=True)
@@ -434,14 +567,16 @@ class Visit(models.Model):
     housing_secure = models.BooleanField("住房安全有保障", default=True)
     water_secure = models.BooleanField("饮水安全有保障", default=True)
     findings = models.TextField("走访情况", blank=True)
-    income_change = models.DecimalField("家庭收入变化（元/年，减少填负数）", max_digits=12, decimal_places=2,
-                                        null=True, blank=True)
+    income_change = models.DecimalField(
+        "家庭收入变化（元/年，减少填负数）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
     new_risks = models.JSONField("新发现风险", default=list, blank=True)
     next_step = models.TextField("下一步措施", blank=True)
     latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
-    client_uuid = models.UUIDField("离线提交标识", null=True, blank=True, unique=True,
-                                   help_text="手机离线录入后同步时用于去重")
+    client_uuid = models.UUIDField(
+        "离线提交标识", null=True, blank=True, unique=True, help_text="手机离线录入后同步时用于去重"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

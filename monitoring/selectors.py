@@ -13,7 +13,12 @@ from households.models import Area, Member, Role
 
 from . import workdays
 from .models import (
-    IDENTIFICATION_STATES, CaseEvent, CountySettings, MonitoringCase, State, Visit,
+    IDENTIFICATION_STATES,
+    CaseEvent,
+    CountySettings,
+    MonitoringCase,
+    State,
+    Visit,
 )
 
 LIST_RELATED = ("household__village__parent__parent", "contact_person")
@@ -28,7 +33,8 @@ def cases_visible_to(user):
         # Not folded into the Q below: an empty Q() OR-ed with another Q is just the other one.
         return MonitoringCase.objects.all()
     return MonitoringCase.objects.filter(
-        household_selectors.area_scope_q(user, field="household__village") | Q(contact_person=user))
+        household_selectors.area_scope_q(user, field="household__village") | Q(contact_person=user)
+    )
 
 
 def case_for(user, pk):
@@ -38,8 +44,11 @@ def case_for(user, pk):
 def case_for_update(user, pk):
     """The case locked for the rest of the transaction (404 outside the user's scope)."""
     visible = household_selectors.get_or_404(cases_visible_to(user).values("pk"), pk=pk)
-    return (MonitoringCase.objects.select_for_update(of=("self",))
-            .select_related("household__village__parent__parent").get(pk=visible["pk"]))
+    return (
+        MonitoringCase.objects.select_for_update(of=("self",))
+        .select_related("household__village__parent__parent")
+        .get(pk=visible["pk"])
+    )
 
 
 # --- deadlines -------------------------------------------------------------------------------
@@ -121,7 +130,8 @@ def visit_overdue_q(today=None):
         # The interval runs from the later of the last visit and the determination: a visit
         # made before the case was determined does not make a fresh case overdue.
         q |= Q(household__village__path__startswith=county.path, determined_on__lt=cutoff) & (
-            Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True))
+            Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True)
+        )
     return Q(state=State.MONITORED) & q
 
 
@@ -132,8 +142,13 @@ def overdue_visits(user, today=None):
 # --- inbox -------------------------------------------------------------------------------------
 
 ROLE_STEPS = {
-    Role.VILLAGE_CADRE: [State.REPORTED, State.VILLAGE_APPRAISAL, State.PUBLIC_NOTICE,
-                         State.ELIMINATION_APPRAISAL, State.ELIMINATION_NOTICE],
+    Role.VILLAGE_CADRE: [
+        State.REPORTED,
+        State.VILLAGE_APPRAISAL,
+        State.PUBLIC_NOTICE,
+        State.ELIMINATION_APPRAISAL,
+        State.ELIMINATION_NOTICE,
+    ],
     Role.TOWN_OFFICIAL: [State.TOWN_REVIEW, State.ELIMINATION_TOWN_REVIEW],
     Role.COUNTY_OFFICER: [State.COUNTY_REVIEW, State.ELIMINATION_COUNTY_REVIEW],
 }
@@ -148,8 +163,7 @@ def inbox(user):
             q |= Q(household__village__path__startswith=role.area.path, state__in=states)
     if user.is_authenticated:
         q |= Q(contact_person=user, state=State.ELIMINATION_APPRAISAL)
-    return (MonitoringCase.objects.filter(q).select_related(*LIST_RELATED)
-            .order_by("discovered_on", "id"))
+    return MonitoringCase.objects.filter(q).select_related(*LIST_RELATED).order_by("discovered_on", "id")
 
 
 # --- detail ---------------------------------------------------------------------------------
@@ -158,9 +172,13 @@ def inbox(user):
 def timeline(case):
     """Every audit event and visit of the case, oldest first."""
     events = list(CaseEvent.objects.filter(case=case).select_related("actor"))
-    visits = list(Visit.objects.filter(Q(case=case) | Q(household=case.household, case__isnull=True,
-                                                          visited_on__gte=case.discovered_on))
-                  .select_related("recorded_by", "household").prefetch_related("photos"))
+    visits = list(
+        Visit.objects.filter(
+            Q(case=case) | Q(household=case.household, case__isnull=True, visited_on__gte=case.discovered_on)
+        )
+        .select_related("recorded_by", "household")
+        .prefetch_related("photos")
+    )
     tz = timezone.get_current_timezone()
 
     def when(item):
@@ -175,12 +193,16 @@ def notice_list(user, village, elimination=False):
     """Cases on public notice in a village (公示名单): no ID numbers, phones, bank accounts or
     health conditions are ever read into it."""
     state = State.ELIMINATION_NOTICE if elimination else State.PUBLIC_NOTICE
-    head = Member.objects.filter(household=OuterRef("household"), relation=Member.Relation.HEAD,
-                                 status=Member.Status.ACTIVE)
-    return (cases_visible_to(user).filter(household__village=village, state=state)
-            .annotate(head_name=Subquery(head.values("name")[:1]))
-            .select_related("household__village__parent")
-            .order_by("household__number"))
+    head = Member.objects.filter(
+        household=OuterRef("household"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
+    )
+    return (
+        cases_visible_to(user)
+        .filter(household__village=village, state=state)
+        .annotate(head_name=Subquery(head.values("name")[:1]))
+        .select_related("household__village__parent")
+        .order_by("household__number")
+    )
 
 
 def case_counts_by_state(user):
@@ -197,6 +219,10 @@ def contact_candidates(village):
     from django.contrib.auth import get_user_model
 
     chain = [int(i) for i in village.path.strip("/").split("/")]
-    return (get_user_model().objects.filter(is_active=True)
-            .filter(Q(roles__area_id__in=chain) | Q(roles__department__county_id=chain[0]) | Q(roles__isnull=True))
-            .distinct().order_by("username"))
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(roles__area_id__in=chain) | Q(roles__department__county_id=chain[0]) | Q(roles__isnull=True))
+        .distinct()
+        .order_by("username")
+    )

@@ -16,13 +16,19 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fanpin.api import ReadOnlyBlankChoicesMixin
-
 from households import idnumber
 from households.models import Household, Member
 
 from . import forms, selectors, services
 from .models import (
-    CaseEvent, Category, Channel, EliminationReason, MonitoringCase, Objection, RiskType, State,
+    CaseEvent,
+    Category,
+    Channel,
+    EliminationReason,
+    MonitoringCase,
+    Objection,
+    RiskType,
+    State,
     Visit,
 )
 
@@ -30,10 +36,12 @@ from .models import (
 def annotate_head(queryset):
     """The head's name and ID number in the same query as the cases (the ID is only ever
     shown masked)."""
-    head = Member.objects.filter(household=OuterRef("household"), relation=Member.Relation.HEAD,
-                                 status=Member.Status.ACTIVE)
-    return queryset.annotate(head_name=Subquery(head.values("name")[:1]),
-                             head_id_number=Subquery(head.values("id_number")[:1]))
+    head = Member.objects.filter(
+        household=OuterRef("household"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
+    )
+    return queryset.annotate(
+        head_name=Subquery(head.values("name")[:1]), head_id_number=Subquery(head.values("id_number")[:1])
+    )
 
 
 def person_name(user):
@@ -105,9 +113,26 @@ class CaseListSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer)
     class Meta:
         model = MonitoringCase
         fields = [
-            "id", "state", "state_label", "household", "channel", "channel_label", "discovered_on", "category",
-            "category_label", "primary_risk", "secondary_risks", "risk_labels", "contact_person", "deadline",
-            "days_left", "deadline_note", "overdue", "determined_on", "ended_on", "updated_at",
+            "id",
+            "state",
+            "state_label",
+            "household",
+            "channel",
+            "channel_label",
+            "discovered_on",
+            "category",
+            "category_label",
+            "primary_risk",
+            "secondary_risks",
+            "risk_labels",
+            "contact_person",
+            "deadline",
+            "days_left",
+            "deadline_note",
+            "overdue",
+            "determined_on",
+            "ended_on",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -168,9 +193,24 @@ class ObjectionSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer
 
     class Meta:
         model = Objection
-        fields = ["id", "case", "notice", "notice_label", "raised_by", "raised_on", "content", "status",
-                  "status_label", "resolution", "recorded_by", "resolved_by", "resolved_at", "created_at",
-                  "case_state", "case_state_label"]
+        fields = [
+            "id",
+            "case",
+            "notice",
+            "notice_label",
+            "raised_by",
+            "raised_on",
+            "content",
+            "status",
+            "status_label",
+            "resolution",
+            "recorded_by",
+            "resolved_by",
+            "resolved_at",
+            "created_at",
+            "case_state",
+            "case_state_label",
+        ]
         read_only_fields = fields
 
 
@@ -191,16 +231,30 @@ class VisitSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
     recorded_by = PersonSerializer(read_only=True)
     household_number = serializers.CharField(source="household.number", read_only=True)
     new_risk_labels = serializers.ListField(child=serializers.CharField(), read_only=True)
-    problems = serializers.ListField(child=serializers.CharField(), read_only=True,
-                                     help_text="走访发现未保障的项目")
+    problems = serializers.ListField(child=serializers.CharField(), read_only=True, help_text="走访发现未保障的项目")
     photos = serializers.SerializerMethodField()
 
     class Meta:
         model = Visit
         fields = [
-            "id", "household", "household_number", "case", "visited_on", "visitors", "recorded_by",
-            *[f"{key}_secure" for key, _ in Household.SECURITY_ITEMS], "problems", "findings", "income_change",
-            "new_risks", "new_risk_labels", "next_step", "latitude", "longitude", "client_uuid", "photos",
+            "id",
+            "household",
+            "household_number",
+            "case",
+            "visited_on",
+            "visitors",
+            "recorded_by",
+            *[f"{key}_secure" for key, _ in Household.SECURITY_ITEMS],
+            "problems",
+            "findings",
+            "income_change",
+            "new_risks",
+            "new_risk_labels",
+            "next_step",
+            "latitude",
+            "longitude",
+            "client_uuid",
+            "photos",
             "created_at",
         ]
         read_only_fields = fields
@@ -229,12 +283,27 @@ class VisitCreateSerializer(serializers.Serializer):
     income_change = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
     new_risks = serializers.ListField(child=serializers.ChoiceField(choices=RiskType.choices), required=False)
     next_step = serializers.CharField(required=False, allow_blank=True)
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
-                                        min_value=-90, max_value=90, help_text="纬度（可选）")
-    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
-                                         min_value=-180, max_value=180, help_text="经度（可选）")
-    client_uuid = serializers.UUIDField(required=False, allow_null=True,
-                                        help_text="离线录入的标识；同一标识重复提交时返回第一次的记录（200）")
+    latitude = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        allow_null=True,
+        min_value=-90,
+        max_value=90,
+        help_text="纬度（可选）",
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        allow_null=True,
+        min_value=-180,
+        max_value=180,
+        help_text="经度（可选）",
+    )
+    client_uuid = serializers.UUIDField(
+        required=False, allow_null=True, help_text="离线录入的标识；同一标识重复提交时返回第一次的记录（200）"
+    )
     open_case = serializers.BooleanField(required=False, help_text="据此走访申报监测对象（需勾选风险或填写走访情况）")
     photos = serializers.ListField(child=serializers.FileField(), required=False, help_text="照片（可选，multipart）")
 
@@ -260,21 +329,37 @@ class TimelineItemSerializer(serializers.Serializer):
         labels = dict(State.choices)
         if isinstance(item, CaseEvent):
             return {
-                "kind": "event", "at": serializers.DateTimeField().to_representation(item.at),
-                "action": item.action, "label": item.label,
-                "from_state": item.from_state, "from_state_label": labels.get(item.from_state, ""),
-                "to_state": item.to_state, "to_state_label": labels.get(item.to_state, ""),
+                "kind": "event",
+                "at": serializers.DateTimeField().to_representation(item.at),
+                "action": item.action,
+                "label": item.label,
+                "from_state": item.from_state,
+                "from_state_label": labels.get(item.from_state, ""),
+                "to_state": item.to_state,
+                "to_state_label": labels.get(item.to_state, ""),
                 "actor": PersonSerializer(item.actor).data if item.actor else None,
-                "comment": item.comment, "payload": item.payload,
-                "attachment": _file_url(self.context.get("request"), item.attachment), "visit": None,
+                "comment": item.comment,
+                "payload": item.payload,
+                "attachment": _file_url(self.context.get("request"), item.attachment),
+                "visit": None,
             }
         return {
             # Visits are dated, not timed: noon of the visit day, as selectors.timeline sorts them.
-            "kind": "visit", "at": serializers.DateTimeField().to_representation(datetime.datetime.combine(
-                item.visited_on, datetime.time(12), timezone.get_current_timezone())),
-            "action": "visit", "label": "走访", "from_state": "", "from_state_label": "", "to_state": "",
-            "to_state_label": "", "actor": PersonSerializer(item.recorded_by).data, "comment": item.findings,
-            "payload": {}, "attachment": None, "visit": VisitSerializer(item, context=self.context).data,
+            "kind": "visit",
+            "at": serializers.DateTimeField().to_representation(
+                datetime.datetime.combine(item.visited_on, datetime.time(12), timezone.get_current_timezone())
+            ),
+            "action": "visit",
+            "label": "走访",
+            "from_state": "",
+            "from_state_label": "",
+            "to_state": "",
+            "to_state_label": "",
+            "actor": PersonSerializer(item.recorded_by).data,
+            "comment": item.findings,
+            "payload": {},
+            "attachment": None,
+            "visit": VisitSerializer(item, context=self.context).data,
         }
 
 
@@ -290,7 +375,8 @@ class CaseDetailSerializer(CaseListSerializer):
     now, the objections and the full timeline."""
 
     available_transitions = serializers.SerializerMethodField(
-        help_text="调用者现在可以执行的操作名称（POST /api/cases/{id}/transitions/{name}/）")
+        help_text="调用者现在可以执行的操作名称（POST /api/cases/{id}/transitions/{name}/）"
+    )
     actions = serializers.SerializerMethodField(help_text="调用者在当前阶段的操作；不可执行的附原因")
     appraisal_result_label = serializers.CharField(source="get_appraisal_result_display", read_only=True)
     elimination_reason_label = serializers.CharField(source="get_elimination_reason_display", read_only=True)
@@ -302,13 +388,39 @@ class CaseDetailSerializer(CaseListSerializer):
 
     class Meta(CaseListSerializer.Meta):
         fields = [
-            *CaseListSerializer.Meta.fields, "available_transitions", "actions", "reason", "risk_note",
-            "reported_by", "home_check_on", "home_checkers", "home_check_note", "commitment_signed_on",
-            "commitment_scan", "appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_result_label",
-            "appraisal_minutes", "notice_start", "notice_end", "town_reviewed_on", "town_review_note",
-            "document_number", "elimination_appraisal_on", "elimination_notice_start", "elimination_notice_end",
-            "elimination_accepted_on", "eliminated_on", "elimination_reason", "elimination_reason_label",
-            "end_reason", "created_at", "objections", "elimination_criteria", "timeline",
+            *CaseListSerializer.Meta.fields,
+            "available_transitions",
+            "actions",
+            "reason",
+            "risk_note",
+            "reported_by",
+            "home_check_on",
+            "home_checkers",
+            "home_check_note",
+            "commitment_signed_on",
+            "commitment_scan",
+            "appraisal_on",
+            "appraisal_attendance",
+            "appraisal_result",
+            "appraisal_result_label",
+            "appraisal_minutes",
+            "notice_start",
+            "notice_end",
+            "town_reviewed_on",
+            "town_review_note",
+            "document_number",
+            "elimination_appraisal_on",
+            "elimination_notice_start",
+            "elimination_notice_end",
+            "elimination_accepted_on",
+            "eliminated_on",
+            "elimination_reason",
+            "elimination_reason_label",
+            "end_reason",
+            "created_at",
+            "objections",
+            "elimination_criteria",
+            "timeline",
         ]
         read_only_fields = fields
 
@@ -362,8 +474,9 @@ class CaseCreateSerializer(serializers.Serializer):
 # --- the transition request ----------------------------------------------------------------
 
 # Steps whose comment is the reason they need; the API also accepts it under "reason".
-REASON_STEPS = sorted(name for name, form in forms.STEP_FORMS.items()
-                      if form.reason_required and name != "return_for_recheck")
+REASON_STEPS = sorted(
+    name for name, form in forms.STEP_FORMS.items() if form.reason_required and name != "return_for_recheck"
+)
 TRANSITION_NAMES = sorted(name for name in forms.STEP_FORMS if name != "return_for_recheck")
 
 
@@ -393,21 +506,33 @@ def _transition_request_fields():
             first.setdefault(field_name, field)
     fields = {name: _schema_field(first[name], used_by[name]) for name in sorted(first)}
     fields["comment"] = serializers.CharField(
-        required=False, allow_blank=True,
-        help_text="意见/说明。以下操作必须填写原因：" + "、".join(REASON_STEPS)
-        + "；town_approve、town_accept_elimination 必须填写审核意见。")
+        required=False,
+        allow_blank=True,
+        help_text="意见/说明。以下操作必须填写原因："
+        + "、".join(REASON_STEPS)
+        + "；town_approve、town_accept_elimination 必须填写审核意见。",
+    )
     fields["reason"] = serializers.CharField(
-        required=False, allow_blank=True,
-        help_text="county_approve_elimination：风险消除方式（" + "、".join(f"{v}={l}" for v, l in EliminationReason.choices)
-        + "）；" + "、".join(REASON_STEPS) + "：原因（comment 的别名，二者择一）。")
+        required=False,
+        allow_blank=True,
+        help_text="county_approve_elimination：风险消除方式（"
+        + "、".join(f"{v}={l}" for v, l in EliminationReason.choices)
+        + "）；"
+        + "、".join(REASON_STEPS)
+        + "：原因（comment 的别名，二者择一）。",
+    )
     return fields
 
 
-TransitionRequestSerializer = type("TransitionRequestSerializer", (serializers.Serializer,), {
-    **_transition_request_fields(),
-    "__doc__": "The data of a workflow step: each step reads only its own fields "
-               "(monitoring.forms.STEP_FORMS); send JSON, or multipart/form-data with attachments.",
-})
+TransitionRequestSerializer = type(
+    "TransitionRequestSerializer",
+    (serializers.Serializer,),
+    {
+        **_transition_request_fields(),
+        "__doc__": "The data of a workflow step: each step reads only its own fields "
+        "(monitoring.forms.STEP_FORMS); send JSON, or multipart/form-data with attachments.",
+    },
+)
 
 
 class ConflictSerializer(serializers.Serializer):
@@ -419,4 +544,3 @@ class ConflictSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-

@@ -20,7 +20,14 @@ from households.models import Household, Role
 from . import permissions, workdays
 from .forms import STEP_FORMS
 from .models import (
-    OPEN_STATES, CaseEvent, CountySettings, MonitoringCase, Objection, State, Visit, VisitPhoto,
+    OPEN_STATES,
+    CaseEvent,
+    CountySettings,
+    MonitoringCase,
+    Objection,
+    State,
+    Visit,
+    VisitPhoto,
 )
 from .selectors import case_for_update, cases_visible_to, contact_candidates
 
@@ -94,8 +101,15 @@ def notice_period(case, start, elimination):
 
 def _audit(case, *, actor, action, label, from_state, to_state, comment="", payload=None, attachment=None):
     return CaseEvent.objects.create(
-        case=case, actor=actor, action=action, label=label, from_state=from_state, to_state=to_state,
-        comment=comment or "", payload=payload or {}, attachment=attachment or "",
+        case=case,
+        actor=actor,
+        action=action,
+        label=label,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment or "",
+        payload=payload or {},
+        attachment=attachment or "",
     )
 
 
@@ -148,9 +162,17 @@ def _take(case, user, name, form_class, data, files, *, internal=False):
     from_state = case.state
     getattr(case, name)(**form.transition_kwargs())
     case.save()
-    _audit(case, actor=user, action=name, label=transition_label(name), from_state=from_state,
-           to_state=case.state, comment=form.cleaned_data.get("comment", ""),
-           payload=_jsonable(form.cleaned_data), attachment=form.cleaned_data.get("attachment"))
+    _audit(
+        case,
+        actor=user,
+        action=name,
+        label=transition_label(name),
+        from_state=from_state,
+        to_state=case.state,
+        comment=form.cleaned_data.get("comment", ""),
+        payload=_jsonable(form.cleaned_data),
+        attachment=form.cleaned_data.get("attachment"),
+    )
     return case
 
 
@@ -160,29 +182,55 @@ def _take(case, user, name, form_class, data, files, *, internal=False):
 def _check_reporter(user, household):
     # The administrator sees everything but takes no part in the workflow (separation of duties).
     path = household.village.path
-    if not any(r.role == Role.VILLAGE_CADRE and path.startswith(r.area.path)
-               for r in household_selectors.user_roles(user)):
+    if not any(
+        r.role == Role.VILLAGE_CADRE and path.startswith(r.area.path) for r in household_selectors.user_roles(user)
+    ):
         raise PermissionDenied("只有本村的村干部或驻村工作队可以申报监测对象。")
 
 
 @transaction.atomic
-def case_create(*, user, household, channel, discovered_on, reason, category="", primary_risk="",
-                secondary_risks=(), risk_note="", contact_person=None, source="report", payload=None,
-                home_check=None):
+def case_create(
+    *,
+    user,
+    household,
+    channel,
+    discovered_on,
+    reason,
+    category="",
+    primary_risk="",
+    secondary_risks=(),
+    risk_note="",
+    contact_person=None,
+    source="report",
+    payload=None,
+    home_check=None,
+):
     """Report a household for monitoring (申报). One open case per household (DOMAIN.md §3)."""
     household = household_selectors.get_or_404(
-        household_selectors.households_visible_to(user).select_related("village"), pk=getattr(household, "pk", household))
+        household_selectors.households_visible_to(user).select_related("village"),
+        pk=getattr(household, "pk", household),
+    )
     _check_reporter(user, household)
     # Lock the household row so two reports of the same household cannot both pass the check.
     Household.objects.select_for_update().filter(pk=household.pk).first()
     if MonitoringCase.objects.filter(household=household, state__in=OPEN_STATES).exists():
         raise ValidationError({"household": "该户已有进行中的监测对象记录，不能重复申报。"})
     if contact_person is not None and not contact_candidates(household.village).filter(pk=contact_person.pk).exists():
-        raise ValidationError({"contact_person": "帮扶联系人须是本村、本乡镇或本县的干部，或未绑定其他地区的帮扶人员。"})
+        raise ValidationError(
+            {"contact_person": "帮扶联系人须是本村、本乡镇或本县的干部，或未绑定其他地区的帮扶人员。"}
+        )
     case = MonitoringCase(
-        household=household, channel=channel, discovered_on=discovered_on, reason=reason, category=category or "",
-        primary_risk=primary_risk or "", secondary_risks=[r for r in secondary_risks if r != primary_risk],
-        risk_note=risk_note or "", contact_person=contact_person, reported_by=user, **(home_check or {}),
+        household=household,
+        channel=channel,
+        discovered_on=discovered_on,
+        reason=reason,
+        category=category or "",
+        primary_risk=primary_risk or "",
+        secondary_risks=[r for r in secondary_risks if r != primary_risk],
+        risk_note=risk_note or "",
+        contact_person=contact_person,
+        reported_by=user,
+        **(home_check or {}),
     )
     case.full_clean(exclude=["state"], validate_constraints=False)
     try:
@@ -190,9 +238,16 @@ def case_create(*, user, household, channel, discovered_on, reason, category="",
             case.save()
     except IntegrityError:
         raise ValidationError({"household": "该户已有进行中的监测对象记录，不能重复申报。"}) from None
-    _audit(case, actor=user, action=source, label="申报监测对象" if source == "report" else "走访发现风险，申报监测对象",
-           from_state="", to_state=State.REPORTED, comment=reason,
-           payload={"channel": channel, "discovered_on": str(discovered_on), **(payload or {})})
+    _audit(
+        case,
+        actor=user,
+        action=source,
+        label="申报监测对象" if source == "report" else "走访发现风险，申报监测对象",
+        from_state="",
+        to_state=State.REPORTED,
+        comment=reason,
+        payload={"channel": channel, "discovered_on": str(discovered_on), **(payload or {})},
+    )
     return case
 
 
@@ -208,14 +263,23 @@ def objection_record(*, user, case_id, raised_by, raised_on, content):
         raise Conflict(f"只有在公示期间才能登记异议，当前状态为“{case.get_state_display()}”。")
     if not (permissions.village_cadre(case, user) or permissions.town_official(case, user)):
         raise PermissionDenied("只有本村村干部或乡镇干部可以登记异议。")
-    objection = Objection(case=case, notice=case.state, raised_by=raised_by, raised_on=raised_on,
-                          content=content, recorded_by=user)
+    objection = Objection(
+        case=case, notice=case.state, raised_by=raised_by, raised_on=raised_on, content=content, recorded_by=user
+    )
     objection.full_clean()
     if objection.raised_on > timezone.localdate():
         raise ValidationError({"raised_on": "提出日期不能晚于今天。"})
     objection.save()
-    _audit(case, actor=user, action="objection_recorded", label="登记异议", from_state=case.state,
-           to_state=case.state, comment=content, payload={"objection": objection.pk, "raised_by": raised_by})
+    _audit(
+        case,
+        actor=user,
+        action="objection_recorded",
+        label="登记异议",
+        from_state=case.state,
+        to_state=case.state,
+        comment=content,
+        payload={"objection": objection.pk, "raised_by": raised_by},
+    )
     return objection
 
 
@@ -224,7 +288,8 @@ def objection_resolve(*, user, objection_id, upheld, resolution):
     """Record the outcome of checking an objection. Upheld: the case goes back for re-check
     (identification: to the village appraisal; elimination: back to monitoring)."""
     objection = household_selectors.get_or_404(
-        Objection.objects.filter(case__in=cases_visible_to(user)), pk=objection_id)
+        Objection.objects.filter(case__in=cases_visible_to(user)), pk=objection_id
+    )
     case = case_for_update(user, objection.case_id)
     objection = Objection.objects.select_for_update().get(pk=objection.pk)
     if objection.status != Objection.Status.OPEN:
@@ -236,16 +301,31 @@ def objection_resolve(*, user, objection_id, upheld, resolution):
     objection.status = Objection.Status.UPHELD if upheld else Objection.Status.DISMISSED
     objection.resolution, objection.resolved_by, objection.resolved_at = resolution, user, timezone.now()
     objection.save()
-    _audit(case, actor=user, action="objection_resolved", label=f"异议处理：{objection.get_status_display()}",
-           from_state=case.state, to_state=case.state, comment=resolution,
-           payload={"objection": objection.pk, "upheld": bool(upheld)})
+    _audit(
+        case,
+        actor=user,
+        action="objection_resolved",
+        label=f"异议处理：{objection.get_status_display()}",
+        from_state=case.state,
+        to_state=case.state,
+        comment=resolution,
+        payload={"objection": objection.pk, "upheld": bool(upheld)},
+    )
     if upheld and case.state == objection.notice:
         name = "return_for_recheck" if case.state == State.PUBLIC_NOTICE else "elimination_return"
         from_state = case.state
         getattr(case, name)()
         case.save()
-        _audit(case, actor=user, action=name, label=transition_label(name), from_state=from_state,
-               to_state=case.state, comment=f"异议成立：{resolution}", payload={"objection": objection.pk})
+        _audit(
+            case,
+            actor=user,
+            action=name,
+            label=transition_label(name),
+            from_state=from_state,
+            to_state=case.state,
+            comment=f"异议成立：{resolution}",
+            payload={"objection": objection.pk},
+        )
     return objection
 
 
@@ -254,8 +334,10 @@ def objection_resolve(*, user, objection_id, upheld, resolution):
 
 def check_visitor(user, household):
     path = household.village.path
-    allowed = any(r.role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) and path.startswith(r.area.path)
-                  for r in household_selectors.user_roles(user))
+    allowed = any(
+        r.role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) and path.startswith(r.area.path)
+        for r in household_selectors.user_roles(user)
+    )
     if not allowed and not household.cases.filter(state__in=OPEN_STATES, contact_person=user).exists():
         raise PermissionDenied("只有本村村干部、驻村工作队、乡镇干部或帮扶联系人可以录入走访记录。")
 
@@ -269,9 +351,11 @@ def visit_create(*, user, household, photos=(), open_case=False, **data):
     # In scope: the user's area, or a household whose open case they are the contact person for.
     reachable = Household.objects.filter(
         Q(pk__in=household_selectors.households_visible_to(user).values("pk"))
-        | Q(pk__in=cases_visible_to(user).filter(state__in=OPEN_STATES).values("household")))
-    household = household_selectors.get_or_404(reachable.select_related("village"),
-                                               pk=getattr(household, "pk", household))
+        | Q(pk__in=cases_visible_to(user).filter(state__in=OPEN_STATES).values("household"))
+    )
+    household = household_selectors.get_or_404(
+        reachable.select_related("village"), pk=getattr(household, "pk", household)
+    )
     check_visitor(user, household)
     if data.get("client_uuid"):
         existing = Visit.objects.filter(client_uuid=data["client_uuid"], household=household).first()
@@ -301,19 +385,36 @@ def visit_create(*, user, household, photos=(), open_case=False, **data):
     if changed:
         household.save(update_fields=[*changed, "updated_at"])
     if visit.case:
-        _audit(visit.case, actor=user, action="visit", label="走访", from_state=visit.case.state,
-               to_state=visit.case.state, comment=visit.findings, payload={"visit": visit.pk})
+        _audit(
+            visit.case,
+            actor=user,
+            action="visit",
+            label="走访",
+            from_state=visit.case.state,
+            to_state=visit.case.state,
+            comment=visit.findings,
+            payload={"visit": visit.pk},
+        )
     elif open_case:
         risks = list(visit.new_risks)
         reason = visit.findings or "走访发现风险：" + "、".join(visit.new_risk_labels())
         visit.case = case_create(
-            user=user, household=household, channel="cadre_visit", discovered_on=visit.visited_on, reason=reason,
-            primary_risk=risks[0] if risks else "", secondary_risks=risks[1:], source="visit",
+            user=user,
+            household=household,
+            channel="cadre_visit",
+            discovered_on=visit.visited_on,
+            reason=reason,
+            primary_risk=risks[0] if risks else "",
+            secondary_risks=risks[1:],
+            source="visit",
             payload={"visit": visit.pk},
             # Enter each fact once (DOMAIN.md §8): the visit was itself the home check (入户核实);
             # the start_appraisal form starts from it and may still correct it.
-            home_check={"home_check_on": visit.visited_on, "home_checkers": visit.visitors,
-                        "home_check_note": visit.findings},
+            home_check={
+                "home_check_on": visit.visited_on,
+                "home_checkers": visit.visitors,
+                "home_check_note": visit.findings,
+            },
         )
         visit.save(update_fields=["case"])
     return visit

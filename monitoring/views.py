@@ -59,8 +59,9 @@ def _may_visit(user, household):
 
 
 def _head_name():
-    head = Member.objects.filter(household=OuterRef("household"), relation=Member.Relation.HEAD,
-                                 status=Member.Status.ACTIVE)
+    head = Member.objects.filter(
+        household=OuterRef("household"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
+    )
     return Subquery(head.values("name")[:1])
 
 
@@ -77,8 +78,11 @@ def _with_deadlines(cases, cache=None):
 
 def _villages_with_notice_links(user):
     """Villages where the user may print a notice list: those they act in as village cadre."""
-    return [r.area for r in household_selectors.user_roles(user)
-            if r.role == Role.VILLAGE_CADRE and r.area_id and r.area.level == Area.Level.VILLAGE]
+    return [
+        r.area
+        for r in household_selectors.user_roles(user)
+        if r.role == Role.VILLAGE_CADRE and r.area_id and r.area.level == Area.Level.VILLAGE
+    ]
 
 
 # --- lists ----------------------------------------------------------------------------------
@@ -93,20 +97,27 @@ def inbox(request):
     page.object_list = _with_deadlines(page.object_list, cache)
 
     today = timezone.localdate()
-    overdue = (selectors.overdue_visits(user).annotate(head_name=_head_name())
-               .order_by(F("last_visit_on").asc(nulls_first=True), "household__number"))
-    visits = list(overdue[:OVERDUE_VISITS_SHOWN + 1])
+    overdue = (
+        selectors.overdue_visits(user)
+        .annotate(head_name=_head_name())
+        .order_by(F("last_visit_on").asc(nulls_first=True), "household__number")
+    )
+    visits = list(overdue[: OVERDUE_VISITS_SHOWN + 1])
     more_visits = len(visits) > OVERDUE_VISITS_SHOWN
     visits = visits[:OVERDUE_VISITS_SHOWN]
     for case in visits:
         since = case.last_visit_on or case.determined_on
         case.days_since_visit = (today - since).days if since else None
-    return render(request, "monitoring/inbox.html", {
-        "page": page,
-        "overdue_visits": visits,
-        "more_visits": more_visits,
-        "notice_villages": _villages_with_notice_links(user),
-    })
+    return render(
+        request,
+        "monitoring/inbox.html",
+        {
+            "page": page,
+            "overdue_visits": visits,
+            "more_visits": more_visits,
+            "notice_villages": _villages_with_notice_links(user),
+        },
+    )
 
 
 @login_required
@@ -118,12 +129,16 @@ def case_list(request):
     case_filter.form.fields["overdue"].widget.choices = [("unknown", "全部"), ("true", "是"), ("false", "否")]
     page = Paginator(case_filter.qs.order_by("-discovered_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = _with_deadlines(page.object_list)
-    return render(request, "monitoring/case_list.html", {
-        "filter": case_filter,
-        "page": page,
-        "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k != "page"),
-        "can_report": _reportable_households(user).exists(),
-    })
+    return render(
+        request,
+        "monitoring/case_list.html",
+        {
+            "filter": case_filter,
+            "page": page,
+            "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k != "page"),
+            "can_report": _reportable_households(user).exists(),
+        },
+    )
 
 
 # --- detail ---------------------------------------------------------------------------------
@@ -145,7 +160,8 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
     for objection in objections:
         if objection.status == Objection.Status.OPEN and handles_objections:
             objection.resolve_form = resolve_forms.get(objection.pk) or ObjectionResolveForm(
-                prefix=f"objection-{objection.pk}")
+                prefix=f"objection-{objection.pk}"
+            )
     show_criteria = case.state in (State.MONITORED, State.ELIMINATION_APPRAISAL)
     actions = services.actions_for(case, user)
     for action in actions:
@@ -191,9 +207,12 @@ def _action_for_page(case, user, name):
         if action.name == name:
             return action
     if any(t.name == name and t.source in (case.state, "*") for t in case.get_all_state_transitions()):
-        raise PermissionDenied(f"您的角色不能在“{case.get_state_display()}”阶段执行“{services.transition_label(name)}”。")
+        raise PermissionDenied(
+            f"您的角色不能在“{case.get_state_display()}”阶段执行“{services.transition_label(name)}”。"
+        )
     raise services.Conflict(
-        f"当前状态为“{case.get_state_display()}”，不能执行“{services.transition_label(name)}”。可能已被他人处理，请刷新页面。")
+        f"当前状态为“{case.get_state_display()}”，不能执行“{services.transition_label(name)}”。可能已被他人处理，请刷新页面。"
+    )
 
 
 @login_required
@@ -203,8 +222,9 @@ def case_action(request, pk, name):
     if request.method == "POST":
         form = form_class(request.POST, request.FILES, case=case)
         try:
-            services.case_transition(user=request.user, case_id=case.pk, name=name,
-                                     data=request.POST, files=request.FILES)
+            services.case_transition(
+                user=request.user, case_id=case.pk, name=name, data=request.POST, files=request.FILES
+            )
         except services.Conflict as exc:
             if not exc.reasons:
                 # Stale page: the case has moved on (another tab, another person).
@@ -232,10 +252,19 @@ def case_action(request, pk, name):
     # The step's own data first; the comment and attachment every step may carry last.
     common = ("comment", "attachment")
     fields = [f for f in form.visible_fields() if f.name not in common] + [form[n] for n in common if n in form.fields]
-    return render(request, "monitoring/case_action.html", {
-        "case": case, "form": form, "fields": fields, "name": name, "label": services.transition_label(name), "action": action,
-        "deadline": selectors.deadline(case),
-    })
+    return render(
+        request,
+        "monitoring/case_action.html",
+        {
+            "case": case,
+            "form": form,
+            "fields": fields,
+            "name": name,
+            "label": services.transition_label(name),
+            "action": action,
+            "deadline": selectors.deadline(case),
+        },
+    )
 
 
 @login_required
@@ -278,8 +307,9 @@ def objection_resolve(request, pk, objection_pk):
             else:
                 messages.success(request, "已处理异议：异议不成立。")
             return redirect("monitoring:case-detail", pk=case.pk)
-    return render(request, "monitoring/case_detail.html",
-                  _detail_context(request, case, resolve_forms={objection.pk: form}))
+    return render(
+        request, "monitoring/case_detail.html", _detail_context(request, case, resolve_forms={objection.pk: form})
+    )
 
 
 def _private_file(fieldfile):
@@ -331,10 +361,18 @@ def _contacts_for(user):
 @login_required
 def case_create(request):
     user = request.user
-    households = _reportable_households(user).select_related("village").annotate(
-        head_name=Subquery(Member.objects.filter(household=OuterRef("pk"), relation=Member.Relation.HEAD,
-                                                 status=Member.Status.ACTIVE).values("name")[:1]),
-    ).order_by("number")
+    households = (
+        _reportable_households(user)
+        .select_related("village")
+        .annotate(
+            head_name=Subquery(
+                Member.objects.filter(
+                    household=OuterRef("pk"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
+                ).values("name")[:1]
+            ),
+        )
+        .order_by("number")
+    )
     if not households.exists():
         raise PermissionDenied("只有村干部或驻村工作队可以申报监测对象。")
     initial = {}
@@ -345,8 +383,9 @@ def case_create(request):
             raise PermissionDenied("只有本村的村干部或驻村工作队可以申报监测对象。")
         initial["household"] = household.pk
     form = CaseCreateForm(request.POST or None, initial=initial, households=households, contacts=_contacts_for(user))
-    form.fields["household"].label_from_instance = (
-        lambda h: f"{h.number} {h.head_name or '（未登记户主）'} · {h.village.name}")
+    form.fields["household"].label_from_instance = lambda h: (
+        f"{h.number} {h.head_name or '（未登记户主）'} · {h.village.name}"
+    )
     form.fields["contact_person"].label_from_instance = lambda u: u.get_full_name() or u.username
     if request.method == "POST" and form.is_valid():
         try:
@@ -365,8 +404,7 @@ def case_create(request):
 @login_required
 def visit_list(request, household_pk):
     household = household_selectors.household_for(request.user, household_pk)
-    visits = (Visit.objects.filter(household=household).select_related("recorded_by", "case")
-              .prefetch_related("photos"))
+    visits = Visit.objects.filter(household=household).select_related("recorded_by", "case").prefetch_related("photos")
     page = Paginator(visits, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "monitoring/visit_list.html", {"household": household, "page": page})
 
@@ -383,8 +421,13 @@ def visit_create(request, household_pk):
         if form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if k not in ("photos", "open_case")}
             try:
-                visit = services.visit_create(user=user, household=household, photos=form.cleaned_data["photos"],
-                                              open_case=form.cleaned_data["open_case"], **data)
+                visit = services.visit_create(
+                    user=user,
+                    household=household,
+                    photos=form.cleaned_data["photos"],
+                    open_case=form.cleaned_data["open_case"],
+                    **data,
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -397,9 +440,15 @@ def visit_create(request, household_pk):
         # Generated here so a double submit dedupes even where crypto.randomUUID is missing
         # (plain http on a village network); the page's script only fills it when empty.
         form = VisitForm(household=household, initial={"client_uuid": uuid.uuid4(), "visitors": _visitor_name(user)})
-    return render(request, "monitoring/visit_form.html", {
-        "form": form, "household": household, "open_case": open_case,
-    })
+    return render(
+        request,
+        "monitoring/visit_form.html",
+        {
+            "form": form,
+            "household": household,
+            "open_case": open_case,
+        },
+    )
 
 
 def _visitor_name(user):
@@ -409,7 +458,8 @@ def _visitor_name(user):
 @login_required
 def visit_photo(request, pk):
     photo = household_selectors.get_or_404(
-        VisitPhoto.objects.filter(visit__household__in=household_selectors.households_visible_to(request.user)), pk=pk)
+        VisitPhoto.objects.filter(visit__household__in=household_selectors.households_visible_to(request.user)), pk=pk
+    )
     return _private_file(photo.image)
 
 
@@ -424,9 +474,19 @@ def notice_list(request, village_pk):
     cases = list(selectors.notice_list(request.user, village, elimination=elimination))
     settings = CountySettings.for_county(village.county)
     for case in cases:
-        case.start, case.end = ((case.elimination_notice_start, case.elimination_notice_end) if elimination
-                                else (case.notice_start, case.notice_end))
-    return render(request, "monitoring/notice_list.html", {
-        "village": village, "cases": cases, "elimination": elimination,
-        "objection_channel": settings.objection_channel, "today": timezone.localdate(),
-    })
+        case.start, case.end = (
+            (case.elimination_notice_start, case.elimination_notice_end)
+            if elimination
+            else (case.notice_start, case.notice_end)
+        )
+    return render(
+        request,
+        "monitoring/notice_list.html",
+        {
+            "village": village,
+            "cases": cases,
+            "elimination": elimination,
+            "objection_channel": settings.objection_channel,
+            "today": timezone.localdate(),
+        },
+    )

@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from households import idnumber
-from households.models import Area, Department, Household, IncomeRecord, Member, Role, RoleAssignment
+from households.models import Area, Department, Household, IncomeRecord, Member, RoleAssignment
 
 _sequence = itertools.count(1)
 PASSWORD = "pw-123456"
@@ -92,15 +92,17 @@ def make_household(village, members=1, **kwargs):
     household = HouseholdFactory(village=village, **kwargs)
     MemberFactory(household=household, relation=Member.Relation.HEAD)
     for _ in range(members - 1):
-        MemberFactory(household=household, relation=Member.Relation.CHILD,
-                      id_number=valid_id(datetime.date(2005, 3, 9), "F"))
+        MemberFactory(
+            household=household, relation=Member.Relation.CHILD, id_number=valid_id(datetime.date(2005, 3, 9), "F")
+        )
     return household
 
 
 def make_income(household, year=2025, **parts):
-    from households.services import INCOME_PARTS, active_size
-    from households.models import per_capita
     from decimal import Decimal
+
+    from households.models import per_capita
+    from households.services import INCOME_PARTS, active_size
 
     record = IncomeRecord(household=household, year=year, **{k: Decimal(str(v)) for k, v in parts.items()})
     for name in INCOME_PARTS:

@@ -25,9 +25,14 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 def client_for(world, role):
     client = APIClient()
     if role != "anon":
-        user = {"admin": world.admin, "county": world.county_officer, "town": world.town_official,
-                "village": world.village_cadre, "village_b": world.village_cadre_b,
-                "medical": world.department_staff}[role]
+        user = {
+            "admin": world.admin,
+            "county": world.county_officer,
+            "town": world.town_official,
+            "village": world.village_cadre,
+            "village_b": world.village_cadre_b,
+            "medical": world.department_staff,
+        }[role]
         client.force_authenticate(get_user_model().objects.get(pk=user.pk))
     return client
 
@@ -36,16 +41,30 @@ def client_for(world, role):
 def objects(world):
     """Ids the table's paths refer to: households, members, incomes and a reported case in
     village a1 (the village cadre's) and b1 (another town's)."""
-    case_a1 = services.case_create(user=world.village_cadre, household=world.household_a1, channel="cadre_visit",
-                                   discovered_on=datetime.date(2026, 1, 1), reason="户主突发大病")
-    case_b1 = services.case_create(user=world.village_cadre_b, household=world.household_b1, channel="cadre_visit",
-                                   discovered_on=datetime.date(2026, 1, 1), reason="因灾")
+    case_a1 = services.case_create(
+        user=world.village_cadre,
+        household=world.household_a1,
+        channel="cadre_visit",
+        discovered_on=datetime.date(2026, 1, 1),
+        reason="户主突发大病",
+    )
+    case_b1 = services.case_create(
+        user=world.village_cadre_b,
+        household=world.household_b1,
+        channel="cadre_visit",
+        discovered_on=datetime.date(2026, 1, 1),
+        reason="因灾",
+    )
     f.make_income(world.household_a1)
     return {
-        "h_a1": world.household_a1.pk, "h_a2": world.household_a2.pk, "h_b1": world.household_b1.pk,
-        "m_a1": world.household_a1.members.first().pk, "m_b1": world.household_b1.members.first().pk,
+        "h_a1": world.household_a1.pk,
+        "h_a2": world.household_a2.pk,
+        "h_b1": world.household_b1.pk,
+        "m_a1": world.household_a1.members.first().pk,
+        "m_b1": world.household_b1.members.first().pk,
         "i_a1": IncomeRecord.objects.get(household=world.household_a1).pk,
-        "c_a1": case_a1.pk, "c_b1": case_b1.pk,
+        "c_a1": case_a1.pk,
+        "c_b1": case_b1.pk,
     }
 
 
@@ -88,12 +107,27 @@ CONTRACT = [
     ("village", "patch", "/api/cases/{c_a1}/", {"state": "monitored"}, 405),
     ("village", "put", "/api/cases/{c_a1}/", {"state": "monitored"}, 405),
     ("village", "delete", "/api/cases/{c_a1}/", None, 405),
-    ("village", "post", "/api/cases/", {"household": "{h_a1}", "channel": "cadre_visit",
-                                        "discovered_on": "2026-01-01", "reason": "重复"}, 400),
-    ("village", "post", "/api/cases/", {"household": "{h_b1}", "channel": "cadre_visit",
-                                        "discovered_on": "2026-01-01", "reason": "越界"}, 404),
-    ("town", "post", "/api/cases/", {"household": "{h_a2}", "channel": "cadre_visit",
-                                     "discovered_on": "2026-01-01", "reason": "乡镇不申报"}, 403),
+    (
+        "village",
+        "post",
+        "/api/cases/",
+        {"household": "{h_a1}", "channel": "cadre_visit", "discovered_on": "2026-01-01", "reason": "重复"},
+        400,
+    ),
+    (
+        "village",
+        "post",
+        "/api/cases/",
+        {"household": "{h_b1}", "channel": "cadre_visit", "discovered_on": "2026-01-01", "reason": "越界"},
+        404,
+    ),
+    (
+        "town",
+        "post",
+        "/api/cases/",
+        {"household": "{h_a2}", "channel": "cadre_visit", "discovered_on": "2026-01-01", "reason": "乡镇不申报"},
+        403,
+    ),
     ("village", "post", "/api/cases/", {"household": "{h_a1}"}, 400),
     # transitions: 200 / 400 / 403 / 404 / 409
     ("village", "post", "/api/cases/{c_a1}/transitions/start_appraisal/", HOME_CHECK, 200),
@@ -135,8 +169,9 @@ def _fill(value, ids):
     return value
 
 
-@pytest.mark.parametrize("role,method,path,body,expected", CONTRACT,
-                         ids=[f"{r[0]}-{r[1]}-{r[2]}-{r[4]}" for r in CONTRACT])
+@pytest.mark.parametrize(
+    "role,method,path,body,expected", CONTRACT, ids=[f"{r[0]}-{r[1]}-{r[2]}-{r[4]}" for r in CONTRACT]
+)
 def test_contract(world, objects, role, method, path, body, expected):
     client = client_for(world, role)
     kwargs = {"format": "json"} if method != "get" and body is not None else {}
@@ -148,7 +183,8 @@ def test_contract(world, objects, role, method, path, body, expected):
 
 def test_transition_answers_the_new_state_and_what_the_caller_may_do_next(world, objects):
     response = client_for(world, "village").post(
-        f"/api/cases/{objects['c_a1']}/transitions/start_appraisal/", HOME_CHECK, format="json")
+        f"/api/cases/{objects['c_a1']}/transitions/start_appraisal/", HOME_CHECK, format="json"
+    )
     body = response.json()
     assert body["state"] == "village_appraisal" and body["state_label"] == "村级评议"
     assert "publish_notice" in body["available_transitions"]
@@ -181,8 +217,13 @@ BAD_INPUT = [
     ("post", "/api/cases/{c_a1}/transitions/withdraw/", '{"comment": {"a": 1}}', "application/json", 400),
     ("post", "/api/cases/{c_a1}/transitions/withdraw/", '{"comment": ["a", "b"]}', "application/json", 400),
     ("post", "/api/cases/{c_a1}/transitions/withdraw/", "reason", "text/plain", 415),
-    ("post", "/api/cases/{c_a1}/objections/", '{"raised_on": [[[]]], "raised_by": "x", "content": "y"}',
-     "application/json", 400),
+    (
+        "post",
+        "/api/cases/{c_a1}/objections/",
+        '{"raised_on": [[[]]], "raised_by": "x", "content": "y"}',
+        "application/json",
+        400,
+    ),
     ("post", "/api/cases/", "{broken", "application/json", 400),
     ("post", "/api/visits/", '{"household": "abc", "visitors": "x"}', "application/json", 400),
     ("post", "/api/visits/", '{"household": 1.5, "visitors": "x"}', "application/json", 400),
@@ -208,8 +249,9 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("method,path,body,content_type,expected", BAD_INPUT,
-                         ids=[f"{r[0]}-{r[1]}-{r[2]}" for r in BAD_INPUT])
+@pytest.mark.parametrize(
+    "method,path,body,content_type,expected", BAD_INPUT, ids=[f"{r[0]}-{r[1]}-{r[2]}" for r in BAD_INPUT]
+)
 def test_bad_input_is_refused_in_chinese(world, objects, method, path, body, content_type, expected):
     client = client_for(world, "village")
     path = path.format(**objects)
@@ -228,14 +270,23 @@ def test_read_only_fields_are_not_changed_by_patch(world, objects):
     member = Member.objects.get(pk=objects["m_a1"])
     record = IncomeRecord.objects.get(pk=objects["i_a1"])
     client = client_for(world, "village")
-    client.patch(f"/api/members/{member.pk}/", {"sex": "F" if member.sex == "M" else "M",
-                                                "birth_date": "1900-01-01"}, format="json")
-    client.patch(f"/api/income-records/{record.pk}/", {"total_net_income": "1", "per_capita_net_income": "1",
-                                                        "household_size": 99}, format="json")
+    client.patch(
+        f"/api/members/{member.pk}/",
+        {"sex": "F" if member.sex == "M" else "M", "birth_date": "1900-01-01"},
+        format="json",
+    )
+    client.patch(
+        f"/api/income-records/{record.pk}/",
+        {"total_net_income": "1", "per_capita_net_income": "1", "household_size": 99},
+        format="json",
+    )
     fresh_member, fresh_record = Member.objects.get(pk=member.pk), IncomeRecord.objects.get(pk=record.pk)
     assert (fresh_member.sex, fresh_member.birth_date) == (member.sex, member.birth_date)
     assert (fresh_record.total_net_income, fresh_record.per_capita_net_income, fresh_record.household_size) == (
-        record.total_net_income, record.per_capita_net_income, record.household_size)
+        record.total_net_income,
+        record.per_capita_net_income,
+        record.household_size,
+    )
 
 
 def test_schema_documents_the_error_answers_and_list_shapes(world):
@@ -244,7 +295,9 @@ def test_schema_documents_the_error_answers_and_list_shapes(world):
     assert {"200", "400", "403", "404", "409"} <= set(transition)
     assert all("content" in transition[code] for code in ("400", "403", "404", "409"))
     overdue = schema["paths"]["/api/cases/overdue/"]["get"]
-    assert overdue["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("PaginatedCaseListList")
+    assert overdue["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "PaginatedCaseListList"
+    )
     assert "state" in {p["name"] for p in overdue["parameters"]}
     # A case not yet categorised answers category "": the schema must allow it.
     category = schema["components"]["schemas"]["CaseList"]["properties"]["category"]

@@ -60,8 +60,7 @@ def test_village_cadre_sees_only_the_first_village_and_town_official_only_the_fi
     assert selectors.households_visible_to(village).count() == 5
     assert selectors.households_visible_to(town).count() == 20
     assert selectors.households_visible_to(county).count() == 60
-    assert not selectors.households_visible_to(village).exclude(
-        village=selectors.user_roles(village)[0].area).exists()
+    assert not selectors.households_visible_to(village).exclude(village=selectors.user_roles(village)[0].area).exists()
 
 
 def test_every_member_has_a_valid_id_matching_birth_date_and_sex(built):

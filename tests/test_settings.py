@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIABLES = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SQLITE_PATH", "TIME_ZONE",
-             "LOG_LEVEL")
+VARIABLES = (
+    "DEBUG",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ALLOWED_HOSTS",
+    "SQLITE_PATH",
+    "TIME_ZONE",
+    "LOG_LEVEL",
+)
 
 
 def load_settings(**env):
@@ -23,8 +31,7 @@ def load_settings(**env):
         "('DEBUG', 'CELERY_TASK_ALWAYS_EAGER', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND', 'ALLOWED_HOSTS', "
         "'TIME_ZONE', 'LANGUAGE_CODE')}))"
     )
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
 
 
 def assert_refused(result, *fragments):

@@ -26,7 +26,8 @@ def household_monitoring(context, household):
     has_open = any(c.state in OPEN_STATES for c in cases)
     path = household.village.path
     may_report = not has_open and any(
-        r.role == Role.VILLAGE_CADRE and r.area_id and path.startswith(r.area.path) for r in user_roles(user))
+        r.role == Role.VILLAGE_CADRE and r.area_id and path.startswith(r.area.path) for r in user_roles(user)
+    )
     return {
         "household": household,
         "cases": cases,

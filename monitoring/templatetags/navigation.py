@@ -41,7 +41,8 @@ def can_import(context):
     """Same rule as the import page's 403 (roles are cached on the user: no query)."""
     user = context["request"].user
     return selectors.is_admin(user) or any(
-        r.role in selectors.REGISTRY_WRITE_ROLES and r.area_id for r in selectors.user_roles(user))
+        r.role in selectors.REGISTRY_WRITE_ROLES and r.area_id for r in selectors.user_roles(user)
+    )
 
 
 @register.inclusion_tag("households/_scope_note.html", takes_context=True)

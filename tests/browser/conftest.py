@@ -19,8 +19,13 @@ CHROMIUM = "/usr/bin/chromium"
 # This machine has no network but loopback: without the background-networking flags
 # Chromium keeps trying Google's hosts and fills the log with refused connections.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -50,7 +55,9 @@ def browser():
             f"浏览器测试需要 Debian 的 Chromium（{CHROMIUM} 不存在）：运行 `bash scripts/test.sh` 时以 root "
             "或可用 sudo 的用户通过 apt-get 安装 chromium；Playwright 不会自行下载浏览器。"
         )
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright 未安装：pip install -r requirements-dev.txt")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright 未安装：pip install -r requirements-dev.txt"
+    )
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium

@@ -135,8 +135,16 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     _submit_step(page, "县级认定")
     expect(page.locator(".page-head .state")).to_have_text("监测帮扶中")
     timeline = page.get_by_role("region", name="办理记录")
-    for label in ("申报监测对象", "开始村级评议", "发布公示", "登记异议", "异议处理：异议不成立",
-                  "公示结束，报乡镇审核", "乡镇审核通过", "县级认定"):
+    for label in (
+        "申报监测对象",
+        "开始村级评议",
+        "发布公示",
+        "登记异议",
+        "异议处理：异议不成立",
+        "公示结束，报乡镇审核",
+        "乡镇审核通过",
+        "县级认定",
+    ):
         expect(timeline.get_by_text(label, exact=True)).to_be_visible()
 
     # What the pages did is what the records say, every step by the role that took it.

@@ -59,9 +59,12 @@ def test_village_cadre_registers_a_household_with_two_members_on_a_phone(page, w
 
     saved = Household.objects.get(number="DS-2025-001")
     assert saved.village == world.village_a1
-    assert sorted(saved.members.values_list("name", "relation", "id_number")) == sorted([
-        ("赵建国", Member.Relation.HEAD, head_id), ("钱秀英", Member.Relation.SPOUSE, spouse_id),
-    ])
+    assert sorted(saved.members.values_list("name", "relation", "id_number")) == sorted(
+        [
+            ("赵建国", Member.Relation.HEAD, head_id),
+            ("钱秀英", Member.Relation.SPOUSE, spouse_id),
+        ]
+    )
 
     page.goto("/households/")
     page.get_by_role("searchbox", name="搜索").fill("赵建国")

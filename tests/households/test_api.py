@@ -27,6 +27,7 @@ def numbers(response):
 
 # --- authentication -----------------------------------------------------------------------
 
+
 def test_token_login_returns_a_token_that_authenticates(world):
     client = APIClient()
     response = client.post("/api/auth/token/", {"username": "village", "password": f.PASSWORD}, format="json")
@@ -63,6 +64,7 @@ def test_invalid_token_is_refused(world):
 
 # --- scoping ------------------------------------------------------------------------------
 
+
 def test_village_cadre_lists_only_own_village(world):
     assert numbers(client_for(world.village_cadre).get("/api/households/")) == {world.household_a1.number}
 
@@ -73,26 +75,34 @@ def test_village_cadre_gets_404_for_another_villages_household(world, other):
     pk = getattr(world, other).pk
     assert client.get(f"/api/households/{pk}/").status_code == 404
     assert client.patch(f"/api/households/{pk}/", {"address": "改"}, format="json").status_code == 404
-    assert client.put(f"/api/households/{pk}/", {"number": "X", "village": world.village_a1.pk},
-                      format="json").status_code == 404
+    assert (
+        client.put(f"/api/households/{pk}/", {"number": "X", "village": world.village_a1.pk}, format="json").status_code
+        == 404
+    )
     assert Household.objects.get(pk=pk).address != "改"
 
 
 def test_town_official_sees_its_town(world):
     assert numbers(client_for(world.town_official).get("/api/households/")) == {
-        world.household_a1.number, world.household_a2.number}
+        world.household_a1.number,
+        world.household_a2.number,
+    }
     assert client_for(world.town_official).get(f"/api/households/{world.household_b1.pk}/").status_code == 404
 
 
 def test_county_officer_sees_its_county_only(world):
     assert numbers(client_for(world.county_officer).get("/api/households/")) == {
-        world.household_a1.number, world.household_a2.number, world.household_b1.number}
+        world.household_a1.number,
+        world.household_a2.number,
+        world.household_b1.number,
+    }
     assert client_for(world.county_officer).get(f"/api/households/{world.household_other.pk}/").status_code == 404
 
 
 def test_administrator_sees_every_household(world):
     assert numbers(client_for(world.admin).get("/api/households/")) == set(
-        Household.objects.values_list("number", flat=True))
+        Household.objects.values_list("number", flat=True)
+    )
 
 
 @pytest.mark.parametrize("who", ["department_staff", "nobody"])
@@ -152,6 +162,7 @@ def test_households_cannot_be_deleted(world):
 
 
 # --- list contents, filters, pagination ---------------------------------------------------
+
 
 def test_list_masks_ids_and_phones_and_shows_computed_fields(world):
     f.make_income(world.household_a1, 2024, wage_income=3000)
@@ -225,13 +236,15 @@ def test_list_query_count_does_not_grow_with_page_size(world, count, django_asse
 
 # --- detail -------------------------------------------------------------------------------
 
+
 def test_detail_shows_full_ids_and_logs_the_view(world):
     f.make_income(world.household_a1, 2025, wage_income=9000)
     response = client_for(world.village_cadre).get(f"/api/households/{world.household_a1.pk}/")
     assert response.status_code == 200
     data = response.json()
     assert {m["id_number"] for m in data["members"]} == set(
-        world.household_a1.members.values_list("id_number", flat=True))
+        world.household_a1.members.values_list("id_number", flat=True)
+    )
     assert data["members"][0]["relation"] == "head"
     assert data["phone"] == "13800138000"
     assert [i["year"] for i in data["incomes"]] == [2025]
@@ -255,10 +268,16 @@ def test_member_list_masks_ids(world):
 
 # --- writes -------------------------------------------------------------------------------
 
+
 def household_payload(world, **extra):
     return {
-        "number": "API-0001", "village": world.village_a1.pk, "address": "三组 2 号", "phone": "13912345678",
-        "household_type": "formerly_poor", "housing_secure": False, "housing_note": "C 级危房",
+        "number": "API-0001",
+        "village": world.village_a1.pk,
+        "address": "三组 2 号",
+        "phone": "13912345678",
+        "household_type": "formerly_poor",
+        "housing_secure": False,
+        "housing_note": "C 级危房",
         **extra,
     }
 
@@ -266,10 +285,23 @@ def household_payload(world, **extra):
 def test_create_household_with_members(world):
     head_id = idnumber.make("440981", datetime.date(1970, 2, 3), 123)
     child_id = idnumber.make("440981", datetime.date(2015, 6, 1), 124)
-    response = client_for(world.village_cadre).post("/api/households/", household_payload(world, members=[
-        {"name": "赵一", "id_number": head_id, "relation": "head"},
-        {"name": "赵二", "id_number": child_id, "relation": "child", "work_place": "in_county", "work_months": 6},
-    ]), format="json")
+    response = client_for(world.village_cadre).post(
+        "/api/households/",
+        household_payload(
+            world,
+            members=[
+                {"name": "赵一", "id_number": head_id, "relation": "head"},
+                {
+                    "name": "赵二",
+                    "id_number": child_id,
+                    "relation": "child",
+                    "work_place": "in_county",
+                    "work_months": 6,
+                },
+            ],
+        ),
+        format="json",
+    )
     assert response.status_code == 201, response.content
     data = response.json()
     household = Household.objects.get(number="API-0001")
@@ -284,10 +316,17 @@ def test_create_household_with_members(world):
 def test_create_with_invalid_member_id_saves_nothing_and_says_why(world):
     good = f.valid_id()
     bad = good[:17] + ("0" if good[17] != "0" else "1")
-    response = client_for(world.village_cadre).post("/api/households/", household_payload(world, members=[
-        {"name": "赵一", "id_number": good, "relation": "head"},
-        {"name": "赵二", "id_number": bad, "relation": "spouse"},
-    ]), format="json")
+    response = client_for(world.village_cadre).post(
+        "/api/households/",
+        household_payload(
+            world,
+            members=[
+                {"name": "赵一", "id_number": good, "relation": "head"},
+                {"name": "赵二", "id_number": bad, "relation": "spouse"},
+            ],
+        ),
+        format="json",
+    )
     assert response.status_code == 400
     errors = response.json()["members"]
     assert errors[0] == {}
@@ -298,20 +337,35 @@ def test_create_with_invalid_member_id_saves_nothing_and_says_why(world):
 
 def test_create_member_with_id_already_registered_is_refused(world):
     existing = world.household_b1.head.id_number
-    response = client_for(world.village_cadre).post("/api/members/", {
-        "household": world.household_a1.pk, "name": "重复", "id_number": existing.lower(), "relation": "child",
-    }, format="json")
+    response = client_for(world.village_cadre).post(
+        "/api/members/",
+        {
+            "household": world.household_a1.pk,
+            "name": "重复",
+            "id_number": existing.lower(),
+            "relation": "child",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "同一身份证号不能登记两次" in response.json()["id_number"][0]
     assert world.household_a1.members.count() == 3
 
 
 def test_create_member_normalises_lowercase_x(world):
-    number = next(n for n in (idnumber.make("440981", datetime.date(1990, 1, 1), s) for s in range(1, 999))
-                  if n.endswith("X"))
-    response = client_for(world.village_cadre).post("/api/members/", {
-        "household": world.household_a1.pk, "name": "小明", "id_number": number.lower(), "relation": "child",
-    }, format="json")
+    number = next(
+        n for n in (idnumber.make("440981", datetime.date(1990, 1, 1), s) for s in range(1, 999)) if n.endswith("X")
+    )
+    response = client_for(world.village_cadre).post(
+        "/api/members/",
+        {
+            "household": world.household_a1.pk,
+            "name": "小明",
+            "id_number": number.lower(),
+            "relation": "child",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["id_number"] == number
     assert response.json()["birth_date"] == "1990-01-01"
@@ -320,22 +374,25 @@ def test_create_member_normalises_lowercase_x(world):
 
 def test_duplicate_household_number_is_refused(world):
     response = client_for(world.village_cadre).post(
-        "/api/households/", household_payload(world, number=world.household_a1.number), format="json")
+        "/api/households/", household_payload(world, number=world.household_a1.number), format="json"
+    )
     assert response.status_code == 400
     assert "number" in response.json()
 
 
 def test_village_cadre_cannot_register_in_another_village(world):
     response = client_for(world.village_cadre).post(
-        "/api/households/", household_payload(world, village=world.village_b1.pk), format="json")
+        "/api/households/", household_payload(world, village=world.village_b1.pk), format="json"
+    )
     assert response.status_code == 400
     assert response.json()["village"] == ["您无权在该村登记或修改农户。"]
 
 
 def test_update_household_returns_findings(world):
     client = client_for(world.village_cadre)
-    response = client.patch(f"/api/households/{world.household_a1.pk}/",
-                            {"address": "新址 1 号", "water_secure": False}, format="json")
+    response = client.patch(
+        f"/api/households/{world.household_a1.pk}/", {"address": "新址 1 号", "water_secure": False}, format="json"
+    )
     assert response.status_code == 200, response.content
     world.household_a1.refresh_from_db()
     assert world.household_a1.address == "新址 1 号" and world.household_a1.water_secure is False
@@ -352,11 +409,22 @@ def test_member_leaves_by_status_and_stops_counting(world):
 
 
 def test_income_record_computes_totals_and_per_capita(world):
-    response = client_for(world.village_cadre).post("/api/income-records/", {
-        "household": world.household_a1.pk, "year": 2025, "wage_income": "10000", "business_income": "3000",
-        "business_costs": "1000", "transfer_income": "500", "policy_transfer_income": "300",
-        "declared_total": "12500", "per_capita_net_income": "99999", "total_net_income": "1",
-    }, format="json")
+    response = client_for(world.village_cadre).post(
+        "/api/income-records/",
+        {
+            "household": world.household_a1.pk,
+            "year": 2025,
+            "wage_income": "10000",
+            "business_income": "3000",
+            "business_costs": "1000",
+            "transfer_income": "500",
+            "policy_transfer_income": "300",
+            "declared_total": "12500",
+            "per_capita_net_income": "99999",
+            "total_net_income": "1",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     data = response.json()
     assert Decimal(data["total_net_income"]) == Decimal("12500")
@@ -366,9 +434,16 @@ def test_income_record_computes_totals_and_per_capita(world):
 
 
 def test_income_total_that_does_not_match_its_parts_is_refused(world):
-    response = client_for(world.village_cadre).post("/api/income-records/", {
-        "household": world.household_a1.pk, "year": 2025, "wage_income": "10000", "declared_total": "12000",
-    }, format="json")
+    response = client_for(world.village_cadre).post(
+        "/api/income-records/",
+        {
+            "household": world.household_a1.pk,
+            "year": 2025,
+            "wage_income": "10000",
+            "declared_total": "12000",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "不一致" in response.json()["total_net_income"][0]
     assert not IncomeRecord.objects.exists()
@@ -389,12 +464,20 @@ def test_income_update_recomputes_and_filters_by_year(world):
 
 # --- schema and docs ----------------------------------------------------------------------
 
+
 def test_schema_lists_the_registry_endpoints(world):
     response = client_for(world.village_cadre).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for path in ["/api/auth/token/", "/api/households/", "/api/households/{id}/", "/api/members/",
-                 "/api/members/{id}/", "/api/income-records/", "/api/income-records/{id}/"]:
+    for path in [
+        "/api/auth/token/",
+        "/api/households/",
+        "/api/households/{id}/",
+        "/api/members/",
+        "/api/members/{id}/",
+        "/api/income-records/",
+        "/api/income-records/{id}/",
+    ]:
         assert path in paths
     assert "delete" not in paths["/api/households/{id}/"]
 
@@ -412,16 +495,20 @@ def test_docs_page_loads_its_assets_from_this_server(world, client):
 def test_member_id_number_typed_with_spaces_is_folded_before_the_length_check(world):
     number = f.valid_id(datetime.date(1990, 5, 6), sex="F")
     spaced = f"{number[:6]} {number[6:14]} {number[14:]}"
-    response = client_for(world.village_cadre).post("/api/members/", {
-        "household": world.household_a1.pk, "id_number": spaced, "name": "李四", "relation": "child"}, format="json")
+    response = client_for(world.village_cadre).post(
+        "/api/members/",
+        {"household": world.household_a1.pk, "id_number": spaced, "name": "李四", "relation": "child"},
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     assert Member.objects.get(pk=response.json()["id"]).id_number == number
 
 
 def test_negative_income_part_is_a_field_error_not_a_server_error(world):
     record = f.make_income(world.household_a1)
-    response = client_for(world.village_cadre).patch(f"/api/income-records/{record.pk}/", {"business_costs": "-1"},
-                                              format="json")
+    response = client_for(world.village_cadre).patch(
+        f"/api/income-records/{record.pk}/", {"business_costs": "-1"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {"business_costs": ["生产经营性支出不能为负数。"]}
     record.refresh_from_db()

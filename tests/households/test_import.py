@@ -120,7 +120,7 @@ def messy_workbook(village_name):
     ws.merge_cells("G3:H3")
     # Rows 5-7: one household block with merged 户编号/村/住址 cells.
     ws.append(["X001", village_name, "五组 3 号", "陈大", ID1, "户主", "无保障", "有保障"])
-    ws.append([None, None, None, "陈二", " ".join(ID2[i:i + 6] for i in range(0, 18, 6)), "子女", None, None])
+    ws.append([None, None, None, "陈二", " ".join(ID2[i : i + 6] for i in range(0, 18, 6)), "子女", None, None])
     fullwidth = ID3.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
     ws.append([None, None, None, "陈三", fullwidth, "子女", None, None])
     for cell in ("A5:A7", "B5:B7", "C5:C7"):
@@ -201,7 +201,11 @@ def test_id_registered_in_another_household_is_an_error(world):
     report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "d.csv", user=world.village_cadre)
 
     assert report_rows(report.errors) == [
-        (2, "身份证号", f"该身份证号已登记在另一农户（户编号 {world.household_a1.number}）中，同一身份证号不能登记两次。"),
+        (
+            2,
+            "身份证号",
+            f"该身份证号已登记在另一农户（户编号 {world.household_a1.number}）中，同一身份证号不能登记两次。",
+        ),
         # Out of the cadre's scope: the other household is not named.
         (3, "身份证号", "该身份证号已登记在另一农户中，同一身份证号不能登记两次。"),
     ]
@@ -265,6 +269,7 @@ def test_file_without_header_or_with_unknown_type_is_refused(world):
 
 # --- page, templates, command ----------------------------------------------------------
 
+
 def test_village_cadre_uploads_a_file_and_sees_the_report(client, world):
     client.force_login(world.village_cadre)
     page = client.get("/households/import/")
@@ -276,7 +281,7 @@ def test_village_cadre_uploads_a_file_and_sees_the_report(client, world):
     html = response.content.decode()
     assert response.status_code == 200
     assert "新建农户" in html and "拒绝" not in html
-    assert '<dt>新建农户</dt><dd>2 户</dd>' in html
+    assert "<dt>新建农户</dt><dd>2 户</dd>" in html
     assert "身份证号校验位错误，请核对号码。" in html
     assert "与第 9 行重复，已忽略。" in html
     assert Household.objects.filter(number__in=["H001", "H004"]).count() == 2
@@ -317,7 +322,7 @@ def test_xlsx_template_opens_in_calamine_and_imports_as_is(client, world):
     assert rows[0][:9] == ["户编号", "村", "住址", "联系电话", "户类型", "易地搬迁", "姓名", "身份证号", "与户主关系"]
     assert isinstance(rows[1][7], str) and len(rows[1][7]) == 18
     notes = list(workbook.get_sheet_by_name("填写说明").iter_rows())
-    assert ["健康状况", "选填", "健康、长期慢性病、大病、残疾"] == notes[[r[0] for r in notes].index("健康状况")][:3]
+    assert notes[[r[0] for r in notes].index("健康状况")][:3] == ["健康状况", "选填", "健康、长期慢性病、大病、残疾"]
     opened = openpyxl.load_workbook(io.BytesIO(response.content))
     assert opened["农户成员"]["H2"].number_format == "@"
 
@@ -346,8 +351,13 @@ def test_command_prints_the_report_and_exits_1_when_rows_were_rejected(world, tm
 
     out = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
-        call_command("import_households", write_file(tmp_path, "m.csv", csv_bytes(MESSY_LINES, "gbk")),
-                     "--user", "village", stdout=out)
+        call_command(
+            "import_households",
+            write_file(tmp_path, "m.csv", csv_bytes(MESSY_LINES, "gbk")),
+            "--user",
+            "village",
+            stdout=out,
+        )
     assert exit_info.value.code == 1
     text = out.getvalue()
     assert "新建农户 2 户，更新农户 0 户，拒绝 3 户；新建成员 3 人，更新成员 0 人；跳过 3 行。" in text
@@ -380,8 +390,11 @@ def test_command_refuses_unreadable_files_and_unknown_users(world, tmp_path):
 
 
 def test_head_can_be_handed_over_by_reimport(world):
-    lines = ["户编号,村,姓名,身份证号,与户主关系,人员状态", f"T001,东山村,老父,{ID1},户主,在户",
-             f"T001,东山村,儿子,{ID2},子女,在户"]
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系,人员状态",
+        f"T001,东山村,老父,{ID1},户主,在户",
+        f"T001,东山村,儿子,{ID2},子女,在户",
+    ]
     import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "t.csv", user=world.village_cadre)
     lines[1:] = [f"T001,东山村,老父,{ID1},父母,死亡", f"T001,东山村,儿子,{ID2},户主,在户"]
 
@@ -398,8 +411,14 @@ def test_registration_racing_the_import_rejects_only_the_clashing_household(worl
     job = RegistryImport(world.village_cadre).parse(read_table(io.BytesIO(csv_bytes(lines, "utf-8")), "r.csv"))
     job.validate()
     # Someone registers ID2 on a page between the importer's read and its write.
-    Member.objects.create(household=world.household_a1, id_number=ID2, name="抢先", relation=Member.Relation.CHILD,
-                          sex="M", birth_date=idnumber.parse(ID2).birth_date)
+    Member.objects.create(
+        household=world.household_a1,
+        id_number=ID2,
+        name="抢先",
+        relation=Member.Relation.CHILD,
+        sex="M",
+        birth_date=idnumber.parse(ID2).birth_date,
+    )
 
     report = job.write()
 
@@ -434,8 +453,11 @@ def test_missing_id_missing_number_and_conflicting_household_cells_are_errors(wo
 
 def test_imported_households_get_the_same_data_quality_findings_as_page_entries(world):
     child = idnumber.make("440981", datetime.date.today().replace(year=datetime.date.today().year - 10, day=1), 13)
-    lines = ["户编号,村,姓名,身份证号,与户主关系,务工地点,务工时间（月）,低保,特困供养",
-             f"Q001,东山村,家长,{ID1},户主,,,是,是", f"Q001,东山村,孩子,{child},子女,省外,6,否,否"]
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系,务工地点,务工时间（月）,低保,特困供养",
+        f"Q001,东山村,家长,{ID1},户主,,,是,是",
+        f"Q001,东山村,孩子,{child},子女,省外,6,否,否",
+    ]
     report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "q.csv", user=world.village_cadre)
 
     assert report.errors == [] and report.households_created == 1

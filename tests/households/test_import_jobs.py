@@ -49,14 +49,16 @@ def no_worker(monkeypatch):
 
 # --- the importer's progress callback -------------------------------------------------------
 
+
 def test_progress_callback_reports_each_step_and_leaves_the_report_unchanged(world, monkeypatch):
     monkeypatch.setattr(importer, "PROGRESS_EVERY", 4)
     monkeypatch.setattr(importer, "WRITE_BATCH", 2)
     data = registry_csv(households=5, members=2)
     calls = []
     with transaction.atomic():
-        with_progress = importer.import_registry(io.BytesIO(data), "a.csv", user=world.village_cadre,
-                                                 progress=lambda *args: calls.append(args))
+        with_progress = importer.import_registry(
+            io.BytesIO(data), "a.csv", user=world.village_cadre, progress=lambda *args: calls.append(args)
+        )
         transaction.set_rollback(True)
     assert not Household.objects.filter(number="J001").exists()
 
@@ -65,9 +67,15 @@ def test_progress_callback_reports_each_step_and_leaves_the_report_unchanged(wor
     assert with_progress == without
     assert (without.households_created, without.members_created) == (5, 10)
     assert calls == [
-        ("read", 4, None), ("read", 8, None), ("read", 10, 10),
-        ("check", 4, 10), ("check", 8, 10), ("check", 10, 10),
-        ("write", 4, 10), ("write", 8, 10), ("write", 10, 10),
+        ("read", 4, None),
+        ("read", 8, None),
+        ("read", 10, 10),
+        ("check", 4, 10),
+        ("check", 8, 10),
+        ("check", 10, 10),
+        ("write", 4, 10),
+        ("write", 8, 10),
+        ("write", 10, 10),
     ]
 
 
@@ -80,6 +88,7 @@ def test_rejected_households_do_not_count_as_rows_to_write(world):
 
 
 # --- the plain function the task calls ------------------------------------------------------
+
 
 def test_queued_job_is_imported_and_its_report_stored(world):
     job = queued_job(world.village_cadre, registry_csv(households=3, members=2))
@@ -180,12 +189,14 @@ def test_a_large_report_is_stored_capped_with_totals_and_groups(world, monkeypat
     report = ImportJob.objects.get(pk=job.pk).report
     assert report["errors_total"] == 5 and len(report["errors"]) == 3
     assert report["errors"][0] == {"row": 2, "column": "身份证号", "message": importer.NUMERIC_ID_MESSAGE}
-    assert report["errors_grouped"] == [{"column": "身份证号", "message": importer.NUMERIC_ID_MESSAGE, "count": 5,
-                                         "rows": [2, 3, 4, 5, 6]}]
+    assert report["errors_grouped"] == [
+        {"column": "身份证号", "message": importer.NUMERIC_ID_MESSAGE, "count": 5, "rows": [2, 3, 4, 5, 6]}
+    ]
     assert report["households_rejected"] == 5 and report["ok"] is False
 
 
 # --- pages -----------------------------------------------------------------------------------
+
 
 def test_upload_redirects_to_the_job_page_which_shows_the_report(client, world):
     client.force_login(world.village_cadre)
@@ -219,7 +230,11 @@ def test_without_a_worker_the_job_page_shows_it_queued_and_polls(client, world, 
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in html
     status = client.get(f"/households/import/jobs/{job.pk}/status/").json()
     assert (status["status"], status["status_label"], status["finished"], status["percent"]) == (
-        "queued", "排队中", False, 0)
+        "queued",
+        "排队中",
+        False,
+        0,
+    )
 
 
 def test_status_endpoint_reports_progress_of_a_running_job(client, world):
@@ -230,9 +245,18 @@ def test_status_endpoint_reports_progress_of_a_running_job(client, world):
     status = client.get(f"/households/import/jobs/{job.pk}/status/").json()
 
     assert status == {
-        "id": job.pk, "status": "running", "status_label": "正在导入", "step": "write",
-        "step_label": "保存到登记库", "rows_done": 30, "rows_total": 60, "percent": 75,
-        "progress_text": "保存到登记库：30 / 60 行（75%）。", "finished": False, "summary": "", "error_message": "",
+        "id": job.pk,
+        "status": "running",
+        "status_label": "正在导入",
+        "step": "write",
+        "step_label": "保存到登记库",
+        "rows_done": 30,
+        "rows_total": 60,
+        "percent": 75,
+        "progress_text": "保存到登记库：30 / 60 行（75%）。",
+        "finished": False,
+        "summary": "",
+        "error_message": "",
     }
     ImportJob.objects.filter(pk=job.pk).update(step="read", rows_done=2000, rows_total=None)
     status = client.get(f"/households/import/jobs/{job.pk}/status/").json()
@@ -280,8 +304,9 @@ def test_a_failed_job_page_says_why_and_offers_a_new_upload(client, world):
     assert "导入失败" in client.get("/households/import/").content.decode()
 
 
-def test_the_import_page_lists_recent_jobs_in_a_constant_number_of_queries(client, world,
-                                                                          django_assert_max_num_queries):
+def test_the_import_page_lists_recent_jobs_in_a_constant_number_of_queries(
+    client, world, django_assert_max_num_queries
+):
     client.force_login(world.village_cadre)
     for n in range(3):
         run_import_job(queued_job(world.village_cadre, registry_csv(), f"第{n}批.csv").pk)
@@ -317,10 +342,12 @@ def test_admin_lists_jobs_read_only(client, world):
 
 # --- a real worker ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def publish_to(monkeypatch):
     """Point this process's Celery app at the real broker and the test worker's queue (the
     suite otherwise runs tasks eagerly), and put it back afterwards."""
+
     def publish(worker):
         monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
         monkeypatch.setitem(celery_app.conf, "broker_url", os.environ[BROKER_ENV])
@@ -362,11 +389,12 @@ def test_a_real_worker_imports_a_page_upload_through_redis(client, world, celery
 
 def test_the_sweep_fails_a_job_whose_worker_died_and_the_page_says_to_import_again(client, world):
     job = queued_job(world.village_cadre, registry_csv())
-    started = datetime.datetime(2026, 11, 24, 8, 0, tzinfo=datetime.timezone.utc)
+    started = datetime.datetime(2026, 11, 24, 8, 0, tzinfo=datetime.UTC)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, started_at=started)
     recent = queued_job(world.village_cadre, registry_csv())
-    ImportJob.objects.filter(pk=recent.pk).update(status=ImportJob.Status.RUNNING,
-                                                  started_at=started + datetime.timedelta(hours=1, minutes=30))
+    ImportJob.objects.filter(pk=recent.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=started + datetime.timedelta(hours=1, minutes=30)
+    )
 
     assert import_jobs.import_jobs_sweep(now=started + datetime.timedelta(hours=2, minutes=1)) == (1, 0)
 

@@ -26,8 +26,9 @@ def make_id(n):
 
 IDS = [make_id(n) for n in range(12)]
 # registry_2003.xls (made with xlwt, see test_old_excel_xls_file_is_read) holds IDS[0:4].
-ID_X = next(i for i in (idnumber.make("440981", datetime.date(1985, 6, 1), s) for s in range(1, 999, 2))
-            if i.endswith("X"))
+ID_X = next(
+    i for i in (idnumber.make("440981", datetime.date(1985, 6, 1), s) for s in range(1, 999, 2)) if i.endswith("X")
+)
 FULLWIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
 
@@ -60,6 +61,7 @@ def run(data, name, user):
 
 # --- the government-office workbook ----------------------------------------------------------
 
+
 def government_workbook():
     """As a town office sends it: merged title, 填报单位/日期 subtitle, a two-row header whose
     ungrouped columns are merged down across both rows, columns in their own order, columns
@@ -72,22 +74,66 @@ def government_workbook():
     ws.append(["东关村农户信息采集表（2026年）"])
     ws.merge_cells("A1:L1")
     ws.append(["填报单位：东山镇东山村（盖章）", None, None, None, None, None, None, None, "填报日期：2026年3月1日"])
-    ws.append(["序号", "户 编 号", "家庭成员基本信息", None, None, None, "家庭信息", None, None,
-               "务工时间\n（月）", "是否享受\n低保", "备注"])
-    ws.append([None, None, "姓  名", "身份证号码", "与户主\n关系", "出生日期", "所属村", "家庭住址", "户类型（必填）",
-               None, None, None])
+    ws.append(
+        [
+            "序号",
+            "户 编 号",
+            "家庭成员基本信息",
+            None,
+            None,
+            None,
+            "家庭信息",
+            None,
+            None,
+            "务工时间\n（月）",
+            "是否享受\n低保",
+            "备注",
+        ]
+    )
+    ws.append(
+        [
+            None,
+            None,
+            "姓  名",
+            "身份证号码",
+            "与户主\n关系",
+            "出生日期",
+            "所属村",
+            "家庭住址",
+            "户类型（必填）",
+            None,
+            None,
+            None,
+        ]
+    )
     for cells in ("A3:A4", "B3:B4", "J3:J4", "K3:K4", "L3:L4", "C3:F3", "G3:I3"):
         ws.merge_cells(cells)
     born = datetime.date(1970, 1, 1)
     ws.append([1, "DG001", "张三", IDS[0], "户主", born, "东山村", "一组1号", "脱贫户", 3.0, "√", None])
     ws.append([2, None, "李四", ID_X.lower(), "配偶", born, None, None, None, 0.0, "×", None])
-    ws.append([3, None, "张小", " ".join([IDS[2][:6], IDS[2][6:14], IDS[2][14:]]), "子女", born, None, None, None,
-               None, "N", "在读"])
+    ws.append(
+        [
+            3,
+            None,
+            "张小",
+            " ".join([IDS[2][:6], IDS[2][6:14], IDS[2][14:]]),
+            "子女",
+            born,
+            None,
+            None,
+            None,
+            None,
+            "N",
+            "在读",
+        ]
+    )
     for cells in ("B5:B7", "G5:G7", "H5:H7", "I5:I7"):
         ws.merge_cells(cells)
     ws.append([4, "DG002", "王五", "'" + IDS[3] + "'", "户主", None, "东山村", "二组", "一般农户", 12, "否", "外出"])
     ws.append([5, "DG003", "赵六", wrong_check(IDS[4]), "户主", None, "东山村", "三组", "一般农户", 0, "否", None])
-    ws.append([6, "DG004", "钱七", float(IDS[5][:15] + "000"), "户主", None, "东山村", "四组", "一般农户", 0, "否", None])
+    ws.append(
+        [6, "DG004", "钱七", float(IDS[5][:15] + "000"), "户主", None, "东山村", "四组", "一般农户", 0, "否", None]
+    )
     ws.append(["合计", None, "6人", None, None, None, None, None, None, 15, None, None])
     ws.append(["备注：1.本表由村委会填写；2.身份证号请填写18位。"])
     ws.merge_cells("A12:L12")
@@ -122,7 +168,10 @@ def test_government_workbook_with_two_row_header_imports_every_valid_household(w
 
     block = Household.objects.get(number="DG001")
     assert (block.village, block.address, block.household_type) == (
-        world.village_a1, "一组1号", Household.Type.FORMERLY_POOR)
+        world.village_a1,
+        "一组1号",
+        Household.Type.FORMERLY_POOR,
+    )
     members = {m.id_number: m for m in block.members.all()}
     assert set(members) == {IDS[0], ID_X, IDS[2]}  # lower-case x and inner spaces normalised
     assert (members[IDS[0]].work_months, members[IDS[0]].dibao) == (3, True)
@@ -190,6 +239,7 @@ def test_sub_header_under_a_group_is_found_when_the_key_columns_share_the_top_ro
 
 # --- sheets ------------------------------------------------------------------------------
 
+
 def test_first_visible_sheet_with_a_header_is_read_and_other_data_sheets_are_reported(world):
     wb = openpyxl.Workbook()
     notes = wb.active
@@ -209,12 +259,20 @@ def test_first_visible_sheet_with_a_header_is_read_and_other_data_sheets_are_rep
     report = run(workbook_bytes(wb), "两个村.xlsx", world.county_officer)
 
     assert report.sheet == "东山村农户"
-    assert issues(report.errors) == [(None, "", (
-        "工作表「南岭村农户」也有表头，但本次只导入了第一个有表头的工作表「东山村农户」；"
-        "请把其他工作表分别另存为单独的文件后再导入。"))]
+    assert issues(report.errors) == [
+        (
+            None,
+            "",
+            (
+                "工作表「南岭村农户」也有表头，但本次只导入了第一个有表头的工作表「东山村农户」；"
+                "请把其他工作表分别另存为单独的文件后再导入。"
+            ),
+        )
+    ]
     assert not report.ok  # the clerk must not read 全部导入成功 while a sheet was left out
     assert list(Household.objects.filter(number__in=["OLD1", "SH01", "SH02"]).values_list("number", flat=True)) == [
-        "SH01"]
+        "SH01"
+    ]
 
 
 def test_county_officer_sees_the_left_out_sheet_on_the_page(client, world):
@@ -233,10 +291,27 @@ def test_county_officer_sees_the_left_out_sheet_on_the_page(client, world):
 
 # --- cells -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mark, expected", [
-    ("是", True), ("否", False), ("√", True), ("×", False), ("✔", True), ("✘", False), ("Y", True), ("n", False),
-    ("有", True), ("无", False), (True, True), (False, False), (1, True), (0, False), (None, False),
-])
+
+@pytest.mark.parametrize(
+    "mark, expected",
+    [
+        ("是", True),
+        ("否", False),
+        ("√", True),
+        ("×", False),
+        ("✔", True),
+        ("✘", False),
+        ("Y", True),
+        ("n", False),
+        ("有", True),
+        ("无", False),
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        (None, False),
+    ],
+)
 def test_yes_no_written_as_office_marks(world, mark, expected):
     rows = [["户编号", "村", "姓名", "身份证号", "与户主关系", "低保"], ["YN01", "东山村", "甲", IDS[0], "户主", mark]]
     report = run(sheet_bytes(rows), "yn.xlsx", world.village_cadre)
@@ -337,17 +412,25 @@ def test_notes_in_the_household_number_column_are_skipped(world):
 
 # --- empty, odd and disguised files --------------------------------------------------------
 
-@pytest.mark.parametrize("data, name, message", [
-    (b"", "a.csv", "文件是空的。"),
-    (b"\xef\xbb\xbf\r\n,,,\r\n", "a.csv", "文件中没有任何内容。"),
-    (sheet_bytes([]), "a.xlsx", "文件中没有任何内容（所有可见的工作表都是空的）。"),
-    ("户编号,村,姓名,身份证号,与户主关系\r\n".encode(), "a.xlsx", "内容是文本（CSV）格式"),
-    (b"<html><body><table><tr><td>\xe6\x88\xb7</td></tr></table></body></html>", "导出.xls", "内容是网页（HTML）格式"),
-    (b"\x00\x01\x02\x03\xff\xfe garbage", "a.xlsx", "该文件不是有效的 Excel 文件"),
-    (b"PK\x03\x04broken zip", "a.xlsx", "无法读取该 Excel 文件"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1broken", "a.xls", "无法读取该 Excel 文件"),
-    (b"%PDF-1.4", "a.pdf", "只支持 .xlsx、.xls、.csv 和 .txt（制表符分隔）文件"),
-])
+
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"", "a.csv", "文件是空的。"),
+        (b"\xef\xbb\xbf\r\n,,,\r\n", "a.csv", "文件中没有任何内容。"),
+        (sheet_bytes([]), "a.xlsx", "文件中没有任何内容（所有可见的工作表都是空的）。"),
+        ("户编号,村,姓名,身份证号,与户主关系\r\n".encode(), "a.xlsx", "内容是文本（CSV）格式"),
+        (
+            b"<html><body><table><tr><td>\xe6\x88\xb7</td></tr></table></body></html>",
+            "导出.xls",
+            "内容是网页（HTML）格式",
+        ),
+        (b"\x00\x01\x02\x03\xff\xfe garbage", "a.xlsx", "该文件不是有效的 Excel 文件"),
+        (b"PK\x03\x04broken zip", "a.xlsx", "无法读取该 Excel 文件"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1broken", "a.xls", "无法读取该 Excel 文件"),
+        (b"%PDF-1.4", "a.pdf", "只支持 .xlsx、.xls、.csv 和 .txt（制表符分隔）文件"),
+    ],
+)
 def test_empty_and_disguised_files_get_a_clear_message(world, data, name, message):
     with pytest.raises(ImportFileError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         run(data, name, world.village_cadre)
@@ -372,26 +455,40 @@ def test_file_with_only_a_header_says_nothing_was_imported(client, world):
 
 # --- other encodings and formats ---------------------------------------------------------
 
+
 def test_gbk_csv_with_title_line_and_totals_line(world):
-    lines = ["东关村农户信息采集表（2026年）,,,,,", "填报单位：东山村,,,填报日期：2026-03-01,,",
-             "序号,户编号,村,姓名,身份证号码,与户主关系",
-             f"1,GB01,东山村,张三,{IDS[0]},户主", f"2,GB01,东山村,李四,{IDS[1]},配偶", "合计,,,2人,,"]
+    lines = [
+        "东关村农户信息采集表（2026年）,,,,,",
+        "填报单位：东山村,,,填报日期：2026-03-01,,",
+        "序号,户编号,村,姓名,身份证号码,与户主关系",
+        f"1,GB01,东山村,张三,{IDS[0]},户主",
+        f"2,GB01,东山村,李四,{IDS[1]},配偶",
+        "合计,,,2人,,",
+    ]
     report = run("\r\n".join(lines).encode("gbk"), "东关村.csv", world.village_cadre)
 
     assert report.errors == [] and report.header_rows == "3"
-    assert issues(report.notices) == [(3, "", "以下列未识别，已忽略：序号。"),
-                                      (6, "", "没有身份证号，视为说明或合计行，已跳过。")]
+    assert issues(report.notices) == [
+        (3, "", "以下列未识别，已忽略：序号。"),
+        (6, "", "没有身份证号，视为说明或合计行，已跳过。"),
+    ]
     assert Household.objects.get(number="GB01").members.count() == 2
 
 
-@pytest.mark.parametrize("name, encode", [
-    ("东关村.txt", lambda text: ("\ufeff" + text).encode("utf-16-le")),  # Excel: 另存为 Unicode 文本
-    ("东关村.csv", lambda text: text.encode("utf-16-le")),  # the same, renamed, BOM lost
-    ("东关村.txt", lambda text: text.encode("gbk")),  # Excel: 文本文件（制表符分隔）
-])
+@pytest.mark.parametrize(
+    "name, encode",
+    [
+        ("东关村.txt", lambda text: ("\ufeff" + text).encode("utf-16-le")),  # Excel: 另存为 Unicode 文本
+        ("东关村.csv", lambda text: text.encode("utf-16-le")),  # the same, renamed, BOM lost
+        ("东关村.txt", lambda text: text.encode("gbk")),  # Excel: 文本文件（制表符分隔）
+    ],
+)
 def test_excel_unicode_text_export_is_read(world, name, encode):
-    lines = ["户编号\t村\t姓名\t身份证号\t与户主关系", f"UT01\t东山村\t王五\t{IDS[2]}\t户主",
-             f'UT01\t东山村\t"赵六"\t{IDS[3]}\t子女']
+    lines = [
+        "户编号\t村\t姓名\t身份证号\t与户主关系",
+        f"UT01\t东山村\t王五\t{IDS[2]}\t户主",
+        f'UT01\t东山村\t"赵六"\t{IDS[3]}\t子女',
+    ]
     report = run(encode("\r\n".join(lines) + "\r\n"), name, world.village_cadre)
 
     assert report.errors == [] and report.file_format == "制表符分隔文本"
@@ -407,11 +504,11 @@ def test_old_excel_xls_file_is_read(world):
     assert (report.file_format, report.sheet, report.header_rows) == ("Excel", "农户信息", "2–3")
     assert issues(report.errors) == [(6, "身份证号码", NUMERIC_ID_MESSAGE)]
     assert (report.households_created, report.members_created, report.rows_skipped) == (2, 3, 2)
-    assert sorted(Household.objects.get(number="XL01").members.values_list("id_number", flat=True)) == [
-        IDS[0], IDS[1]]
+    assert sorted(Household.objects.get(number="XL01").members.values_list("id_number", flat=True)) == [IDS[0], IDS[1]]
 
 
 # --- the downloaded template, filled in as a clerk would -----------------------------------
+
 
 def test_downloaded_template_with_a_title_row_and_the_samples_replaced_imports(client, world):
     client.force_login(world.village_cadre)
@@ -422,26 +519,43 @@ def test_downloaded_template_with_a_title_row_and_the_samples_replaced_imports(c
     sheet.delete_rows(2, 2)
     sheet.insert_rows(1)
     sheet["A1"] = "东山村农户信息（2026年3月）"
-    for number, name, id_number, relation in (("TP01", "甲", IDS[0], "户主"), ("TP01", "乙", IDS[1], "配偶"),
-                                              ("TP02", "丙", IDS[2], "户主")):
-        values = {"户编号": number, "村": "东山村", "姓名": name, "身份证号": id_number, "与户主关系": relation,
-                  "医保": "√", "务工时间（月）": 2.0}
+    for number, name, id_number, relation in (
+        ("TP01", "甲", IDS[0], "户主"),
+        ("TP01", "乙", IDS[1], "配偶"),
+        ("TP02", "丙", IDS[2], "户主"),
+    ):
+        values = {
+            "户编号": number,
+            "村": "东山村",
+            "姓名": name,
+            "身份证号": id_number,
+            "与户主关系": relation,
+            "医保": "√",
+            "务工时间（月）": 2.0,
+        }
         sheet.append([values.get(h) for h in headers])
 
     html = upload(client, workbook_bytes(wb), "农户导入模板.xlsx").content.decode()
 
     assert "全部导入成功。" in html and "表头在第 2 行" in html
-    assert Member.objects.filter(household__number__in=["TP01", "TP02"], medical_insurance=True,
-                                 work_months=2).count() == 3
+    assert (
+        Member.objects.filter(household__number__in=["TP01", "TP02"], medical_insurance=True, work_months=2).count()
+        == 3
+    )
 
 
 # --- re-imports --------------------------------------------------------------------------
 
+
 def test_reimport_checks_data_quality_only_for_households_it_changes(world):
     child = idnumber.make("440981", datetime.date.today().replace(year=datetime.date.today().year - 10, day=1), 13)
-    rows = [["户编号", "村", "姓名", "身份证号", "与户主关系", "务工时间（月）"],
-            ["QF01", "东山村", "家长", IDS[0], "户主", 0], ["QF01", "东山村", "孩子", child, "子女", 6],
-            ["QF02", "东山村", "邻居", IDS[1], "户主", 0], ["QF02", "东山村", "邻孩", IDS[2], "子女", 6]]
+    rows = [
+        ["户编号", "村", "姓名", "身份证号", "与户主关系", "务工时间（月）"],
+        ["QF01", "东山村", "家长", IDS[0], "户主", 0],
+        ["QF01", "东山村", "孩子", child, "子女", 6],
+        ["QF02", "东山村", "邻居", IDS[1], "户主", 0],
+        ["QF02", "东山村", "邻孩", IDS[2], "子女", 6],
+    ]
     first = run(sheet_bytes(rows), "q.xlsx", world.village_cadre)
     assert [i.row for i in first.findings] == [2]
 
@@ -451,24 +565,34 @@ def test_reimport_checks_data_quality_only_for_households_it_changes(world):
     assert again.findings == [] and again.members_updated == 4
     rows[2][5] = 7  # now the child's row changes: checked, and still flagged
     third = run(sheet_bytes(rows), "q.xlsx", world.village_cadre)
-    assert [i.message for i in third.findings] == ["户编号 QF01：孩子 未满 16 周岁，却登记了务工（工资性收入），请核实。"]
+    assert [i.message for i in third.findings] == [
+        "户编号 QF01：孩子 未满 16 周岁，却登记了务工（工资性收入），请核实。"
+    ]
 
 
 def test_moving_a_person_to_another_household_of_the_same_file_is_refused(world):
-    rows = [["户编号", "村", "姓名", "身份证号", "与户主关系"],
-            ["MV01", "东山村", "甲", IDS[0], "户主"], ["MV01", "东山村", "乙", IDS[1], "子女"],
-            ["MV02", "东山村", "丙", IDS[2], "户主"]]
+    rows = [
+        ["户编号", "村", "姓名", "身份证号", "与户主关系"],
+        ["MV01", "东山村", "甲", IDS[0], "户主"],
+        ["MV01", "东山村", "乙", IDS[1], "子女"],
+        ["MV02", "东山村", "丙", IDS[2], "户主"],
+    ]
     run(sheet_bytes(rows), "mv.xlsx", world.village_cadre)
     rows[2][0] = "MV02"  # 乙 married into MV02: the old household still holds the number
 
     report = run(sheet_bytes(rows), "mv.xlsx", world.village_cadre)
 
-    assert issues(report.errors) == [(3, "身份证号", "该身份证号已登记在另一农户（户编号 MV01）中，同一身份证号不能登记两次。")]
+    assert issues(report.errors) == [
+        (3, "身份证号", "该身份证号已登记在另一农户（户编号 MV01）中，同一身份证号不能登记两次。")
+    ]
     assert Member.objects.get(id_number=IDS[1]).household.number == "MV01"
 
 
 def test_stored_member_changed_by_the_file_is_validated_again(world):
-    rows = [["户编号", "村", "姓名", "身份证号", "与户主关系", "残疾等级"], ["VA01", "东山村", "甲", IDS[0], "户主", None]]
+    rows = [
+        ["户编号", "村", "姓名", "身份证号", "与户主关系", "残疾等级"],
+        ["VA01", "东山村", "甲", IDS[0], "户主", None],
+    ]
     run(sheet_bytes(rows), "va.xlsx", world.village_cadre)
     rows[1][5] = 2  # a level without a category breaks the model's rule
 
@@ -480,6 +604,7 @@ def test_stored_member_changed_by_the_file_is_validated_again(world):
 
 # --- large files -------------------------------------------------------------------------
 
+
 def test_a_whole_column_of_numeric_ids_is_one_grouped_line_on_the_page(client, world, monkeypatch):
     from households import import_views
 
@@ -490,8 +615,10 @@ def test_a_whole_column_of_numeric_ids_is_one_grouped_line_on_the_page(client, w
 
     html = upload(client, sheet_bytes(rows), "numbers.xlsx").content.decode()
 
-    assert (f'<tr><td class="num">8</td><td>身份证号</td><td>{NUMERIC_ID_MESSAGE}</td>'
-            "<td>第 2、3、4、5、6、7、8、9 行</td></tr>") in html
+    assert (
+        f'<tr><td class="num">8</td><td>身份证号</td><td>{NUMERIC_ID_MESSAGE}</td>'
+        "<td>第 2、3、4、5、6、7、8、9 行</td></tr>"
+    ) in html
     assert "以上只列出前 5 条错误，另有 3 条未列出（见上方汇总）。" in html
     assert html.count(f"<td>{NUMERIC_ID_MESSAGE}</td></tr>") == 5  # the first ones in full
 

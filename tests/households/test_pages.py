@@ -23,8 +23,13 @@ def impossible_date_id():
 
 def household_post(village, number="HH-NEW-001", **extra):
     data = {
-        "number": number, "village": village.pk, "address": "二组 3 号", "phone": "13912345678",
-        "household_type": Household.Type.ORDINARY, "bank_account": "", "bank_name": "",
+        "number": number,
+        "village": village.pk,
+        "address": "二组 3 号",
+        "phone": "13912345678",
+        "household_type": Household.Type.ORDINARY,
+        "bank_account": "",
+        "bank_name": "",
     }
     for key, _ in Household.SECURITY_ITEMS:
         data[f"{key}_secure"] = "on"
@@ -35,10 +40,19 @@ def household_post(village, number="HH-NEW-001", **extra):
 
 def member_post(prefix="", **values):
     data = {
-        "name": "张三", "id_number": f.valid_id(), "relation": Member.Relation.CHILD,
-        "status": Member.Status.ACTIVE, "phone": "", "health": Member.Health.HEALTHY,
-        "disability_category": "", "disability_level": "", "labour_capacity": Member.Labour.NORMAL,
-        "schooling": "", "work_place": "", "work_months": "0", "medical_insurance": "on",
+        "name": "张三",
+        "id_number": f.valid_id(),
+        "relation": Member.Relation.CHILD,
+        "status": Member.Status.ACTIVE,
+        "phone": "",
+        "health": Member.Health.HEALTHY,
+        "disability_category": "",
+        "disability_level": "",
+        "labour_capacity": Member.Labour.NORMAL,
+        "schooling": "",
+        "work_place": "",
+        "work_months": "0",
+        "medical_insurance": "on",
     }
     data.update(values)
     if prefix:
@@ -48,10 +62,18 @@ def member_post(prefix="", **values):
 
 def income_post(year=2026, **values):
     data = {
-        "year": year, "month": "", "wage_income": "20000", "business_income": "5000",
-        "business_costs": "1000", "property_income": "0", "transfer_income": "3000",
-        "policy_transfer_income": "1000", "medical_expense": "0", "education_expense": "0",
-        "declared_total": "", "note": "",
+        "year": year,
+        "month": "",
+        "wage_income": "20000",
+        "business_income": "5000",
+        "business_costs": "1000",
+        "property_income": "0",
+        "transfer_income": "3000",
+        "policy_transfer_income": "1000",
+        "medical_expense": "0",
+        "education_expense": "0",
+        "declared_total": "",
+        "note": "",
     }
     data.update({k: str(v) for k, v in values.items()})
     return data
@@ -62,10 +84,12 @@ def login(client):
     def _login(user):
         client.force_login(user)
         return client
+
     return _login
 
 
 # --- login, layout ----------------------------------------------------------------------
+
 
 def test_anonymous_user_is_sent_to_login(client, world):
     response = client.get(reverse("households:list"))
@@ -113,19 +137,22 @@ def test_unknown_page_answers_chinese_404(login, world):
 
 
 def _current_nav_links(html):
-    nav = html[html.index('aria-label="主导航"'):].split("</nav>")[0]
+    nav = html[html.index('aria-label="主导航"') :].split("</nav>")[0]
     return re.findall(r'aria-current="page">([^<]+)</a>', nav)
 
 
-@pytest.mark.parametrize("url_name, args, section", [
-    ("monitoring:inbox", [], "我的待办"),
-    ("monitoring:case-list", [], "监测对象"),
-    ("households:list", [], "农户登记"),
-    ("households:detail", ["household_a1"], "农户登记"),
-    ("monitoring:visit-create", ["household_a1"], "农户登记"),
-    ("households:quality", [], "数据质量"),
-    ("households:import", [], "批量导入"),
-])
+@pytest.mark.parametrize(
+    "url_name, args, section",
+    [
+        ("monitoring:inbox", [], "我的待办"),
+        ("monitoring:case-list", [], "监测对象"),
+        ("households:list", [], "农户登记"),
+        ("households:detail", ["household_a1"], "农户登记"),
+        ("monitoring:visit-create", ["household_a1"], "农户登记"),
+        ("households:quality", [], "数据质量"),
+        ("households:import", [], "批量导入"),
+    ],
+)
 def test_navigation_marks_the_section_of_the_current_page(login, world, url_name, args, section):
     url = reverse(url_name, args=[getattr(world, a).pk for a in args])
     html = login(world.village_cadre).get(url).content.decode()
@@ -155,6 +182,7 @@ def test_department_staff_see_why_their_lists_are_empty(login, world, url_name):
 
 
 # --- list ---------------------------------------------------------------------------------
+
 
 def test_list_shows_only_households_in_scope(login, world):
     html = login(world.village_cadre).get(reverse("households:list")).content.decode()
@@ -257,6 +285,7 @@ def test_register_button_only_for_users_who_may_write(login, world):
 
 # --- detail -------------------------------------------------------------------------------
 
+
 def test_detail_shows_full_ids_phones_and_logs_the_view(login, world):
     household = world.household_a1
     f.make_income(household, year=2025, wage_income=6000, business_income=3000, business_costs=600)
@@ -268,16 +297,16 @@ def test_detail_shows_full_ids_phones_and_logs_the_view(login, world):
     assert household.phone in html
     assert "8400.00" in html and "2800.00" in html  # total and per-capita for 3 people
     assert "饮水安全" in html and "义务教育" in html
-    assert PersonalDataView.objects.filter(
-        user=world.village_cadre, household=household, channel="page").count() == 1
+    assert PersonalDataView.objects.filter(user=world.village_cadre, household=household, channel="page").count() == 1
 
 
 def test_detail_of_household_outside_scope_is_404_and_not_logged(login, world):
     client = login(world.village_cadre)
     for household in (world.household_a2, world.household_b1, world.household_other):
         assert client.get(reverse("households:detail", args=[household.pk])).status_code == 404
-    assert login(world.department_staff).get(
-        reverse("households:detail", args=[world.household_a1.pk])).status_code == 404
+    assert (
+        login(world.department_staff).get(reverse("households:detail", args=[world.household_a1.pk])).status_code == 404
+    )
     assert not PersonalDataView.objects.exists()
 
 
@@ -297,6 +326,7 @@ def test_detail_shows_data_quality_findings(login, world):
 
 # --- create household with its head ----------------------------------------------------------
 
+
 def test_village_cadre_registers_household_with_head_in_one_step(login, world):
     client = login(world.village_cadre)
     page = client.get(reverse("households:create"))
@@ -315,11 +345,14 @@ def test_village_cadre_registers_household_with_head_in_one_step(login, world):
     assert "已登记农户 HH-NEW-001" in client.get(response.url).content.decode()
 
 
-@pytest.mark.parametrize("bad_id, message", [
-    ("wrong_check", "身份证号校验位错误"),
-    ("impossible", "身份证号中的出生日期 19800230 不存在"),
-    ("duplicate", "该身份证号已在登记册中"),
-])
+@pytest.mark.parametrize(
+    "bad_id, message",
+    [
+        ("wrong_check", "身份证号校验位错误"),
+        ("impossible", "身份证号中的出生日期 19800230 不存在"),
+        ("duplicate", "该身份证号已在登记册中"),
+    ],
+)
 def test_create_household_with_invalid_head_id_shows_chinese_error_and_saves_nothing(login, world, bad_id, message):
     value = {
         "wrong_check": wrong_check_digit(f.valid_id()),
@@ -364,6 +397,7 @@ def test_town_official_may_not_register_households(login, world):
 
 # --- edit household -----------------------------------------------------------------------
 
+
 def test_edit_household_saves_security_status(login, world):
     household = world.household_a1
     client = login(world.village_cadre)
@@ -400,6 +434,7 @@ def test_edit_household_out_of_scope_is_404_and_read_only_role_gets_403(login, w
 
 # --- members ------------------------------------------------------------------------------
 
+
 def test_add_member_and_continue_adding(login, world):
     client = login(world.village_cadre)
     url = reverse("households:member-create", args=[world.household_a1.pk])
@@ -408,17 +443,21 @@ def test_add_member_and_continue_adding(login, world):
     assert world.household_a1.members.filter(name="李四").exists()
 
 
-@pytest.mark.parametrize("value, message", [
-    (lambda w: wrong_check_digit(f.valid_id()), "身份证号校验位错误"),
-    (lambda w: impossible_date_id(), "出生日期 19800230 不存在"),
-    (lambda w: w.household_b1.head.id_number, "该身份证号已在登记册中"),
-    (lambda w: "44098119800517", "身份证号应为 18 位"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (lambda w: wrong_check_digit(f.valid_id()), "身份证号校验位错误"),
+        (lambda w: impossible_date_id(), "出生日期 19800230 不存在"),
+        (lambda w: w.household_b1.head.id_number, "该身份证号已在登记册中"),
+        (lambda w: "44098119800517", "身份证号应为 18 位"),
+    ],
+)
 def test_add_member_with_invalid_id_shows_chinese_error(login, world, value, message):
     client = login(world.village_cadre)
     before = world.household_a1.members.count()
-    response = client.post(reverse("households:member-create", args=[world.household_a1.pk]),
-                           member_post(id_number=value(world)))
+    response = client.post(
+        reverse("households:member-create", args=[world.household_a1.pk]), member_post(id_number=value(world))
+    )
     assert response.status_code == 200
     assert message in response.content.decode()
     assert world.household_a1.members.count() == before
@@ -426,8 +465,8 @@ def test_add_member_with_invalid_id_shows_chinese_error(login, world, value, mes
 
 def test_second_head_is_refused_with_a_clear_message(login, world):
     response = login(world.village_cadre).post(
-        reverse("households:member-create", args=[world.household_a1.pk]),
-        member_post(relation=Member.Relation.HEAD))
+        reverse("households:member-create", args=[world.household_a1.pk]), member_post(relation=Member.Relation.HEAD)
+    )
     assert response.status_code == 200
     assert "该户已有在户的户主" in response.content.decode()
 
@@ -442,8 +481,10 @@ def test_member_pages_respect_scope_and_role(login, world):
     town = login(world.town_official)
     head = world.household_a1.head
     assert town.get(reverse("households:member-create", args=[world.household_a1.pk])).status_code == 403
-    response = town.post(reverse("households:member-edit", args=[world.household_a1.pk, head.pk]),
-                         member_post(name="改名", id_number=head.id_number, relation="head"))
+    response = town.post(
+        reverse("households:member-edit", args=[world.household_a1.pk, head.pk]),
+        member_post(name="改名", id_number=head.id_number, relation="head"),
+    )
     assert response.status_code == 403
     head.refresh_from_db()
     assert head.name != "改名"
@@ -477,6 +518,7 @@ def test_edit_member_keeps_own_id_and_warns_about_child_work(login, world):
 
 # --- income -------------------------------------------------------------------------------
 
+
 def test_new_income_starts_from_last_years_record(login, world):
     f.make_income(world.household_a1, year=2025, wage_income=12345, transfer_income=800)
     response = login(world.village_cadre).get(reverse("households:income-create", args=[world.household_a1.pk]))
@@ -493,8 +535,11 @@ def test_income_without_history_defaults_to_current_year(login, world):
 
 def test_income_per_capita_is_computed_on_the_server(login, world):
     client = login(world.village_cadre)
-    response = client.post(reverse("households:income-create", args=[world.household_a1.pk]),
-                           income_post(declared_total="27000"), follow=True)
+    response = client.post(
+        reverse("households:income-create", args=[world.household_a1.pk]),
+        income_post(declared_total="27000"),
+        follow=True,
+    )
     record = IncomeRecord.objects.get(household=world.household_a1, year=2026)
     assert record.total_net_income == Decimal("27000.00")
     assert record.household_size == 3
@@ -504,7 +549,8 @@ def test_income_per_capita_is_computed_on_the_server(login, world):
 
 def test_income_total_not_equal_to_parts_is_refused(login, world):
     response = login(world.village_cadre).post(
-        reverse("households:income-create", args=[world.household_a1.pk]), income_post(declared_total="30000"))
+        reverse("households:income-create", args=[world.household_a1.pk]), income_post(declared_total="30000")
+    )
     assert response.status_code == 200
     assert "家庭纯收入 30000 元与各项之和 27000 元" in response.content.decode()
     assert response.context["form"].errors["declared_total"]
@@ -514,7 +560,8 @@ def test_income_total_not_equal_to_parts_is_refused(login, world):
 def test_income_policy_part_larger_than_transfer_is_refused(login, world):
     response = login(world.village_cadre).post(
         reverse("households:income-create", args=[world.household_a1.pk]),
-        income_post(transfer_income=100, policy_transfer_income=500))
+        income_post(transfer_income=100, policy_transfer_income=500),
+    )
     assert "不能大于转移性收入" in response.content.decode()
     assert not IncomeRecord.objects.exists()
 
@@ -522,7 +569,8 @@ def test_income_policy_part_larger_than_transfer_is_refused(login, world):
 def test_second_income_record_for_the_same_year_is_refused(login, world):
     f.make_income(world.household_a1, year=2026, wage_income=1)
     response = login(world.village_cadre).post(
-        reverse("households:income-create", args=[world.household_a1.pk]), income_post(year=2026))
+        reverse("households:income-create", args=[world.household_a1.pk]), income_post(year=2026)
+    )
     assert "2026年的收入记录已存在" in response.content.decode()
     assert IncomeRecord.objects.count() == 1
 
@@ -530,9 +578,17 @@ def test_second_income_record_for_the_same_year_is_refused(login, world):
 def test_edit_income_recomputes_totals(login, world):
     record = f.make_income(world.household_a1, year=2025, wage_income=3000)
     client = login(world.village_cadre)
-    response = client.post(reverse("households:income-edit", args=[world.household_a1.pk, record.pk]),
-                           income_post(year=2025, wage_income=6000, business_income=0, business_costs=0,
-                                       transfer_income=0, policy_transfer_income=0))
+    response = client.post(
+        reverse("households:income-edit", args=[world.household_a1.pk, record.pk]),
+        income_post(
+            year=2025,
+            wage_income=6000,
+            business_income=0,
+            business_costs=0,
+            transfer_income=0,
+            policy_transfer_income=0,
+        ),
+    )
     assert response.status_code == 302
     record.refresh_from_db()
     assert record.total_net_income == Decimal("6000.00") and record.per_capita_net_income == Decimal("2000.00")

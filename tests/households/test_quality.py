@@ -13,8 +13,9 @@ from tests import factories as f
 
 
 def member(household, born, **fields):
-    return f.MemberFactory(household=household, relation=Member.Relation.CHILD,
-                           id_number=f.valid_id(born, "M"), **fields)
+    return f.MemberFactory(
+        household=household, relation=Member.Relation.CHILD, id_number=f.valid_id(born, "M"), **fields
+    )
 
 
 def codes(household):
@@ -36,8 +37,12 @@ def test_sixteen_year_old_worker_is_not_flagged_as_child(world):
 
 
 def test_full_time_student_with_work_is_flagged(world):
-    member(world.household_a1, datetime.date(2004, 6, 1), schooling=Member.Schooling.HIGHER,
-           work_place=Member.WorkPlace.IN_PROVINCE)
+    member(
+        world.household_a1,
+        datetime.date(2004, 6, 1),
+        schooling=Member.Schooling.HIGHER,
+        work_place=Member.WorkPlace.IN_PROVINCE,
+    )
     assert "student_wage" in codes(world.household_a1)
 
 
@@ -55,8 +60,9 @@ def test_deceased_member_is_not_counted_in_household_size(world):
     # The member dies after the income was entered: the report asks to resave the record.
     services.member_update(user=world.village_cadre, member=child, status=Member.Status.DECEASED)
     assert "household_size" in codes(household)
-    record = services.income_record_save(user=world.village_cadre, household=household, record=record,
-                                         year=record.year, wage_income=Decimal("9000"))
+    record = services.income_record_save(
+        user=world.village_cadre, household=household, record=record, year=record.year, wage_income=Decimal("9000")
+    )
     assert record.household_size == 2
     assert record.per_capita_net_income == Decimal("4500.00")
     assert "household_size" not in codes(household)
@@ -74,9 +80,18 @@ def test_income_total_that_does_not_match_parts_is_flagged(world):
 def test_warning_is_shown_after_adding_a_working_child_on_the_page(client, world):
     client.force_login(world.village_cadre)
     child_id = f.valid_id(datetime.date(2015, 2, 3), "F")
-    data = {"name": "小红", "id_number": child_id, "relation": "child", "status": "active",
-            "health": "healthy", "labour_capacity": "none", "schooling": "primary",
-            "work_place": "in_county", "work_months": "3", "medical_insurance": "on"}
+    data = {
+        "name": "小红",
+        "id_number": child_id,
+        "relation": "child",
+        "status": "active",
+        "health": "healthy",
+        "labour_capacity": "none",
+        "schooling": "primary",
+        "work_place": "in_county",
+        "work_months": "3",
+        "medical_insurance": "on",
+    }
     response = client.post(reverse("households:member-create", args=[world.household_a1.pk]), data, follow=True)
     html = response.content.decode()
     assert "小红 未满 16 周岁" in html
@@ -85,6 +100,7 @@ def test_warning_is_shown_after_adding_a_working_child_on_the_page(client, world
 
 
 # --- the report page ----------------------------------------------------------------------
+
 
 def make_failing(village):
     household = f.make_household(village, members=1)
@@ -140,8 +156,7 @@ def test_report_keeps_a_constant_number_of_queries(client, world, django_assert_
 
 def test_registry_findings_skip_consistent_households(world):
     make_failing(world.village_a1)
-    report = quality.registry_findings(quality.prefetch_for_checks(
-        world.household_a1.__class__.objects.all()))
+    report = quality.registry_findings(quality.prefetch_for_checks(world.household_a1.__class__.objects.all()))
     assert world.household_a1 not in [household for household, _ in report]
     assert len(report) == 1
 
@@ -207,32 +222,45 @@ def test_report_counts_respect_scope(client, world):
 
 # --- the SQL conditions agree with the Python findings -----------------------------------
 
+
 def _random_member(rng, household, today, first):
     """A member drawn to sit on the edges of the rules: around the 16th birthday (29 February
     included), working or not, at school, unable to work, on 低保 and 特困, deceased."""
     sixteen = selectors._years_ago(today, 16)
-    birth = rng.choice([
-        sixteen, sixteen - datetime.timedelta(days=1), sixteen + datetime.timedelta(days=1),
-        datetime.date(2008, 2, 29), datetime.date(2009, 3, 1), datetime.date(2012, 2, 29),
-        today - datetime.timedelta(days=rng.randint(0, 365 * 90)),
-    ])
+    birth = rng.choice(
+        [
+            sixteen,
+            sixteen - datetime.timedelta(days=1),
+            sixteen + datetime.timedelta(days=1),
+            datetime.date(2008, 2, 29),
+            datetime.date(2009, 3, 1),
+            datetime.date(2012, 2, 29),
+            today - datetime.timedelta(days=rng.randint(0, 365 * 90)),
+        ]
+    )
     birth = min(birth, today)
     id_number = f.valid_id(birth, rng.choice("MF"))
     from households import idnumber
+
     parsed = idnumber.parse(id_number)
     level = rng.choice([None, None, None, 1, 3, 4])
     status = rng.choice([Member.Status.ACTIVE] * 4 + [Member.Status.DECEASED, Member.Status.MOVED_OUT])
     # A constraint allows one living head per household: only the first member may be it.
     heads = [Member.Relation.HEAD] if first or status != Member.Status.ACTIVE else []
     return Member(
-        household=household, id_number=parsed.number, birth_date=parsed.birth_date, sex=parsed.sex,
+        household=household,
+        id_number=parsed.number,
+        birth_date=parsed.birth_date,
+        sex=parsed.sex,
         name=f"成员{rng.randint(1, 9999)}",
-        relation=rng.choice([*heads, Member.Relation.CHILD, Member.Relation.SPOUSE]), status=status,
+        relation=rng.choice([*heads, Member.Relation.CHILD, Member.Relation.SPOUSE]),
+        status=status,
         labour_capacity=rng.choice(list(Member.Labour)),
         schooling=rng.choice([""] * 3 + list(Member.Schooling.values)),
         work_place=rng.choice([""] * 3 + [v for v in Member.WorkPlace.values if v]),
         work_months=rng.choice([0, 0, 0, 1, 12]),
-        dibao=rng.random() < 0.2, tekun=rng.random() < 0.2,
+        dibao=rng.random() < 0.2,
+        tekun=rng.random() < 0.2,
         disability_level=level,
         disability_category=rng.choice(["physical", "mental"]) if level else rng.choice(["", "", "", "visual"]),
     )
@@ -242,9 +270,17 @@ def _random_income(rng, household, year, month):
     """An income record whose stored total, per-capita figure and size are right or subtly
     wrong: off by a cent, rounded on a half cent either way, negative, for nobody."""
     cents = lambda top: Decimal(rng.randint(0, top)) / 100  # noqa: E731
-    record = IncomeRecord(household=household, year=year, month=month, wage_income=cents(900000),
-                          business_income=cents(50000), business_costs=cents(80000), property_income=cents(300),
-                          transfer_income=cents(3), policy_transfer_income=Decimal("0"))
+    record = IncomeRecord(
+        household=household,
+        year=year,
+        month=month,
+        wage_income=cents(900000),
+        business_income=cents(50000),
+        business_costs=cents(80000),
+        property_income=cents(300),
+        transfer_income=cents(3),
+        policy_transfer_income=Decimal("0"),
+    )
     total = record.computed_total()
     if rng.random() < 0.2:
         total += rng.choice([Decimal("0.01"), Decimal("-0.01"), Decimal("100")])
@@ -258,17 +294,26 @@ def _random_income(rng, household, year, month):
     return record
 
 
-@pytest.mark.parametrize("today", [
-    datetime.date(2026, 11, 24), datetime.date(2024, 2, 28), datetime.date(2024, 2, 29), datetime.date(2024, 3, 1),
-])
+@pytest.mark.parametrize(
+    "today",
+    [
+        datetime.date(2026, 11, 24),
+        datetime.date(2024, 2, 28),
+        datetime.date(2024, 2, 29),
+        datetime.date(2024, 3, 1),
+    ],
+)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sql_conditions_flag_exactly_the_households_the_python_checks_flag(world, today, seed):
     rng = random.Random(seed)
     households = Household.objects.bulk_create(
-        Household(number=f"Q{seed}{index:05d}", village=world.village_a1) for index in range(250))
+        Household(number=f"Q{seed}{index:05d}", village=world.village_a1) for index in range(250)
+    )
     Member.objects.bulk_create(
         _random_member(rng, household, today, index == 0)
-        for household in households for index in range(rng.randint(0, 4)))
+        for household in households
+        for index in range(rng.randint(0, 4))
+    )
     records = []
     for household in households:
         for year in rng.sample([today.year - 2, today.year - 1, today.year], rng.randint(0, 3)):

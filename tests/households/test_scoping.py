@@ -15,7 +15,10 @@ def test_town_official_sees_all_villages_of_the_town(world):
 
 def test_county_officer_sees_the_county_but_not_the_neighbour(world):
     assert visible(world.county_officer) == {
-        world.household_a1.number, world.household_a2.number, world.household_b1.number}
+        world.household_a1.number,
+        world.household_a2.number,
+        world.household_b1.number,
+    }
 
 
 def test_administrator_sees_every_county(world):

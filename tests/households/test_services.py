@@ -15,7 +15,9 @@ def member(name="张三", relation="head", **extra):
 
 def test_village_cadre_registers_a_household_with_members(world):
     household = services.household_create(
-        user=world.village_cadre, village=world.village_a1, number="S-1",
+        user=world.village_cadre,
+        village=world.village_a1,
+        number="S-1",
         members=[member(), member("李四", "spouse")],
     )
     assert household.members.count() == 2
@@ -40,8 +42,9 @@ def test_county_officer_may_register_in_any_village_of_the_county(world):
 def test_a_bad_member_rolls_back_the_whole_household(world):
     bad = member("李四", "spouse", id_number="440981198005170014")
     with pytest.raises(ValidationError) as exc:
-        services.household_create(user=world.village_cadre, village=world.village_a1, number="S-1",
-                                  members=[member(), bad])
+        services.household_create(
+            user=world.village_cadre, village=world.village_a1, number="S-1", members=[member(), bad]
+        )
     assert exc.value.message_dict == {"members[1].id_number": ["身份证号校验位错误，请核对号码。"]}
     assert not Household.objects.filter(number="S-1").exists()
 
@@ -49,8 +52,9 @@ def test_a_bad_member_rolls_back_the_whole_household(world):
 def test_an_id_number_is_never_in_two_households(world):
     taken = world.household_b1.head.id_number
     with pytest.raises(ValidationError) as exc:
-        services.member_create(user=world.village_cadre, household=world.household_a1,
-                               **member("重复", "child", id_number=taken))
+        services.member_create(
+            user=world.village_cadre, household=world.household_a1, **member("重复", "child", id_number=taken)
+        )
     assert "同一身份证号不能登记两次" in exc.value.message_dict["id_number"][0]
 
 
@@ -79,16 +83,23 @@ def test_deceased_and_moved_out_members_are_not_counted(world):
     children = list(household.members.filter(relation="child"))
     services.member_update(user=world.village_cadre, member=children[0], status=Member.Status.DECEASED)
     services.member_update(user=world.village_cadre, member=children[1], status=Member.Status.MOVED_OUT)
-    record = services.income_record_save(user=world.village_cadre, household=household, year=2025,
-                                         wage_income=Decimal("9000"))
+    record = services.income_record_save(
+        user=world.village_cadre, household=household, year=2025, wage_income=Decimal("9000")
+    )
     assert record.household_size == 2
     assert record.per_capita_net_income == Decimal("4500.00")
 
 
 def test_per_capita_income_is_rounded_to_the_fen(world):
-    record = services.income_record_save(user=world.village_cadre, household=world.household_a1, year=2025,
-                                         wage_income=Decimal("10000"), business_income=Decimal("1000"),
-                                         business_costs=Decimal("1500"), property_income=Decimal("0.01"))
+    record = services.income_record_save(
+        user=world.village_cadre,
+        household=world.household_a1,
+        year=2025,
+        wage_income=Decimal("10000"),
+        business_income=Decimal("1000"),
+        business_costs=Decimal("1500"),
+        property_income=Decimal("0.01"),
+    )
     assert record.total_net_income == Decimal("9500.01")
     assert record.per_capita_net_income == Decimal("3166.67")
     assert per_capita(Decimal("2"), 3) == Decimal("0.67")
@@ -97,18 +108,33 @@ def test_per_capita_income_is_rounded_to_the_fen(world):
 
 def test_declared_total_must_equal_the_parts(world):
     with pytest.raises(ValidationError) as exc:
-        services.income_record_save(user=world.village_cadre, household=world.household_a1, year=2025,
-                                    wage_income=Decimal("5000"), declared_total=Decimal("5001"))
+        services.income_record_save(
+            user=world.village_cadre,
+            household=world.household_a1,
+            year=2025,
+            wage_income=Decimal("5000"),
+            declared_total=Decimal("5001"),
+        )
     assert "不一致" in exc.value.message_dict["total_net_income"][0]
-    record = services.income_record_save(user=world.village_cadre, household=world.household_a1, year=2025,
-                                         wage_income=Decimal("5000"), declared_total=Decimal("5000"))
+    record = services.income_record_save(
+        user=world.village_cadre,
+        household=world.household_a1,
+        year=2025,
+        wage_income=Decimal("5000"),
+        declared_total=Decimal("5000"),
+    )
     assert record.total_net_income == Decimal("5000")
 
 
 def test_policy_transfer_cannot_exceed_transfer_income(world):
     with pytest.raises(ValidationError) as exc:
-        services.income_record_save(user=world.village_cadre, household=world.household_a1, year=2025,
-                                    transfer_income=Decimal("100"), policy_transfer_income=Decimal("200"))
+        services.income_record_save(
+            user=world.village_cadre,
+            household=world.household_a1,
+            year=2025,
+            transfer_income=Decimal("100"),
+            policy_transfer_income=Decimal("200"),
+        )
     assert "policy_transfer_income" in exc.value.message_dict
 
 
@@ -149,10 +175,15 @@ def test_findings_flag_stale_household_size_after_a_death(world):
 
 def test_findings_flag_a_working_child(world):
     kid = services.member_create(
-        user=world.village_cadre, household=world.household_a1, name="小工", relation="child",
-        id_number=idnumber.make("440981", datetime.date.today().replace(year=datetime.date.today().year - 12,
-                                                                        month=1, day=1), 33),
-        work_place="out_province", work_months=10,
+        user=world.village_cadre,
+        household=world.household_a1,
+        name="小工",
+        relation="child",
+        id_number=idnumber.make(
+            "440981", datetime.date.today().replace(year=datetime.date.today().year - 12, month=1, day=1), 33
+        ),
+        work_place="out_province",
+        work_months=10,
     )
     findings = services.findings_after_entry(world.household_a1)
     assert any(x.code == "child_wage" and x.member_id == kid.pk for x in findings)

@@ -27,13 +27,27 @@ T_LATE = datetime.datetime(2026, 10, 26, 10, tzinfo=CST)
 
 DISCOVERED = datetime.date(2026, 3, 1)
 
-HOME_CHECK = {"home_check_on": "2026-03-02", "home_checkers": "张三、李四", "home_check_note": "情况属实",
-              "commitment_signed_on": "2026-03-02"}
-APPRAISAL = {"appraisal_on": "2026-03-02", "appraisal_attendance": 15, "appraisal_result": "approved",
-             "appraisal_minutes": "参会群众一致同意纳入", "notice_start": "2026-03-02",
-             "category": "sudden", "primary_risk": "illness"}
-COUNTY_APPROVAL = {"category": "sudden", "primary_risk": "illness", "secondary_risks": ["disability"],
-                   "document_number": "示乡振〔2026〕3号"}
+HOME_CHECK = {
+    "home_check_on": "2026-03-02",
+    "home_checkers": "张三、李四",
+    "home_check_note": "情况属实",
+    "commitment_signed_on": "2026-03-02",
+}
+APPRAISAL = {
+    "appraisal_on": "2026-03-02",
+    "appraisal_attendance": 15,
+    "appraisal_result": "approved",
+    "appraisal_minutes": "参会群众一致同意纳入",
+    "notice_start": "2026-03-02",
+    "category": "sudden",
+    "primary_risk": "illness",
+}
+COUNTY_APPROVAL = {
+    "category": "sudden",
+    "primary_risk": "illness",
+    "secondary_risks": ["disability"],
+    "document_number": "示乡振〔2026〕3号",
+}
 REASON = {"comment": "经核实情况不符"}
 
 # Who normally takes each step, the data it needs, and when (see the times above).
@@ -91,19 +105,25 @@ def make_eligible(w, case, income=60000):
 def report(w, household=None, contact_person=None, discovered_on=DISCOVERED):
     with time_machine.travel(T_REPORT, tick=False):
         return services.case_create(
-            user=w.village_cadre, household=household or w.household_a1, channel="cadre_visit",
-            discovered_on=discovered_on, reason="户主突发大病，医疗支出大", contact_person=contact_person)
+            user=w.village_cadre,
+            household=household or w.household_a1,
+            channel="cadre_visit",
+            discovered_on=discovered_on,
+            reason="户主突发大病，医疗支出大",
+            contact_person=contact_person,
+        )
 
 
 def advance(w, case, state):
     """Take the normal steps from the case's state up to `state`, each by its usual actor."""
     start = ORDER.index(case.state)
-    for reached, name, actor, when in PATH[start:ORDER.index(state)]:
+    for reached, name, actor, when in PATH[start : ORDER.index(state)]:
         if name == "propose_elimination" and not case.measures.exists():
             make_eligible(w, case)
         with time_machine.travel(when, tick=False):
-            case = services.case_transition(user=getattr(w, actor), case_id=case.pk, name=name,
-                                            data=dict(STEP_DATA[name]))
+            case = services.case_transition(
+                user=getattr(w, actor), case_id=case.pk, name=name, data=dict(STEP_DATA[name])
+            )
         assert case.state == reached
     return case
 

@@ -39,17 +39,32 @@ def step(user, case, name, data=None, fmt="json"):
 
 
 def report(world, household=None, **extra):
-    return services.case_create(user=world.village_cadre, household=household or world.household_a1,
-                                channel="cadre_visit", discovered_on=datetime.date(2026, 3, 1),
-                                reason="户主突发大病", **extra)
+    return services.case_create(
+        user=world.village_cadre,
+        household=household or world.household_a1,
+        channel="cadre_visit",
+        discovered_on=datetime.date(2026, 3, 1),
+        reason="户主突发大病",
+        **extra,
+    )
 
 
 HOME_CHECK = {"home_check_on": "2026-03-02", "home_checkers": "张三、李四", "commitment_signed_on": "2026-03-02"}
-APPRAISAL = {"appraisal_on": "2026-03-02", "appraisal_attendance": 12, "appraisal_result": "approved",
-             "appraisal_minutes": "一致同意", "notice_start": "2026-03-02",
-             "category": "sudden", "primary_risk": "illness"}
-COUNTY = {"category": "sudden", "primary_risk": "illness", "secondary_risks": ["disability"],
-          "document_number": "清乡振〔2026〕3号"}
+APPRAISAL = {
+    "appraisal_on": "2026-03-02",
+    "appraisal_attendance": 12,
+    "appraisal_result": "approved",
+    "appraisal_minutes": "一致同意",
+    "notice_start": "2026-03-02",
+    "category": "sudden",
+    "primary_risk": "illness",
+}
+COUNTY = {
+    "category": "sudden",
+    "primary_risk": "illness",
+    "secondary_risks": ["disability"],
+    "document_number": "清乡振〔2026〕3号",
+}
 
 
 def on_notice(world, case):
@@ -67,12 +82,21 @@ def at_town_review(world):
 
 # --- the whole path ------------------------------------------------------------------------
 
+
 def test_whole_path_from_report_to_elimination_through_the_api(world):
     w = world
     with time_machine.travel(MAR_2, tick=False):
-        created = client_for(w.village_cadre).post("/api/cases/", {
-            "household": w.household_a1.pk, "channel": "cadre_visit", "discovered_on": "2026-03-01",
-            "reason": "户主突发大病", "primary_risk": "illness"}, format="json")
+        created = client_for(w.village_cadre).post(
+            "/api/cases/",
+            {
+                "household": w.household_a1.pk,
+                "channel": "cadre_visit",
+                "discovered_on": "2026-03-01",
+                "reason": "户主突发大病",
+                "primary_risk": "illness",
+            },
+            format="json",
+        )
         assert created.status_code == 201, created.content
         body = created.json()
         assert body["state"] == "reported" and body["state_label"] == "已申报"
@@ -92,7 +116,8 @@ def test_whole_path_from_report_to_elimination_through_the_api(world):
     with time_machine.travel(MAR_7, tick=False):
         assert step(w.village_cadre, case, "close_notice").json()["state"] == "town_review"
         response = token_client(w.town_official).post(
-            f"/api/cases/{case.pk}/transitions/town_approve/", {"comment": "情况属实"}, format="json")
+            f"/api/cases/{case.pk}/transitions/town_approve/", {"comment": "情况属实"}, format="json"
+        )
         assert response.status_code == 200, response.content
         assert response.json()["state"] == "county_review"
         response = step(w.county_officer, case, "county_approve", COUNTY)
@@ -123,9 +148,12 @@ def test_whole_path_from_report_to_elimination_through_the_api(world):
     assert body["available_transitions"] == []
     moves = [(e["action"], e["from_state"], e["to_state"]) for e in body["timeline"] if e["kind"] == "event"]
     assert moves == [
-        ("report", "", "reported"), ("start_appraisal", "reported", "village_appraisal"),
-        ("publish_notice", "village_appraisal", "public_notice"), ("close_notice", "public_notice", "town_review"),
-        ("town_approve", "town_review", "county_review"), ("county_approve", "county_review", "monitored"),
+        ("report", "", "reported"),
+        ("start_appraisal", "reported", "village_appraisal"),
+        ("publish_notice", "village_appraisal", "public_notice"),
+        ("close_notice", "public_notice", "town_review"),
+        ("town_approve", "town_review", "county_review"),
+        ("county_approve", "county_review", "monitored"),
         ("propose_elimination", "monitored", "elimination_appraisal"),
         ("publish_elimination_notice", "elimination_appraisal", "elimination_notice"),
         ("close_elimination_notice", "elimination_notice", "elimination_town_review"),
@@ -138,19 +166,26 @@ def test_whole_path_from_report_to_elimination_through_the_api(world):
 
 # --- reporting ----------------------------------------------------------------------------
 
+
 def test_second_open_case_for_a_household_is_refused_with_a_field_error(world):
     report(world)
-    response = client_for(world.village_cadre).post("/api/cases/", {
-        "household": world.household_a1.pk, "channel": "self_declared", "discovered_on": "2026-03-01",
-        "reason": "再次申报"}, format="json")
+    response = client_for(world.village_cadre).post(
+        "/api/cases/",
+        {
+            "household": world.household_a1.pk,
+            "channel": "self_declared",
+            "discovered_on": "2026-03-01",
+            "reason": "再次申报",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "已有进行中的监测对象" in str(response.json())
     assert MonitoringCase.objects.count() == 1
 
 
 def test_report_with_missing_fields_answers_chinese_field_errors(world):
-    response = client_for(world.village_cadre).post("/api/cases/", {"household": world.household_a1.pk},
-                                                    format="json")
+    response = client_for(world.village_cadre).post("/api/cases/", {"household": world.household_a1.pk}, format="json")
     assert response.status_code == 400
     body = response.json()
     assert {"channel", "discovered_on", "reason"} <= set(body)
@@ -159,26 +194,37 @@ def test_report_with_missing_fields_answers_chinese_field_errors(world):
 
 def test_report_dated_in_the_future_is_refused(world):
     with time_machine.travel(MAR_2, tick=False):
-        response = client_for(world.village_cadre).post("/api/cases/", {
-            "household": world.household_a1.pk, "channel": "cadre_visit", "discovered_on": "2026-03-09",
-            "reason": "x"}, format="json")
+        response = client_for(world.village_cadre).post(
+            "/api/cases/",
+            {
+                "household": world.household_a1.pk,
+                "channel": "cadre_visit",
+                "discovered_on": "2026-03-09",
+                "reason": "x",
+            },
+            format="json",
+        )
     assert response.status_code == 400
     assert response.json()["discovered_on"] == ["发现日期不能晚于今天。"]
 
 
 def test_report_naming_a_household_outside_the_scope_is_404(world):
     for household in (world.household_b1, world.household_other):
-        response = client_for(world.village_cadre).post("/api/cases/", {
-            "household": household.pk, "channel": "cadre_visit", "discovered_on": "2026-03-01", "reason": "x"},
-            format="json")
+        response = client_for(world.village_cadre).post(
+            "/api/cases/",
+            {"household": household.pk, "channel": "cadre_visit", "discovered_on": "2026-03-01", "reason": "x"},
+            format="json",
+        )
         assert response.status_code == 404
     assert not MonitoringCase.objects.exists()
 
 
 def test_town_official_may_not_report_a_case(world):
-    response = client_for(world.town_official).post("/api/cases/", {
-        "household": world.household_a1.pk, "channel": "cadre_visit", "discovered_on": "2026-03-01",
-        "reason": "x"}, format="json")
+    response = client_for(world.town_official).post(
+        "/api/cases/",
+        {"household": world.household_a1.pk, "channel": "cadre_visit", "discovered_on": "2026-03-01", "reason": "x"},
+        format="json",
+    )
     assert response.status_code == 403
     assert not MonitoringCase.objects.exists()
 
@@ -194,6 +240,7 @@ def test_cases_cannot_be_edited_or_deleted(world):
 
 
 # --- detail and scope -----------------------------------------------------------------------
+
 
 def test_case_outside_the_scope_is_404_everywhere(world):
     case = report(world)
@@ -244,6 +291,7 @@ def test_available_transitions_differ_per_role(world):
 
 # --- transition status codes --------------------------------------------------------------
 
+
 def test_reject_without_a_reason_is_400_and_reason_is_accepted_as_an_alias_of_comment(world):
     case = at_town_review(world)
     missing = step(world.town_official, case, "reject", {})
@@ -293,8 +341,9 @@ def test_transition_from_the_wrong_state_is_409_with_the_current_state(world):
 
 def test_unmet_condition_is_409_with_its_reasons(world):
     case = report(world)
-    response = step(world.village_cadre, case, "start_appraisal", {"home_check_on": "2026-03-02",
-                                                                     "home_checkers": "张三"})
+    response = step(
+        world.village_cadre, case, "start_appraisal", {"home_check_on": "2026-03-02", "home_checkers": "张三"}
+    )
     assert response.status_code == 409
     reasons = response.json()["reasons"]
     assert any("至少两名" in r for r in reasons) and any("承诺授权书" in r for r in reasons)
@@ -314,8 +363,13 @@ def test_transition_accepts_multipart_with_an_attachment(world, settings, tmp_pa
     settings.MEDIA_ROOT = tmp_path
     case = report(world)
     scan = SimpleUploadedFile("commitment.pdf", b"%PDF-1.4 signed", content_type="application/pdf")
-    response = step(world.village_cadre, case, "start_appraisal",
-                    {**HOME_CHECK, "commitment_scan": scan, "comment": "已入户"}, fmt="multipart")
+    response = step(
+        world.village_cadre,
+        case,
+        "start_appraisal",
+        {**HOME_CHECK, "commitment_scan": scan, "comment": "已入户"},
+        fmt="multipart",
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["state"] == "village_appraisal" and body["commitment_scan"].endswith(".pdf")
@@ -325,12 +379,16 @@ def test_transition_accepts_multipart_with_an_attachment(world, settings, tmp_pa
 
 # --- objections -----------------------------------------------------------------------------
 
+
 def test_upheld_objection_during_the_notice_sends_the_case_back_to_village_appraisal(world):
     with time_machine.travel(MAR_2, tick=False):
         case = on_notice(world, report(world))
         client = client_for(world.village_cadre)
-        response = client.post(f"/api/cases/{case.pk}/objections/", {
-            "raised_by": "匿名", "raised_on": "2026-03-02", "content": "该户有小汽车"}, format="json")
+        response = client.post(
+            f"/api/cases/{case.pk}/objections/",
+            {"raised_by": "匿名", "raised_on": "2026-03-02", "content": "该户有小汽车"},
+            format="json",
+        )
         assert response.status_code == 201, response.content
         objection = response.json()
         assert objection["status"] == "open" and objection["notice"] == "public_notice"
@@ -338,12 +396,16 @@ def test_upheld_objection_during_the_notice_sends_the_case_back_to_village_appra
     with time_machine.travel(MAR_7, tick=False):
         blocked = step(world.village_cadre, case, "close_notice")
         assert blocked.status_code == 409 and "异议未处理" in blocked.json()["reasons"][0]
-        response = client_for(world.town_official).post(f"/api/objections/{objection['id']}/resolve/", {
-            "upheld": True, "resolution": "核实该户有营运车辆"}, format="json")
+        response = client_for(world.town_official).post(
+            f"/api/objections/{objection['id']}/resolve/",
+            {"upheld": True, "resolution": "核实该户有营运车辆"},
+            format="json",
+        )
         assert response.status_code == 200, response.content
         assert response.json()["status"] == "upheld" and response.json()["case_state"] == "village_appraisal"
-        again = client_for(world.town_official).post(f"/api/objections/{objection['id']}/resolve/", {
-            "upheld": False, "resolution": "x"}, format="json")
+        again = client_for(world.town_official).post(
+            f"/api/objections/{objection['id']}/resolve/", {"upheld": False, "resolution": "x"}, format="json"
+        )
         assert again.status_code == 409
     case.refresh_from_db()
     assert case.state == State.VILLAGE_APPRAISAL and case.notice_end is None
@@ -352,11 +414,19 @@ def test_upheld_objection_during_the_notice_sends_the_case_back_to_village_appra
 def test_dismissed_objection_lets_the_notice_close(world):
     with time_machine.travel(MAR_2, tick=False):
         case = on_notice(world, report(world))
-        objection = services.objection_record(user=world.village_cadre, case_id=case.pk, raised_by="邻居",
-                                               raised_on=datetime.date(2026, 3, 2), content="收入不低")
+        objection = services.objection_record(
+            user=world.village_cadre,
+            case_id=case.pk,
+            raised_by="邻居",
+            raised_on=datetime.date(2026, 3, 2),
+            content="收入不低",
+        )
     with time_machine.travel(MAR_7, tick=False):
-        response = client_for(world.village_cadre).post(f"/api/objections/{objection.pk}/resolve/", {
-            "upheld": False, "resolution": "经核实收入确在监测范围内"}, format="json")
+        response = client_for(world.village_cadre).post(
+            f"/api/objections/{objection.pk}/resolve/",
+            {"upheld": False, "resolution": "经核实收入确在监测范围内"},
+            format="json",
+        )
         assert response.json()["status"] == "dismissed" and response.json()["case_state"] == "public_notice"
         assert step(world.village_cadre, case, "close_notice").json()["state"] == "town_review"
 
@@ -374,21 +444,34 @@ def test_objection_outside_a_notice_is_409_and_without_content_400(world):
 def test_objection_of_another_village_is_404(world):
     with time_machine.travel(MAR_2, tick=False):
         case = on_notice(world, report(world))
-        objection = services.objection_record(user=world.village_cadre, case_id=case.pk, raised_by="匿名",
-                                              raised_on=datetime.date(2026, 3, 2), content="x")
+        objection = services.objection_record(
+            user=world.village_cadre,
+            case_id=case.pk,
+            raised_by="匿名",
+            raised_on=datetime.date(2026, 3, 2),
+            content="x",
+        )
     client = client_for(world.village_cadre_b)
     assert client.get(f"/api/objections/{objection.pk}/").status_code == 404
-    response = client.post(f"/api/objections/{objection.pk}/resolve/", {"upheld": True, "resolution": "x"},
-                           format="json")
+    response = client.post(
+        f"/api/objections/{objection.pk}/resolve/", {"upheld": True, "resolution": "x"}, format="json"
+    )
     assert response.status_code == 404
 
 
 # --- visits ---------------------------------------------------------------------------------
 
+
 def test_visit_is_recorded_once_even_when_synced_twice(world):
     client = client_for(world.village_cadre)
-    payload = {"household": world.household_a1.pk, "visited_on": "2026-03-02", "visitors": "张三",
-               "housing_secure": False, "findings": "房屋漏雨", "client_uuid": str(uuid.uuid4())}
+    payload = {
+        "household": world.household_a1.pk,
+        "visited_on": "2026-03-02",
+        "visitors": "张三",
+        "housing_secure": False,
+        "findings": "房屋漏雨",
+        "client_uuid": str(uuid.uuid4()),
+    }
     with time_machine.travel(MAR_2, tick=False):
         first = client.post("/api/visits/", payload, format="json")
         second = client.post("/api/visits/", payload, format="json")
@@ -406,9 +489,11 @@ def test_visit_from_a_phone_form_may_carry_photos(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     photos = [SimpleUploadedFile(f"p{i}.jpg", b"\xff\xd8\xff\xe0 jpeg", content_type="image/jpeg") for i in range(2)]
     with time_machine.travel(MAR_2, tick=False):
-        response = client_for(world.village_cadre).post("/api/visits/", {
-            "household": world.household_a1.pk, "visitors": "张三", "water_secure": "false", "photos": photos},
-            format="multipart")
+        response = client_for(world.village_cadre).post(
+            "/api/visits/",
+            {"household": world.household_a1.pk, "visitors": "张三", "water_secure": "false", "photos": photos},
+            format="multipart",
+        )
     assert response.status_code == 201, response.content
     body = response.json()
     assert len(body["photos"]) == 2 and body["problems"] == ["饮水安全"] and body["visited_on"] == "2026-03-02"
@@ -416,9 +501,16 @@ def test_visit_from_a_phone_form_may_carry_photos(world, settings, tmp_path):
 
 def test_visit_can_open_a_case_with_its_risks(world):
     with time_machine.travel(MAR_2, tick=False):
-        response = client_for(world.village_cadre).post("/api/visits/", {
-            "household": world.household_a1.pk, "visitors": "张三、李四", "new_risks": ["illness", "education"],
-            "open_case": True}, format="json")
+        response = client_for(world.village_cadre).post(
+            "/api/visits/",
+            {
+                "household": world.household_a1.pk,
+                "visitors": "张三、李四",
+                "new_risks": ["illness", "education"],
+                "open_case": True,
+            },
+            format="json",
+        )
     assert response.status_code == 201, response.content
     case = MonitoringCase.objects.get(household=world.household_a1)
     assert response.json()["case"] == case.pk
@@ -426,28 +518,37 @@ def test_visit_can_open_a_case_with_its_risks(world):
 
 
 def test_visit_opening_a_case_without_risks_or_findings_is_400(world):
-    response = client_for(world.village_cadre).post("/api/visits/", {
-        "household": world.household_a1.pk, "visitors": "张三", "open_case": True}, format="json")
+    response = client_for(world.village_cadre).post(
+        "/api/visits/", {"household": world.household_a1.pk, "visitors": "张三", "open_case": True}, format="json"
+    )
     assert response.status_code == 400 and "new_risks" in response.json()
     assert not Visit.objects.exists()
 
 
 def test_visits_are_scoped(world):
     with time_machine.travel(MAR_2, tick=False):
-        visit = services.visit_create(user=world.village_cadre, household=world.household_a1,
-                                      visited_on=datetime.date(2026, 3, 2), visitors="张三")
+        visit = services.visit_create(
+            user=world.village_cadre,
+            household=world.household_a1,
+            visited_on=datetime.date(2026, 3, 2),
+            visitors="张三",
+        )
     other = client_for(world.village_cadre_b)
     assert other.get(f"/api/visits/{visit.pk}/").status_code == 404
     assert other.get("/api/visits/").json()["results"] == []
-    assert other.post("/api/visits/", {"household": world.household_a1.pk, "visitors": "x"},
-                      format="json").status_code == 404
+    assert (
+        other.post("/api/visits/", {"household": world.household_a1.pk, "visitors": "x"}, format="json").status_code
+        == 404
+    )
     mine = client_for(world.town_official).get(f"/api/visits/?household={world.household_a1.pk}").json()
     assert [v["id"] for v in mine["results"]] == [visit.pk]
-    assert client_for(world.town_official).get(f"/api/visits/?household={world.household_b1.pk}").json()[
-        "results"] == []
+    assert (
+        client_for(world.town_official).get(f"/api/visits/?household={world.household_b1.pk}").json()["results"] == []
+    )
 
 
 # --- lists, filters, inbox ------------------------------------------------------------------
+
 
 def ids(response):
     assert response.status_code == 200, response.content
@@ -456,11 +557,22 @@ def ids(response):
 
 def test_case_list_filters(world):
     a1 = report(world, primary_risk="illness", secondary_risks=["education"])
-    a2 = services.case_create(user=f.user_with_role("village_a2", "village_cadre", area=world.village_a2),
-                              household=world.household_a2, channel="self_declared",
-                              discovered_on=datetime.date(2026, 3, 20), reason="因学", primary_risk="education")
-    b1 = services.case_create(user=world.village_cadre_b, household=world.household_b1, channel="cadre_visit",
-                              discovered_on=datetime.date(2026, 3, 20), reason="因灾", primary_risk="disaster")
+    a2 = services.case_create(
+        user=f.user_with_role("village_a2", "village_cadre", area=world.village_a2),
+        household=world.household_a2,
+        channel="self_declared",
+        discovered_on=datetime.date(2026, 3, 20),
+        reason="因学",
+        primary_risk="education",
+    )
+    b1 = services.case_create(
+        user=world.village_cadre_b,
+        household=world.household_b1,
+        channel="cadre_visit",
+        discovered_on=datetime.date(2026, 3, 20),
+        reason="因灾",
+        primary_risk="disaster",
+    )
     client = client_for(world.county_officer)
     with time_machine.travel(datetime.datetime(2026, 3, 21, 10), tick=False):
         assert ids(client.get("/api/cases/")) == {a1.pk, a2.pk, b1.pk}
@@ -498,8 +610,13 @@ def test_inbox_lists_the_cases_waiting_for_the_caller(world):
 def at_town_review_of(world, household):
     cadre = f.user_with_role("village_a2", "village_cadre", area=household.village)
     with time_machine.travel(MAR_2, tick=False):
-        case = services.case_create(user=cadre, household=household, channel="cadre_visit",
-                                    discovered_on=datetime.date(2026, 3, 1), reason="因病")
+        case = services.case_create(
+            user=cadre,
+            household=household,
+            channel="cadre_visit",
+            discovered_on=datetime.date(2026, 3, 1),
+            reason="因病",
+        )
         services.case_transition(user=cadre, case_id=case.pk, name="start_appraisal", data=HOME_CHECK)
         services.case_transition(user=cadre, case_id=case.pk, name="publish_notice", data=APPRAISAL)
     with time_machine.travel(MAR_7, tick=False):
@@ -510,13 +627,19 @@ def _add_cases(world, count):
     for i in range(count):
         village = (world.village_a1, world.village_a2, world.village_b1)[i % 3]
         household = f.make_household(village, members=2)
-        MonitoringCase.objects.create(household=household, channel="cadre_visit", reason="x",
-                                      discovered_on=datetime.date(2026, 2, 1) + datetime.timedelta(days=i),
-                                      primary_risk="illness", secondary_risks=["education"])
+        MonitoringCase.objects.create(
+            household=household,
+            channel="cadre_visit",
+            reason="x",
+            discovered_on=datetime.date(2026, 2, 1) + datetime.timedelta(days=i),
+            primary_risk="illness",
+            secondary_risks=["education"],
+        )
 
 
-@pytest.mark.parametrize("url", ["/api/cases/", "/api/cases/?risk=education&overdue=true&q=HH", "/api/inbox/",
-                                 "/api/cases/overdue/"])
+@pytest.mark.parametrize(
+    "url", ["/api/cases/", "/api/cases/?risk=education&overdue=true&q=HH", "/api/inbox/", "/api/cases/overdue/"]
+)
 def test_case_lists_keep_a_constant_number_of_queries(world, url, django_assert_max_num_queries):
     _add_cases(world, 3)
     with time_machine.travel(MAR_7, tick=False):
@@ -532,8 +655,12 @@ def test_case_lists_keep_a_constant_number_of_queries(world, url, django_assert_
 def test_visit_list_keeps_a_constant_number_of_queries(world, django_assert_max_num_queries):
     def add(n):
         for _ in range(n):
-            services.visit_create(user=world.village_cadre, household=world.household_a1,
-                                  visited_on=datetime.date(2026, 3, 2), visitors="张三")
+            services.visit_create(
+                user=world.village_cadre,
+                household=world.household_a1,
+                visited_on=datetime.date(2026, 3, 2),
+                visitors="张三",
+            )
 
     with time_machine.travel(MAR_7, tick=False):
         add(3)
@@ -549,8 +676,12 @@ def test_case_detail_keeps_a_constant_number_of_queries_whatever_the_visits(worl
 
     def add(n):
         for _ in range(n):
-            services.visit_create(user=world.village_cadre, household=world.household_a1,
-                                  visited_on=datetime.date(2026, 3, 2), visitors="张三")
+            services.visit_create(
+                user=world.village_cadre,
+                household=world.household_a1,
+                visited_on=datetime.date(2026, 3, 2),
+                visitors="张三",
+            )
 
     with time_machine.travel(MAR_7, tick=False):
         add(3)
@@ -563,13 +694,22 @@ def test_case_detail_keeps_a_constant_number_of_queries_whatever_the_visits(worl
 
 # --- schema ---------------------------------------------------------------------------------
 
+
 def test_schema_documents_the_monitoring_endpoints(world):
     response = client_for(world.village_cadre).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for path in ["/api/cases/", "/api/cases/{id}/", "/api/cases/{id}/transitions/{name}/",
-                 "/api/cases/{id}/objections/", "/api/cases/overdue/", "/api/objections/{id}/resolve/",
-                 "/api/visits/", "/api/visits/{id}/", "/api/inbox/"]:
+    for path in [
+        "/api/cases/",
+        "/api/cases/{id}/",
+        "/api/cases/{id}/transitions/{name}/",
+        "/api/cases/{id}/objections/",
+        "/api/cases/overdue/",
+        "/api/objections/{id}/resolve/",
+        "/api/visits/",
+        "/api/visits/{id}/",
+        "/api/inbox/",
+    ]:
         assert path in paths, path
     assert set(paths["/api/cases/{id}/"]) == {"get"}
     transition = paths["/api/cases/{id}/transitions/{name}/"]["post"]

@@ -18,7 +18,8 @@ from monitoring.models import CaseEvent, MonitoringCase, State
 from tests.monitoring.cases import COUNTY_APPROVAL, DISCOVERED, T_REVIEW, case_at
 
 on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks (select_for_update) need PostgreSQL; set DATABASE_URL")
+    connection.vendor != "postgresql", reason="row locks (select_for_update) need PostgreSQL; set DATABASE_URL"
+)
 
 
 def run_together(*calls):
@@ -65,8 +66,9 @@ def test_two_county_officers_approving_at_once_exactly_one_wins(world, slow_audi
     case = case_at(w, State.COUNTY_REVIEW)
 
     def approve():
-        return services.case_transition(user=w.county_officer, case_id=case.pk, name="county_approve",
-                                        data=dict(COUNTY_APPROVAL))
+        return services.case_transition(
+            user=w.county_officer, case_id=case.pk, name="county_approve", data=dict(COUNTY_APPROVAL)
+        )
 
     with time_machine.travel(T_REVIEW, tick=False):
         results = run_together(approve, approve)
@@ -87,10 +89,12 @@ def test_approve_and_return_at_once_only_one_takes_effect(world, slow_audit):
     case = case_at(w, State.COUNTY_REVIEW)
     with time_machine.travel(T_REVIEW, tick=False):
         results = run_together(
-            lambda: services.case_transition(user=w.county_officer, case_id=case.pk, name="county_approve",
-                                             data=dict(COUNTY_APPROVAL)),
-            lambda: services.case_transition(user=w.county_officer, case_id=case.pk, name="county_return",
-                                             data={"comment": "材料不全"}),
+            lambda: services.case_transition(
+                user=w.county_officer, case_id=case.pk, name="county_approve", data=dict(COUNTY_APPROVAL)
+            ),
+            lambda: services.case_transition(
+                user=w.county_officer, case_id=case.pk, name="county_return", data={"comment": "材料不全"}
+            ),
         )
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "MonitoringCase"], results
     final = MonitoringCase.objects.get(pk=case.pk).state
@@ -104,8 +108,13 @@ def test_two_reports_of_one_household_at_once_open_one_case(world):
     w = world
 
     def report():
-        return services.case_create(user=w.village_cadre, household=w.household_a1, channel="cadre_visit",
-                                    discovered_on=DISCOVERED, reason="突发大病")
+        return services.case_create(
+            user=w.village_cadre,
+            household=w.household_a1,
+            channel="cadre_visit",
+            discovered_on=DISCOVERED,
+            reason="突发大病",
+        )
 
     results = run_together(report, report)
     assert sorted(type(r).__name__ for r in results) == ["MonitoringCase", "ValidationError"], results
@@ -120,11 +129,16 @@ def test_the_same_approval_submitted_twice_is_a_conflict_the_second_time(world):
     w = world
     case = case_at(w, State.COUNTY_REVIEW)
     with time_machine.travel(T_REVIEW, tick=False):
-        services.case_transition(user=w.county_officer, case_id=case.pk, name="county_approve",
-                                 data=dict(COUNTY_APPROVAL))
+        services.case_transition(
+            user=w.county_officer, case_id=case.pk, name="county_approve", data=dict(COUNTY_APPROVAL)
+        )
         with pytest.raises(services.Conflict) as exc:
-            services.case_transition(user=w.county_officer, case_id=case.pk, name="county_approve",
-                                     data={**COUNTY_APPROVAL, "document_number": "另一文号"})
+            services.case_transition(
+                user=w.county_officer,
+                case_id=case.pk,
+                name="county_approve",
+                data={**COUNTY_APPROVAL, "document_number": "另一文号"},
+            )
     assert "当前状态为“监测帮扶中”" in exc.value.message
     case = MonitoringCase.objects.get(pk=case.pk)
     assert case.document_number == COUNTY_APPROVAL["document_number"]
@@ -141,10 +155,12 @@ def test_a_stale_copy_of_the_case_cannot_be_saved_over_a_newer_state(world):
     case = case_at(w, State.COUNTY_REVIEW)
     stale = MonitoringCase.objects.get(pk=case.pk)
     with time_machine.travel(T_REVIEW, tick=False):
-        services.case_transition(user=w.county_officer, case_id=case.pk, name="county_return",
-                                 data={"comment": "补充材料"})
-    stale.county_approve(category="edge", primary_risk="illness", secondary_risks=[],
-                         determined_on=DISCOVERED, document_number="x")
+        services.case_transition(
+            user=w.county_officer, case_id=case.pk, name="county_return", data={"comment": "补充材料"}
+        )
+    stale.county_approve(
+        category="edge", primary_risk="illness", secondary_risks=[], determined_on=DISCOVERED, document_number="x"
+    )
     with pytest.raises(ConcurrentTransition), transaction.atomic():
         stale.save()
     assert MonitoringCase.objects.get(pk=case.pk).state == State.TOWN_REVIEW

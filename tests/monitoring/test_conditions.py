@@ -22,9 +22,8 @@ pytestmark = pytest.mark.django_db
 def refused(user, case, name, data=None, when=T_ELIM):
     """Take the step, expect a Conflict, check nothing was recorded, return its reasons."""
     events = CaseEvent.objects.filter(case=case).count()
-    with time_machine.travel(when, tick=False):
-        with pytest.raises(services.Conflict) as exc:
-            services.case_transition(user=user, case_id=case.pk, name=name, data=data or {})
+    with time_machine.travel(when, tick=False), pytest.raises(services.Conflict) as exc:
+        services.case_transition(user=user, case_id=case.pk, name=name, data=data or {})
     assert MonitoringCase.objects.get(pk=case.pk).state == case.state
     assert CaseEvent.objects.filter(case=case).count() == events
     assert exc.value.message.startswith("暂不能执行")
@@ -36,8 +35,7 @@ def refused(user, case, name, data=None, when=T_ELIM):
 
 def test_notice_not_over_refuses_closing_the_notice(world):
     case = case_at(world, State.PUBLIC_NOTICE)  # notice 2 Mar - 6 Mar
-    reasons = refused(world.village_cadre, case, "close_notice",
-                      when=datetime.datetime(2026, 3, 6, 23, 59, tzinfo=CST))
+    reasons = refused(world.village_cadre, case, "close_notice", when=datetime.datetime(2026, 3, 6, 23, 59, tzinfo=CST))
     assert reasons == ["公示期未满：公示至 2026-03-06，期满后才能进入下一步。"]
 
 
@@ -45,17 +43,24 @@ def test_open_objection_refuses_closing_the_notice(world):
     w = world
     case = case_at(w, State.PUBLIC_NOTICE)
     with time_machine.travel(T_REPORT, tick=False):
-        services.objection_record(user=w.village_cadre, case_id=case.pk, raised_by="村民王五",
-                                  raised_on=datetime.date(2026, 3, 2), content="该户家中有车")
+        services.objection_record(
+            user=w.village_cadre,
+            case_id=case.pk,
+            raised_by="村民王五",
+            raised_on=datetime.date(2026, 3, 2),
+            content="该户家中有车",
+        )
     assert refused(w.village_cadre, case, "close_notice", when=T_REVIEW) == [
-        "还有 1 条异议未处理，处理完毕后才能结束公示。"]
+        "还有 1 条异议未处理，处理完毕后才能结束公示。"
+    ]
 
 
 def test_no_commitment_refuses_starting_the_appraisal(world):
     case = report(world)
     data = {k: v for k, v in HOME_CHECK.items() if k != "commitment_signed_on"}
     assert refused(world.village_cadre, case, "start_appraisal", data, when=T_REPORT) == [
-        "尚未记录农户签署的承诺授权书（签署日期）。"]
+        "尚未记录农户签署的承诺授权书（签署日期）。"
+    ]
 
 
 @pytest.mark.parametrize("checkers", ["张三", "", "张三、 "])
@@ -63,31 +68,42 @@ def test_home_check_by_fewer_than_two_checkers_refuses_starting_the_appraisal(wo
     case = report(world)
     data = {**HOME_CHECK, "home_checkers": checkers}
     assert refused(world.village_cadre, case, "start_appraisal", data, when=T_REPORT) == [
-        "尚未记录入户核实情况（核实日期和至少两名核实人员）。"]
+        "尚未记录入户核实情况（核实日期和至少两名核实人员）。"
+    ]
 
 
 def test_no_home_check_at_all_gives_both_reasons(world):
     case = report(world)
     assert refused(world.village_cadre, case, "start_appraisal", {}, when=T_REPORT) == [
-        "尚未记录入户核实情况（核实日期和至少两名核实人员）。", "尚未记录农户签署的承诺授权书（签署日期）。"]
+        "尚未记录入户核实情况（核实日期和至少两名核实人员）。",
+        "尚未记录农户签署的承诺授权书（签署日期）。",
+    ]
 
 
 def test_two_checkers_separated_by_any_usual_mark_are_enough(world):
     case = report(world)
     with time_machine.travel(T_REPORT, tick=False):
-        case = services.case_transition(user=world.village_cadre, case_id=case.pk, name="start_appraisal",
-                                        data={**HOME_CHECK, "home_checkers": "张三，李四"})
+        case = services.case_transition(
+            user=world.village_cadre,
+            case_id=case.pk,
+            name="start_appraisal",
+            data={**HOME_CHECK, "home_checkers": "张三，李四"},
+        )
     assert case.state == State.VILLAGE_APPRAISAL
 
 
 def test_negative_appraisal_refuses_the_notice_and_says_to_reject(world):
     case = case_at(world, State.VILLAGE_APPRAISAL)
-    with time_machine.travel(T_REPORT, tick=False):
-        with pytest.raises(ValidationError) as exc:
-            services.case_transition(user=world.village_cadre, case_id=case.pk, name="publish_notice",
-                                     data={**APPRAISAL, "appraisal_result": "rejected"})
+    with time_machine.travel(T_REPORT, tick=False), pytest.raises(ValidationError) as exc:
+        services.case_transition(
+            user=world.village_cadre,
+            case_id=case.pk,
+            name="publish_notice",
+            data={**APPRAISAL, "appraisal_result": "rejected"},
+        )
     assert exc.value.message_dict["appraisal_result"] == [
-        "评议结果为不同意纳入时不能发布公示，请使用“不予纳入”操作并填写原因。"]
+        "评议结果为不同意纳入时不能发布公示，请使用“不予纳入”操作并填写原因。"
+    ]
     # The model's own guard says the same, whatever calls it.
     case.appraisal_on, case.appraisal_attendance, case.appraisal_result = datetime.date(2026, 3, 2), 9, "rejected"
     assert not appraisal_positive(case)
@@ -98,11 +114,11 @@ def test_negative_appraisal_refuses_the_notice_and_says_to_reject(world):
 
 def test_missing_appraisal_minutes_are_field_errors(world):
     case = case_at(world, State.VILLAGE_APPRAISAL)
-    with time_machine.travel(T_REPORT, tick=False):
-        with pytest.raises(ValidationError) as exc:
-            services.case_transition(user=world.village_cadre, case_id=case.pk, name="publish_notice", data={})
+    with time_machine.travel(T_REPORT, tick=False), pytest.raises(ValidationError) as exc:
+        services.case_transition(user=world.village_cadre, case_id=case.pk, name="publish_notice", data={})
     assert {"appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_minutes"} <= set(
-        exc.value.message_dict)
+        exc.value.message_dict
+    )
 
 
 # --- elimination (DOMAIN.md §5) ------------------------------------------------------------------
@@ -129,9 +145,15 @@ def test_all_criteria_met_allows_proposing_elimination(world, monitored):
     with time_machine.travel(T_ELIM, tick=False):
         criteria = monitored.elimination_criteria()
         assert [(c.code, c.met) for c in criteria] == [
-            ("months", True), ("measures", True), ("income", True), ("rigid", True), ("security", True)]
-        case = services.case_transition(user=world.village_cadre, case_id=monitored.pk,
-                                        name="propose_elimination", data={})
+            ("months", True),
+            ("measures", True),
+            ("income", True),
+            ("rigid", True),
+            ("security", True),
+        ]
+        case = services.case_transition(
+            user=world.village_cadre, case_id=monitored.pk, name="propose_elimination", data={}
+        )
     assert case.state == State.ELIMINATION_APPRAISAL
 
 
@@ -149,26 +171,35 @@ def test_no_measure_carried_out_refuses_elimination(world, monitored):
 def test_income_below_the_monitoring_line_refuses_elimination(world, monitored):
     IncomeRecord.objects.filter(pk=world.income.pk).update(per_capita_net_income=Decimal("7000.00"))
     assert propose_refused(world, monitored) == (
-        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年人均 7000.00 元，监测线 8000.00 元）。")
+        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年人均 7000.00 元，监测线 8000.00 元）。"
+    )
 
 
 def test_a_recent_month_below_the_line_means_income_is_not_stable(world, monitored):
-    IncomeRecord.objects.create(household=world.household_a1, year=2026, month=8, wage_income=Decimal("300"),
-                                total_net_income=Decimal("300"), household_size=3,
-                                per_capita_net_income=Decimal("100.00"))
+    IncomeRecord.objects.create(
+        household=world.household_a1,
+        year=2026,
+        month=8,
+        wage_income=Decimal("300"),
+        total_net_income=Decimal("300"),
+        household_size=3,
+        per_capita_net_income=Decimal("100.00"),
+    )
     assert propose_refused(world, monitored).endswith("近半年有 1 个月低于监测线）。")
 
 
 def test_no_monitoring_line_for_the_year_refuses_elimination(world, monitored):
     MonitoringLine.objects.all().delete()
     assert propose_refused(world, monitored) == (
-        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年监测线未设置）。")
+        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年监测线未设置）。"
+    )
 
 
 def test_rigid_expenditure_above_income_refuses_elimination(world, monitored):
     IncomeRecord.objects.filter(pk=world.income.pk).update(medical_expense=Decimal("80000"))
     assert propose_refused(world, monitored) == (
-        "风险消除条件未全部满足：大额刚性支出已解决（2026 年刚性支出 80000.00 元，家庭纯收入 60000.00 元）。")
+        "风险消除条件未全部满足：大额刚性支出已解决（2026 年刚性支出 80000.00 元，家庭纯收入 60000.00 元）。"
+    )
 
 
 def test_a_two_worries_three_guarantees_problem_refuses_elimination(world, monitored):
@@ -177,7 +208,8 @@ def test_a_two_worries_three_guarantees_problem_refuses_elimination(world, monit
     household.water_secure = False
     household.save()
     assert propose_refused(world, monitored) == (
-        "风险消除条件未全部满足：“两不愁三保障”及饮水安全有保障（未保障：住房安全、饮水安全）。")
+        "风险消除条件未全部满足：“两不愁三保障”及饮水安全有保障（未保障：住房安全、饮水安全）。"
+    )
 
 
 def test_several_unmet_criteria_are_all_listed(world, monitored):
@@ -201,8 +233,9 @@ def test_labour_capacity_counts_only_members_still_living_there(world, monitored
     assert refused(world.village_cadre, monitored, "propose_elimination")[0].startswith("该户没有劳动能力成员")
     Member.objects.filter(pk=members[1].pk).update(labour_capacity=Member.Labour.WEAK)
     with time_machine.travel(T_ELIM, tick=False):
-        case = services.case_transition(user=world.village_cadre, case_id=monitored.pk,
-                                        name="propose_elimination", data={})
+        case = services.case_transition(
+            user=world.village_cadre, case_id=monitored.pk, name="propose_elimination", data={}
+        )
     assert case.state == State.ELIMINATION_APPRAISAL
 
 
@@ -218,9 +251,8 @@ def test_unmet_criteria_disable_the_offered_action_with_the_reason(world, monito
 def test_the_notice_cannot_go_out_without_a_category_and_a_reason(world):
     case = case_at(world, State.VILLAGE_APPRAISAL)
     data = {k: v for k, v in APPRAISAL.items() if k not in ("category", "primary_risk")}
-    with time_machine.travel(T_REPORT, tick=False):
-        with pytest.raises(ValidationError) as exc:
-            services.case_transition(user=world.village_cadre, case_id=case.pk, name="publish_notice", data=data)
+    with time_machine.travel(T_REPORT, tick=False), pytest.raises(ValidationError) as exc:
+        services.case_transition(user=world.village_cadre, case_id=case.pk, name="publish_notice", data=data)
     assert exc.value.message_dict["category"] == ["请选择拟纳入类别（公示名单要列出）。"]
     assert exc.value.message_dict["primary_risk"] == ["请选择主要风险类型（公示名单中的纳入原因）。"]
     assert MonitoringCase.objects.get(pk=case.pk).state == State.VILLAGE_APPRAISAL

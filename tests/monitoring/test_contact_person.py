@@ -14,8 +14,14 @@ from tests import factories as f
 
 
 def report(world, contact):
-    return services.case_create(user=world.village_cadre, household=world.household_a1, channel="cadre_visit",
-                                discovered_on=datetime.date.today(), reason="突发大病", contact_person=contact)
+    return services.case_create(
+        user=world.village_cadre,
+        household=world.household_a1,
+        channel="cadre_visit",
+        discovered_on=datetime.date.today(),
+        reason="突发大病",
+        contact_person=contact,
+    )
 
 
 def test_people_of_the_village_town_county_and_unbound_helpers_may_be_contacts(world):
@@ -38,8 +44,12 @@ def test_the_api_refuses_another_countys_user_exactly_like_a_missing_one(world):
     outsider = f.user_with_role("outsider", Role.VILLAGE_CADRE, area=world.other_village)
     client = APIClient()
     client.force_authenticate(world.village_cadre)
-    body = {"household": world.household_a1.pk, "channel": "cadre_visit",
-            "discovered_on": datetime.date.today().isoformat(), "reason": "突发大病"}
+    body = {
+        "household": world.household_a1.pk,
+        "channel": "cadre_visit",
+        "discovered_on": datetime.date.today().isoformat(),
+        "reason": "突发大病",
+    }
     foreign = client.post("/api/cases/", {**body, "contact_person": outsider.pk}, format="json")
     missing = client.post("/api/cases/", {**body, "contact_person": 987654}, format="json")
     assert foreign.status_code == missing.status_code == 400

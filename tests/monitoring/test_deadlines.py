@@ -13,7 +13,7 @@ from households.models import Role
 from monitoring import selectors, services, workdays
 from monitoring.models import CaseEvent, CountySettings, MonitoringCase, State
 from tests import factories as f
-from tests.monitoring.cases import APPRAISAL, CST, T_REPORT, case_at, report
+from tests.monitoring.cases import APPRAISAL, CST, case_at, report
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +43,9 @@ def test_determined_or_ended_cases_have_no_deadline(world):
     assert selectors.deadline(monitored) is None
     rejected = report(world, household=f.make_household(world.village_a1))
     with at(D(2026, 3, 3)):
-        services.case_transition(user=world.village_cadre, case_id=rejected.pk, name="reject",
-                                 data={"comment": "不符合"})
+        services.case_transition(
+            user=world.village_cadre, case_id=rejected.pk, name="reject", data={"comment": "不符合"}
+        )
     assert selectors.deadline(MonitoringCase.objects.get(pk=rejected.pk)) is None
 
 
@@ -54,8 +55,13 @@ def test_determination_limit_is_a_per_county_setting(world):
     case = report(w)
     assert selectors.deadline(case, today=D(2026, 3, 10)).date == D(2026, 3, 21)
     other_cadre = f.user_with_role("other_village", Role.VILLAGE_CADRE, area=w.other_village)
-    other = services.case_create(user=other_cadre, household=w.household_other, channel="self_declared",
-                                 discovered_on=D(2026, 3, 1), reason="申请")
+    other = services.case_create(
+        user=other_cadre,
+        household=w.household_other,
+        channel="self_declared",
+        discovered_on=D(2026, 3, 1),
+        reason="申请",
+    )
     assert selectors.deadline(other, today=D(2026, 3, 10)).date == D(2026, 3, 16)  # the default elsewhere
 
 
@@ -101,16 +107,19 @@ def _report_many(w, county, discoveries):
         cadre = f.UserFactory(username="other_village")
         if not cadre.roles.exists():
             f.RoleAssignment.objects.create(user=cadre, role=Role.VILLAGE_CADRE, area=village)
-    return [services.case_create(user=cadre, household=f.make_household(village), channel="cadre_visit",
-                                 discovered_on=day, reason="风险") for day in discoveries]
+    return [
+        services.case_create(
+            user=cadre, household=f.make_household(village), channel="cadre_visit", discovered_on=day, reason="风险"
+        )
+        for day in discoveries
+    ]
 
 
 @pytest.mark.parametrize("working_days", [False, True], ids=["calendar", "working-days"])
 @pytest.mark.parametrize("today", [D(2026, 3, 20), D(2026, 10, 12), D(2026, 10, 24), D(2027, 1, 18)])
 def test_overdue_list_agrees_with_the_days_left_of_every_case(world, today, working_days):
     w = world
-    CountySettings.objects.create(county=w.county, determination_days=15,
-                                  determination_in_working_days=working_days)
+    CountySettings.objects.create(county=w.county, determination_days=15, determination_in_working_days=working_days)
     CountySettings.objects.create(county=w.other_county, determination_days=20)
     days = [today - datetime.timedelta(days=n) for n in range(0, 40, 2)]
     cases = _report_many(w, w.county, days) + _report_many(w, w.other_county, days)
@@ -135,8 +144,13 @@ def test_overdue_list_is_scoped_by_the_user(world):
     w = world
     case = report(w)
     other_cadre = f.user_with_role("other_village", Role.VILLAGE_CADRE, area=w.other_village)
-    services.case_create(user=other_cadre, household=w.household_other, channel="self_declared",
-                         discovered_on=D(2026, 3, 1), reason="申请")
+    services.case_create(
+        user=other_cadre,
+        household=w.household_other,
+        channel="self_declared",
+        discovered_on=D(2026, 3, 1),
+        reason="申请",
+    )
     q = selectors.overdue_q(D(2026, 4, 1))
     assert list(selectors.cases_visible_to(w.county_officer).filter(q)) == [case]
     assert selectors.cases_visible_to(w.admin).filter(q).count() == 2
@@ -148,8 +162,12 @@ def test_overdue_list_is_scoped_by_the_user(world):
 
 def _publish(w, case, start):
     with at(start):
-        return services.case_transition(user=w.village_cadre, case_id=case.pk, name="publish_notice",
-                                        data={**APPRAISAL, "notice_start": start.isoformat()})
+        return services.case_transition(
+            user=w.village_cadre,
+            case_id=case.pk,
+            name="publish_notice",
+            data={**APPRAISAL, "notice_start": start.isoformat()},
+        )
 
 
 def test_notice_lasts_the_county_setting_in_calendar_days(world):
@@ -159,18 +177,25 @@ def test_notice_lasts_the_county_setting_in_calendar_days(world):
     assert (case.notice_start, case.notice_end) == (D(2026, 3, 2), D(2026, 3, 8))
 
 
-@pytest.mark.parametrize("start, end", [
-    (D(2026, 9, 28), D(2026, 10, 9)),    # Mon: 28, 29, 30 Sep, then 8, 9 Oct after National Day
-    (D(2026, 9, 26), D(2026, 10, 9)),    # put up on a holiday: it starts counting on Monday
-    (D(2026, 10, 9), D(2026, 10, 14)),   # Fri 9, Sat 10 (make-up working day), 12, 13, 14 Oct
-])
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        (D(2026, 9, 28), D(2026, 10, 9)),  # Mon: 28, 29, 30 Sep, then 8, 9 Oct after National Day
+        (D(2026, 9, 26), D(2026, 10, 9)),  # put up on a holiday: it starts counting on Monday
+        (D(2026, 10, 9), D(2026, 10, 14)),  # Fri 9, Sat 10 (make-up working day), 12, 13, 14 Oct
+    ],
+)
 def test_notice_in_working_days_follows_the_chinese_calendar(world, start, end):
     w = world
     CountySettings.objects.create(county=w.county, notice_in_working_days=True)
     case = report(w)
     with at(D(2026, 3, 2)):
-        case = services.case_transition(user=w.village_cadre, case_id=case.pk, name="start_appraisal", data={
-            "home_check_on": "2026-03-02", "home_checkers": "张三、李四", "commitment_signed_on": "2026-03-02"})
+        case = services.case_transition(
+            user=w.village_cadre,
+            case_id=case.pk,
+            name="start_appraisal",
+            data={"home_check_on": "2026-03-02", "home_checkers": "张三、李四", "commitment_signed_on": "2026-03-02"},
+        )
     case = _publish(w, case, start)
     assert case.notice_end == end
     event = CaseEvent.objects.get(case=case, action="publish_notice")
@@ -182,8 +207,12 @@ def test_notice_beyond_the_holiday_data_records_the_fallback_note(world):
     CountySettings.objects.create(county=w.county, notice_in_working_days=True)
     case = report(w)
     with at(D(2027, 2, 5)):
-        case = services.case_transition(user=w.village_cadre, case_id=case.pk, name="start_appraisal", data={
-            "home_check_on": "2027-02-05", "home_checkers": "张三、李四", "commitment_signed_on": "2027-02-05"})
+        case = services.case_transition(
+            user=w.village_cadre,
+            case_id=case.pk,
+            name="start_appraisal",
+            data={"home_check_on": "2027-02-05", "home_checkers": "张三、李四", "commitment_signed_on": "2027-02-05"},
+        )
     case = _publish(w, case, D(2027, 2, 5))  # a Friday
     assert case.notice_end == D(2027, 2, 11)  # Fri 5, Mon 8 ... Thu 11, weekdays only
     event = CaseEvent.objects.get(case=case, action="publish_notice")
@@ -212,10 +241,16 @@ def test_inbox_lists_the_cases_waiting_for_each_role(world):
     reported = report(w)
     in_town = case_at(w, State.TOWN_REVIEW, household=f.make_household(w.village_a1))
     with at(D(2026, 3, 2)):
-        withdrawn = services.case_create(user=w.village_cadre_b, household=w.household_b1, channel="petition",
-                                         discovered_on=D(2026, 3, 1), reason="信访反映")
-        services.case_transition(user=w.village_cadre_b, case_id=withdrawn.pk, name="withdraw",
-                                 data={"comment": "核实后农户撤回"})
+        withdrawn = services.case_create(
+            user=w.village_cadre_b,
+            household=w.household_b1,
+            channel="petition",
+            discovered_on=D(2026, 3, 1),
+            reason="信访反映",
+        )
+        services.case_transition(
+            user=w.village_cadre_b, case_id=withdrawn.pk, name="withdraw", data={"comment": "核实后农户撤回"}
+        )
     assert list(selectors.inbox(w.village_cadre)) == [reported]  # town review waits for the town
     assert list(selectors.inbox(w.town_official)) == [in_town]
     assert list(selectors.inbox(w.county_officer)) == []

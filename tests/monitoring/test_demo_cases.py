@@ -30,8 +30,10 @@ def seeded(django_db_setup, django_db_blocker):
 def logins(seeded, db):
     from django.contrib.auth import get_user_model
 
-    return {u.username: u for u in get_user_model().objects.filter(
-        username__in=["village", "village_b", "town", "county", "admin"])}
+    return {
+        u.username: u
+        for u in get_user_model().objects.filter(username__in=["village", "village_b", "town", "county", "admin"])
+    }
 
 
 def first_village(county):
@@ -41,8 +43,9 @@ def first_village(county):
 def test_every_state_has_a_case_in_the_first_village_and_so_in_the_first_town(seeded, db):
     village = first_village(seeded)
     in_village = set(MonitoringCase.objects.filter(household__village=village).values_list("state", flat=True))
-    in_town = set(MonitoringCase.objects.filter(household__village__parent=village.parent)
-                  .values_list("state", flat=True))
+    in_town = set(
+        MonitoringCase.objects.filter(household__village__parent=village.parent).values_list("state", flat=True)
+    )
     assert in_village == set(State.values)
     assert in_town == set(State.values)
     assert 35 <= MonitoringCase.objects.count() <= 50
@@ -80,8 +83,9 @@ def test_the_village_town_and_county_logins_each_have_work_they_can_do_in_their_
 
 
 def test_a_notice_with_an_open_objection_cannot_be_closed_yet(seeded, logins):
-    objection = Objection.objects.get(status=Objection.Status.OPEN, case__state=State.PUBLIC_NOTICE,
-                                      case__household__village=first_village(seeded))
+    objection = Objection.objects.get(
+        status=Objection.Status.OPEN, case__state=State.PUBLIC_NOTICE, case__household__village=first_village(seeded)
+    )
     case = objection.case
     assert case.notice_end < timezone.localdate()  # the period itself is over
     [close] = [a for a in services.actions_for(case, logins["village"]) if a.name == "close_notice"]
@@ -108,8 +112,11 @@ def test_monitored_cases_have_visits_some_overdue_and_some_recent(seeded, logins
 
 def test_identification_cases_show_both_days_left_and_overdue_deadlines(seeded, logins):
     cache = selectors.SettingsCache()
-    open_cases = [c for c in selectors.cases_visible_to(logins["county"]).select_related(*selectors.LIST_RELATED)
-                  if c.in_identification]
+    open_cases = [
+        c
+        for c in selectors.cases_visible_to(logins["county"]).select_related(*selectors.LIST_RELATED)
+        if c.in_identification
+    ]
     deadlines = [selectors.deadline(c, cache) for c in open_cases]
     assert any(d.days_left >= 0 for d in deadlines)
     assert any(d.overdue for d in deadlines)

@@ -12,7 +12,7 @@ from django.http import Http404
 from monitoring import services
 from monitoring.forms import ObjectionResolveForm
 from monitoring.models import CaseEvent, MonitoringCase, Objection, State
-from tests.monitoring.cases import APPRAISAL, CST, T_ELIM, T_LATE, T_REPORT, T_REVIEW, add_users, case_at
+from tests.monitoring.cases import APPRAISAL, T_ELIM, T_LATE, T_REPORT, T_REVIEW, add_users, case_at
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,10 @@ def test_objection_is_recorded_with_who_raised_it_and_audited(world):
     assert objection.notice == State.PUBLIC_NOTICE and objection.recorded_by == w.village_cadre
     event = CaseEvent.objects.get(case=case, action="objection_recorded")
     assert (event.actor, event.comment, event.payload) == (
-        w.village_cadre, "该户家中有小轿车一辆", {"objection": objection.pk, "raised_by": "村民王五"})
+        w.village_cadre,
+        "该户家中有小轿车一辆",
+        {"objection": objection.pk, "raised_by": "村民王五"},
+    )
     assert event.from_state == event.to_state == State.PUBLIC_NOTICE
 
 
@@ -107,13 +110,22 @@ def test_upheld_objection_sends_the_case_back_for_re_check(world):
     assert case.state == State.VILLAGE_APPRAISAL
     assert case.notice_start is None and case.notice_end is None and case.appraisal_result == ""
     events = list(CaseEvent.objects.filter(case=case).order_by("id").values_list("action", "from_state", "to_state"))
-    assert events[-2:] == [("objection_resolved", State.PUBLIC_NOTICE, State.PUBLIC_NOTICE),
-                           ("return_for_recheck", State.PUBLIC_NOTICE, State.VILLAGE_APPRAISAL)]
-    assert CaseEvent.objects.get(case=case, action="return_for_recheck").comment == "异议成立：该户确有车辆，需重新核实收入"
+    assert events[-2:] == [
+        ("objection_resolved", State.PUBLIC_NOTICE, State.PUBLIC_NOTICE),
+        ("return_for_recheck", State.PUBLIC_NOTICE, State.VILLAGE_APPRAISAL),
+    ]
+    assert (
+        CaseEvent.objects.get(case=case, action="return_for_recheck").comment
+        == "异议成立：该户确有车辆，需重新核实收入"
+    )
     # A fresh appraisal and notice follow.
     with time_machine.travel(T_REVIEW, tick=False):
-        case = services.case_transition(user=w.village_cadre, case_id=case.pk, name="publish_notice",
-                                        data={**APPRAISAL, "appraisal_on": "2026-03-09", "notice_start": "2026-03-09"})
+        case = services.case_transition(
+            user=w.village_cadre,
+            case_id=case.pk,
+            name="publish_notice",
+            data={**APPRAISAL, "appraisal_on": "2026-03-09", "notice_start": "2026-03-09"},
+        )
     assert case.state == State.PUBLIC_NOTICE and case.notice_end == datetime.date(2026, 3, 13)
 
 
@@ -122,9 +134,8 @@ def test_upheld_objection_during_the_elimination_notice_returns_to_monitoring(wo
     case = case_at(w, State.ELIMINATION_NOTICE)
     objection = record(w.village_cadre, case, when=T_ELIM, content="该户户主仍在住院")
     assert objection.notice == State.ELIMINATION_NOTICE
-    with time_machine.travel(T_LATE, tick=False):
-        with pytest.raises(services.Conflict) as exc:
-            services.case_transition(user=w.village_cadre, case_id=case.pk, name="close_elimination_notice", data={})
+    with time_machine.travel(T_LATE, tick=False), pytest.raises(services.Conflict) as exc:
+        services.case_transition(user=w.village_cadre, case_id=case.pk, name="close_elimination_notice", data={})
     assert exc.value.reasons == ["还有 1 条异议未处理，处理完毕后才能结束公示。"]
     resolve(w.town_official, objection, upheld=True, resolution="属实，继续帮扶", when=T_LATE)
     case = MonitoringCase.objects.get(pk=case.pk)
@@ -166,8 +177,12 @@ def test_a_second_objection_left_open_still_blocks_the_next_notice(world):
     first, second = record(w.village_cadre, case), record(w.village_cadre, case, raised_by="村民赵六")
     resolve(w.village_cadre, first, upheld=True)
     with time_machine.travel(T_REVIEW, tick=False):
-        services.case_transition(user=w.village_cadre, case_id=case.pk, name="publish_notice",
-                                 data={**APPRAISAL, "appraisal_on": "2026-03-09", "notice_start": "2026-03-09"})
+        services.case_transition(
+            user=w.village_cadre,
+            case_id=case.pk,
+            name="publish_notice",
+            data={**APPRAISAL, "appraisal_on": "2026-03-09", "notice_start": "2026-03-09"},
+        )
     with pytest.raises(services.Conflict):
         close_notice(w, case, when=T_LATE)
     resolve(w.village_cadre, second, upheld=False, when=T_LATE)  # noted; the case stays on notice

@@ -16,7 +16,13 @@ from monitoring import services
 from monitoring.models import CaseEvent, MonitoringCase, Objection, State, Visit
 from tests import factories as f
 from tests.monitoring.cases import (
-    APPRAISAL, CST, HOME_CHECK, T_REPORT, T_REVIEW, add_users, advance, case_at, report,
+    CST,
+    HOME_CHECK,
+    T_REPORT,
+    T_REVIEW,
+    add_users,
+    case_at,
+    report,
 )
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +36,7 @@ def login(client):
     def _login(user):
         client.force_login(user)
         return client
+
     return _login
 
 
@@ -100,8 +107,9 @@ def test_inbox_lists_monitored_households_with_an_overdue_visit(login, world):
         page = text(login(w.village_cadre).get(reverse("monitoring:inbox")))
         assert "认定后未走访" in page
         assert reverse("monitoring:visit-create", args=[case.household_id]) in page
-        services.visit_create(user=w.village_cadre, household=w.household_a1, visited_on=datetime.date(2026, 5, 1),
-                              visitors="张三、李四")
+        services.visit_create(
+            user=w.village_cadre, household=w.household_a1, visited_on=datetime.date(2026, 5, 1), visitors="张三、李四"
+        )
         page = text(login(w.village_cadre).get(reverse("monitoring:inbox")))
     assert "认定后未走访" not in page and "没有走访超期的监测户" in page
 
@@ -149,7 +157,7 @@ def test_case_list_filters_by_category_risk_and_area(login, world):
 
 def test_case_list_overdue_filter_offers_all_instead_of_unknown(login, world):
     page = text(login(world.county_officer).get(reverse("monitoring:case-list"), {"overdue": "unknown"}))
-    overdue_select = page[page.index('name="overdue"'):].split("</select>")[0]
+    overdue_select = page[page.index('name="overdue"') :].split("</select>")[0]
     assert ">全部</option>" in overdue_select and "未知" not in overdue_select
     # "全部" is no filter: the page does not claim that nothing matches the conditions.
     assert "没有符合条件的监测对象" not in page and "您的工作范围内还没有监测对象" in page
@@ -161,7 +169,7 @@ def test_case_list_paginates(login, world):
         report(w, household=f.make_household(w.village_a1))
     client = login(w.village_cadre)
     assert "第 1 / 2 页" in text(client.get(reverse("monitoring:case-list")))
-    assert text(client.get(reverse("monitoring:case-list"), {"page": 2})).count("<li class=\"item") == 1
+    assert text(client.get(reverse("monitoring:case-list"), {"page": 2})).count('<li class="item') == 1
 
 
 # --- case detail ------------------------------------------------------------------------------
@@ -325,8 +333,11 @@ def test_objection_recorded_during_the_notice_and_upheld_sends_the_case_back(log
     case = case_at(w, State.PUBLIC_NOTICE)
     client = login(w.village_cadre)
     with time_machine.travel(T_NOTICE, tick=False):
-        response = client.post(reverse("monitoring:objection-create", args=[case.pk]), {
-            "raised_by": "匿名", "raised_on": "2026-03-03", "content": "该户有经营性货车"}, follow=True)
+        response = client.post(
+            reverse("monitoring:objection-create", args=[case.pk]),
+            {"raised_by": "匿名", "raised_on": "2026-03-03", "content": "该户有经营性货车"},
+            follow=True,
+        )
         assert "已登记异议。异议处理完毕前不能结束公示。" in messages_of(response)
         objection = Objection.objects.get(case=case)
         page = text(response)
@@ -335,9 +346,11 @@ def test_objection_recorded_during_the_notice_and_upheld_sends_the_case_back(log
     with time_machine.travel(T_REVIEW, tick=False):
         page = text(client.get(detail_url(case)))
         assert "还有 1 条异议未处理" in page
-        response = client.post(reverse("monitoring:objection-resolve", args=[case.pk, objection.pk]), {
-            f"objection-{objection.pk}-upheld": "1", f"objection-{objection.pk}-resolution": "核实有货车"},
-            follow=True)
+        response = client.post(
+            reverse("monitoring:objection-resolve", args=[case.pk, objection.pk]),
+            {f"objection-{objection.pk}-upheld": "1", f"objection-{objection.pk}-resolution": "核实有货车"},
+            follow=True,
+        )
     assert "已处理异议：异议成立，已退回重新核实。" in messages_of(response)
     case.refresh_from_db()
     objection.refresh_from_db()
@@ -348,8 +361,10 @@ def test_an_invalid_objection_form_is_shown_with_errors(login, world):
     w = world
     case = case_at(w, State.PUBLIC_NOTICE)
     with time_machine.travel(T_NOTICE, tick=False):
-        response = login(w.village_cadre).post(reverse("monitoring:objection-create", args=[case.pk]), {
-            "raised_by": "匿名", "raised_on": "2026-03-03", "content": ""})
+        response = login(w.village_cadre).post(
+            reverse("monitoring:objection-create", args=[case.pk]),
+            {"raised_by": "匿名", "raised_on": "2026-03-03", "content": ""},
+        )
     assert response.status_code == 200 and "该字段是必填项。" in text(response)
     assert not Objection.objects.exists()
 
@@ -357,8 +372,10 @@ def test_an_invalid_objection_form_is_shown_with_errors(login, world):
 def test_objection_pages_are_404_outside_scope(login, world):
     w = world
     case = case_at(w, State.PUBLIC_NOTICE)
-    response = login(w.village_cadre_b).post(reverse("monitoring:objection-create", args=[case.pk]), {
-        "raised_by": "匿名", "raised_on": "2026-03-03", "content": "有异议"})
+    response = login(w.village_cadre_b).post(
+        reverse("monitoring:objection-create", args=[case.pk]),
+        {"raised_by": "匿名", "raised_on": "2026-03-03", "content": "有异议"},
+    )
     assert response.status_code == 404 and not Objection.objects.exists()
 
 
@@ -366,9 +383,16 @@ def test_objection_pages_are_404_outside_scope(login, world):
 
 
 def case_post(household, **extra):
-    data = {"household": household.pk, "channel": "self_declared", "discovered_on": "2026-03-01",
-            "reason": "户主因病住院，自付医疗费用高", "primary_risk": "illness", "category": "", "risk_note": "",
-            "contact_person": ""}
+    data = {
+        "household": household.pk,
+        "channel": "self_declared",
+        "discovered_on": "2026-03-01",
+        "reason": "户主因病住院，自付医疗费用高",
+        "primary_risk": "illness",
+        "category": "",
+        "risk_note": "",
+        "contact_person": "",
+    }
     data.update(extra)
     return data
 
@@ -412,10 +436,22 @@ def test_new_case_page_is_404_outside_scope_and_403_for_other_roles(login, world
 
 
 def visit_post(**extra):
-    data = {"visited_on": "2026-03-02", "visitors": "张三、李四", "food_secure": "on", "clothing_secure": "on",
-            "education_secure": "on", "medical_secure": "on", "housing_secure": "on", "water_secure": "on",
-            "findings": "", "income_change": "", "next_step": "", "latitude": "", "longitude": "",
-            "client_uuid": str(uuid.uuid4())}
+    data = {
+        "visited_on": "2026-03-02",
+        "visitors": "张三、李四",
+        "food_secure": "on",
+        "clothing_secure": "on",
+        "education_secure": "on",
+        "medical_secure": "on",
+        "housing_secure": "on",
+        "water_secure": "on",
+        "findings": "",
+        "income_change": "",
+        "next_step": "",
+        "latitude": "",
+        "longitude": "",
+        "client_uuid": str(uuid.uuid4()),
+    }
     data.update(extra)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -451,8 +487,11 @@ def test_a_visit_may_open_a_case_carrying_its_findings_over(login, world):
     w = world
     client = login(w.village_cadre)
     with time_machine.travel(T_REPORT, tick=False):
-        response = client.post(reverse("monitoring:visit-create", args=[w.household_a1.pk]),
-                               visit_post(findings="户主务工受伤", new_risks=["accident"], open_case="on"), follow=True)
+        response = client.post(
+            reverse("monitoring:visit-create", args=[w.household_a1.pk]),
+            visit_post(findings="户主务工受伤", new_risks=["accident"], open_case="on"),
+            follow=True,
+        )
     case = MonitoringCase.objects.get(household=w.household_a1)
     assert response.redirect_chain[-1][0] == detail_url(case)
     assert case.channel == "cadre_visit" and case.primary_risk == "accident" and case.reason == "户主务工受伤"
@@ -461,8 +500,9 @@ def test_a_visit_may_open_a_case_carrying_its_findings_over(login, world):
 def test_an_invalid_visit_is_shown_with_errors(login, world):
     w = world
     with time_machine.travel(T_REPORT, tick=False):
-        response = login(w.village_cadre).post(reverse("monitoring:visit-create", args=[w.household_a1.pk]),
-                                               visit_post(visited_on="2026-03-09"))
+        response = login(w.village_cadre).post(
+            reverse("monitoring:visit-create", args=[w.household_a1.pk]), visit_post(visited_on="2026-03-09")
+        )
     assert response.status_code == 200 and "走访日期不能晚于今天。" in text(response)
     assert not Visit.objects.exists()
 
@@ -504,8 +544,15 @@ def test_notice_list_shows_the_notice_without_id_number_or_phone(login, world):
     assert "突发严重困难户" in page and "因病" in page  # category and reason settled at the appraisal
     w.household_a1.bank_account = "6228480012345678901"
     w.household_a1.save()
-    for secret in (w.household_a1.bank_account, head.id_number, idnumber.mask(head.id_number), head.id_number[-4:], w.household_a1.phone,
-                   head.phone, w.household_a1.number):
+    for secret in (
+        w.household_a1.bank_account,
+        head.id_number,
+        idnumber.mask(head.id_number),
+        head.id_number[-4:],
+        w.household_a1.phone,
+        head.phone,
+        w.household_a1.number,
+    ):
         assert secret not in page
     assert case.reason not in page  # the free-text reason may hold health details
     assert "@media print" in open("static/css/monitoring.css", encoding="utf-8").read()
@@ -515,8 +562,9 @@ def test_elimination_notice_list_lists_only_cases_on_elimination_notice(login, w
     w = world
     case_at(w, State.PUBLIC_NOTICE)
     with time_machine.travel(T_NOTICE, tick=False):
-        page = text(login(w.village_cadre).get(
-            reverse("monitoring:notice-list", args=[w.village_a1.pk]), {"elimination": "1"}))
+        page = text(
+            login(w.village_cadre).get(reverse("monitoring:notice-list", args=[w.village_a1.pk]), {"elimination": "1"})
+        )
     assert "风险消除公示" in page and "本村当前没有处于公示期的风险消除" in page
 
 
@@ -537,8 +585,12 @@ def _fill(w, n):
     monitored = case_at(w, State.MONITORED, household=f.make_household(w.village_a1))
     with time_machine.travel(T_REVIEW, tick=False):
         for i in range(n):
-            services.visit_create(user=w.village_cadre, household=monitored.household,
-                                  visited_on=datetime.date(2026, 3, 9), visitors=f"走访{i}")
+            services.visit_create(
+                user=w.village_cadre,
+                household=monitored.household,
+                visited_on=datetime.date(2026, 3, 9),
+                visitors=f"走访{i}",
+            )
     return monitored
 
 
@@ -565,8 +617,12 @@ def _fill_more(w, n, monitored):
         report(w, household=f.make_household(w.village_a1, members=2))
     with time_machine.travel(T_REVIEW, tick=False):
         for i in range(n):
-            services.visit_create(user=w.village_cadre, household=monitored.household,
-                                  visited_on=datetime.date(2026, 3, 9), visitors=f"再访{i}")
+            services.visit_create(
+                user=w.village_cadre,
+                household=monitored.household,
+                visited_on=datetime.date(2026, 3, 9),
+                visitors=f"再访{i}",
+            )
     return monitored
 
 
@@ -578,9 +634,14 @@ def test_step_attachments_are_served_only_inside_scope(login, world, settings, t
     case = report(w)
     client = login(w.village_cadre)
     with time_machine.travel(T_REPORT, tick=False):
-        client.post(action_url(case, "start_appraisal"), {
-            **HOME_CHECK, "commitment_scan": SimpleUploadedFile("承诺书.pdf", b"%PDF-scan"),
-            "attachment": SimpleUploadedFile("核实记录.pdf", b"%PDF-minutes")})
+        client.post(
+            action_url(case, "start_appraisal"),
+            {
+                **HOME_CHECK,
+                "commitment_scan": SimpleUploadedFile("承诺书.pdf", b"%PDF-scan"),
+                "attachment": SimpleUploadedFile("核实记录.pdf", b"%PDF-minutes"),
+            },
+        )
     event = CaseEvent.objects.get(case=case, action="start_appraisal")
     page = text(client.get(detail_url(case)))
     scan_url = reverse("monitoring:commitment-scan", args=[case.pk])

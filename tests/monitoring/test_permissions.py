@@ -15,15 +15,15 @@ from tests.monitoring.cases import STEP_DATA, T_LATE, add_users, case_at, make_e
 pytestmark = pytest.mark.django_db
 
 ROLES = [
-    "village_cadre",          # cadre of the household's village
-    "village_cadre_b",        # cadre of a village in the other town
-    "town_official",          # official of the household's town
-    "town_official_b",        # official of the other town
+    "village_cadre",  # cadre of the household's village
+    "village_cadre_b",  # cadre of a village in the other town
+    "town_official",  # official of the household's town
+    "town_official_b",  # official of the other town
     "county_officer",
-    "other_county_officer",   # officer of the neighbouring county
+    "other_county_officer",  # officer of the neighbouring county
     "department_staff",
     "admin",
-    "contact",                # the case's contact person, no area role
+    "contact",  # the case's contact person, no area role
     "nobody",
 ]
 OUT_OF_SCOPE = {"village_cadre_b", "town_official_b", "other_county_officer", "department_staff", "nobody"}
@@ -79,8 +79,7 @@ def attempt(case, user, name):
     try:
         with transaction.atomic():
             try:
-                moved = services.case_transition(user=user, case_id=case.pk, name=name,
-                                                 data=dict(STEP_DATA[name]))
+                moved = services.case_transition(user=user, case_id=case.pk, name=name, data=dict(STEP_DATA[name]))
             except Http404:
                 outcome = "404"
             except PermissionDenied:
@@ -99,8 +98,9 @@ def attempt(case, user, name):
     return outcome
 
 
-@pytest.mark.parametrize("name, state, allowed, target", [
-    pytest.param(*row, id=f"{row[0]}-from-{row[1]}") for row in MATRIX])
+@pytest.mark.parametrize(
+    "name, state, allowed, target", [pytest.param(*row, id=f"{row[0]}-from-{row[1]}") for row in MATRIX]
+)
 def test_transition_is_allowed_only_for_the_role_acting_at_that_step(world, name, state, allowed, target):
     """Each role in turn, every attempt rolled back: allowed → the target state and an audit
     row by that user; in scope but another role → 403; out of scope → 404; and the page's
@@ -128,12 +128,21 @@ def test_every_transition_of_the_model_is_covered_by_the_matrix():
     assert names - {"return_for_recheck"} == {name for name, *_ in MATRIX}
 
 
-@pytest.mark.parametrize("role, outcome", [
-    ("village_cadre", "visible"), ("town_official", "visible"), ("county_officer", "visible"),
-    ("admin", "visible"), ("contact", "visible"),
-    ("village_cadre_b", "404"), ("town_official_b", "404"), ("other_county_officer", "404"),
-    ("department_staff", "404"), ("nobody", "404"),
-])
+@pytest.mark.parametrize(
+    "role, outcome",
+    [
+        ("village_cadre", "visible"),
+        ("town_official", "visible"),
+        ("county_officer", "visible"),
+        ("admin", "visible"),
+        ("contact", "visible"),
+        ("village_cadre_b", "404"),
+        ("town_official_b", "404"),
+        ("other_county_officer", "404"),
+        ("department_staff", "404"),
+        ("nobody", "404"),
+    ],
+)
 def test_case_is_visible_exactly_to_users_in_scope(world, role, outcome):
     w = add_users(world)
     case = case_at(w, State.REPORTED, contact_person=w.contact)

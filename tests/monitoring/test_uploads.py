@@ -10,16 +10,27 @@ from monitoring.models import CaseEvent
 
 
 def _report(world):
-    return services.case_create(user=world.village_cadre, household=world.household_a1, channel="cadre_visit",
-                                discovered_on=datetime.date.today(), reason="突发大病")
+    return services.case_create(
+        user=world.village_cadre,
+        household=world.household_a1,
+        channel="cadre_visit",
+        discovered_on=datetime.date.today(),
+        reason="突发大病",
+    )
 
 
 def _start_appraisal(world, case, upload):
     return services.case_transition(
-        user=world.village_cadre, case_id=case.pk, name="start_appraisal",
-        data={"home_check_on": datetime.date.today(), "home_checkers": "张三、李四",
-              "commitment_signed_on": datetime.date.today()},
-        files={"attachment": upload})
+        user=world.village_cadre,
+        case_id=case.pk,
+        name="start_appraisal",
+        data={
+            "home_check_on": datetime.date.today(),
+            "home_checkers": "张三、李四",
+            "commitment_signed_on": datetime.date.today(),
+        },
+        files={"attachment": upload},
+    )
 
 
 def test_a_web_page_cannot_be_uploaded_as_evidence(world):

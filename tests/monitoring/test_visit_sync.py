@@ -27,11 +27,22 @@ def _phone(user):
 
 def _offline_form(household, client_uuid, **extra):
     # What offline.js sends: every 两不愁三保障 item explicitly, as the cadre saw it on the form.
-    return {"household": str(household.pk), "visited_on": "2026-03-02", "visitors": "张三",
-            "food_secure": "true", "clothing_secure": "true", "education_secure": "true",
-            "medical_secure": "true", "housing_secure": "false", "water_secure": "true",
-            "findings": "房屋漏雨", "new_risks": ["housing"], "open_case": "false",
-            "client_uuid": client_uuid, **extra}
+    return {
+        "household": str(household.pk),
+        "visited_on": "2026-03-02",
+        "visitors": "张三",
+        "food_secure": "true",
+        "clothing_secure": "true",
+        "education_secure": "true",
+        "medical_secure": "true",
+        "housing_secure": "false",
+        "water_secure": "true",
+        "findings": "房屋漏雨",
+        "new_risks": ["housing"],
+        "open_case": "false",
+        "client_uuid": client_uuid,
+        **extra,
+    }
 
 
 def test_the_csrf_cookie_is_readable_by_the_page_script(world):

@@ -48,9 +48,19 @@ def test_visit_form_starts_from_the_households_last_known_state(world):
 
 def test_visit_form_needs_only_date_and_visitors(world):
     with at(D(2026, 3, 20)):
-        form = VisitForm({"visited_on": "2026-03-20", "visitors": "张三", "food_secure": "on", "clothing_secure": "on",
-                          "education_secure": "on", "medical_secure": "on", "housing_secure": "on",
-                          "water_secure": "on"}, household=world.household_a1)
+        form = VisitForm(
+            {
+                "visited_on": "2026-03-20",
+                "visitors": "张三",
+                "food_secure": "on",
+                "clothing_secure": "on",
+                "education_secure": "on",
+                "medical_secure": "on",
+                "housing_secure": "on",
+                "water_secure": "on",
+            },
+            household=world.household_a1,
+        )
         assert form.is_valid(), form.errors
         future = VisitForm({"visited_on": "2026-03-21", "visitors": "张三"}, household=world.household_a1)
         assert future.errors["visited_on"] == ["走访日期不能晚于今天。"]
@@ -75,8 +85,9 @@ def test_visit_without_photos_or_location_is_saved(world):
 
 def test_visit_photos_are_stored_when_given(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    photos = [SimpleUploadedFile(f"p{i}.jpg", b"\xff\xd8\xff" + bytes([i]), content_type="image/jpeg")
-              for i in range(2)]
+    photos = [
+        SimpleUploadedFile(f"p{i}.jpg", b"\xff\xd8\xff" + bytes([i]), content_type="image/jpeg") for i in range(2)
+    ]
     v = visit(world.village_cadre, world.household_a1, photos=photos, latitude="23.123456", longitude="113.654321")
     assert VisitPhoto.objects.filter(visit=v).count() == 2
     assert v.photos.first().image.name.startswith("visits/")
@@ -95,8 +106,14 @@ def test_visit_attaches_to_the_open_case_and_appears_on_its_timeline(world):
 
 def test_visit_can_open_a_case_carrying_its_facts_over(world):
     w = world
-    v = visit(w.village_cadre, w.household_a1, open_case=True, medical_secure=False,
-              new_risks=["illness", "employment"], findings="户主突发脑梗住院，子女返乡照顾")
+    v = visit(
+        w.village_cadre,
+        w.household_a1,
+        open_case=True,
+        medical_secure=False,
+        new_risks=["illness", "employment"],
+        findings="户主突发脑梗住院，子女返乡照顾",
+    )
     case = v.case
     assert case is not None and case.state == State.REPORTED
     assert (case.channel, case.discovered_on) == (Channel.CADRE_VISIT, D(2026, 3, 20))
@@ -109,8 +126,9 @@ def test_visit_can_open_a_case_carrying_its_facts_over(world):
     assert event.action == "visit" and event.payload["visit"] == v.pk and event.to_state == State.REPORTED
     # With the commitment recorded, the appraisal can start from the visit's facts.
     with at(D(2026, 3, 21)):
-        case = services.case_transition(user=w.village_cadre, case_id=case.pk, name="start_appraisal",
-                                        data={"commitment_signed_on": "2026-03-21"})
+        case = services.case_transition(
+            user=w.village_cadre, case_id=case.pk, name="start_appraisal", data={"commitment_signed_on": "2026-03-21"}
+        )
     assert case.state == State.VILLAGE_APPRAISAL and case.home_checkers == "张三、李四"
 
 

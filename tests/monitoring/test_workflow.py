@@ -15,8 +15,20 @@ from monitoring import services
 from monitoring.models import CaseEvent, MonitoringCase, State
 from tests import factories as f
 from tests.monitoring.cases import (
-    APPRAISAL, COUNTY_APPROVAL, CST, HOME_CHECK, PATH, REASON, T_ELIM, T_ELIM_REVIEW, T_LATE, T_REPORT,
-    T_REVIEW, case_at, make_eligible, report,
+    APPRAISAL,
+    COUNTY_APPROVAL,
+    CST,
+    HOME_CHECK,
+    PATH,
+    REASON,
+    T_ELIM,
+    T_ELIM_REVIEW,
+    T_LATE,
+    T_REPORT,
+    T_REVIEW,
+    case_at,
+    make_eligible,
+    report,
 )
 
 pytestmark = pytest.mark.django_db
@@ -35,10 +47,20 @@ def test_whole_path_from_report_to_elimination_by_the_role_acting_at_each_step(w
         case = step(w.village_cadre, case, "start_appraisal", HOME_CHECK)
         assert case.state == State.VILLAGE_APPRAISAL
         assert case.home_checkers == "张三、李四" and case.commitment_signed_on == datetime.date(2026, 3, 2)
-        case = step(w.village_cadre, case, "publish_notice", {
-            "appraisal_on": "2026-03-02", "appraisal_attendance": 15, "appraisal_result": "approved",
-            "appraisal_minutes": "一致同意", "notice_start": "2026-03-02",
-            "category": "sudden", "primary_risk": "illness"})
+        case = step(
+            w.village_cadre,
+            case,
+            "publish_notice",
+            {
+                "appraisal_on": "2026-03-02",
+                "appraisal_attendance": 15,
+                "appraisal_result": "approved",
+                "appraisal_minutes": "一致同意",
+                "notice_start": "2026-03-02",
+                "category": "sudden",
+                "primary_risk": "illness",
+            },
+        )
         assert case.state == State.PUBLIC_NOTICE
         # Default five calendar days, the first day included.
         assert (case.notice_start, case.notice_end) == (datetime.date(2026, 3, 2), datetime.date(2026, 3, 6))
@@ -53,8 +75,12 @@ def test_whole_path_from_report_to_elimination_by_the_role_acting_at_each_step(w
         case = step(w.town_official, case, "town_approve", {"comment": "经乡镇核查属实"})
         assert case.state == State.COUNTY_REVIEW
         assert case.town_reviewed_on == datetime.date(2026, 3, 9) and case.town_review_note == "经乡镇核查属实"
-        case = step(w.county_officer, case, "county_approve", {
-            **COUNTY_APPROVAL, "secondary_risks": ["disability", "illness"], "determined_on": "2026-03-08"})
+        case = step(
+            w.county_officer,
+            case,
+            "county_approve",
+            {**COUNTY_APPROVAL, "secondary_risks": ["disability", "illness"], "determined_on": "2026-03-08"},
+        )
         assert case.state == State.MONITORED
         assert case.category == "sudden" and case.primary_risk == "illness"
         assert case.secondary_risks == ["disability"]  # the primary risk is not repeated
@@ -148,8 +174,11 @@ def test_town_return_sends_the_case_back_to_the_village_appraisal_with_a_reason(
     # The appraisal must be held again, and a new notice published.
     assert case.notice_end is None and case.appraisal_result == ""
     event = case.events.get(action="town_return")
-    assert (event.from_state, event.to_state, event.comment) == (State.TOWN_REVIEW, State.VILLAGE_APPRAISAL,
-                                                                 "核实人员不足")
+    assert (event.from_state, event.to_state, event.comment) == (
+        State.TOWN_REVIEW,
+        State.VILLAGE_APPRAISAL,
+        "核实人员不足",
+    )
 
 
 def test_county_return_sends_the_case_back_to_the_town(world):
@@ -163,12 +192,15 @@ def test_county_return_sends_the_case_back_to_the_town(world):
     assert case.events.get(action="county_return").actor == w.county_officer
 
 
-@pytest.mark.parametrize("state, actor", [
-    (State.ELIMINATION_APPRAISAL, "village_cadre"),
-    (State.ELIMINATION_NOTICE, "village_cadre"),
-    (State.ELIMINATION_TOWN_REVIEW, "town_official"),
-    (State.ELIMINATION_COUNTY_REVIEW, "county_officer"),
-])
+@pytest.mark.parametrize(
+    "state, actor",
+    [
+        (State.ELIMINATION_APPRAISAL, "village_cadre"),
+        (State.ELIMINATION_NOTICE, "village_cadre"),
+        (State.ELIMINATION_TOWN_REVIEW, "town_official"),
+        (State.ELIMINATION_COUNTY_REVIEW, "county_officer"),
+    ],
+)
 def test_elimination_return_from_each_elimination_step_goes_back_to_monitoring(world, state, actor):
     w = world
     case = case_at(w, state)
@@ -186,13 +218,16 @@ def test_elimination_return_from_each_elimination_step_goes_back_to_monitoring(w
 # --- endings -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state, actor", [
-    (State.REPORTED, "village_cadre"),
-    (State.VILLAGE_APPRAISAL, "village_cadre"),
-    (State.PUBLIC_NOTICE, "village_cadre"),
-    (State.TOWN_REVIEW, "town_official"),
-    (State.COUNTY_REVIEW, "county_officer"),
-])
+@pytest.mark.parametrize(
+    "state, actor",
+    [
+        (State.REPORTED, "village_cadre"),
+        (State.VILLAGE_APPRAISAL, "village_cadre"),
+        (State.PUBLIC_NOTICE, "village_cadre"),
+        (State.TOWN_REVIEW, "town_official"),
+        (State.COUNTY_REVIEW, "county_officer"),
+    ],
+)
 def test_reject_from_each_identification_step_by_the_role_acting_there_needs_a_reason(world, state, actor):
     w = world
     case = case_at(w, state)
@@ -208,8 +243,9 @@ def test_reject_from_each_identification_step_by_the_role_acting_there_needs_a_r
     assert case.events.get(action="reject").actor == user
 
 
-@pytest.mark.parametrize("state", [State.REPORTED, State.VILLAGE_APPRAISAL, State.PUBLIC_NOTICE,
-                                   State.TOWN_REVIEW, State.COUNTY_REVIEW])
+@pytest.mark.parametrize(
+    "state", [State.REPORTED, State.VILLAGE_APPRAISAL, State.PUBLIC_NOTICE, State.TOWN_REVIEW, State.COUNTY_REVIEW]
+)
 def test_village_cadre_withdraws_a_report_before_monitoring_with_a_reason(world, state):
     w = world
     case = case_at(w, state)
@@ -290,8 +326,9 @@ def test_one_open_case_per_household(world):
     assert exc.value.message_dict["household"] == ["该户已有进行中的监测对象记录，不能重复申报。"]
     # The database itself refuses a second open case, whatever the code path.
     with pytest.raises(IntegrityError), transaction.atomic():
-        MonitoringCase.objects.create(household=w.household_a1, channel="cadre_visit",
-                                      discovered_on=datetime.date(2026, 3, 1), reason="重复")
+        MonitoringCase.objects.create(
+            household=w.household_a1, channel="cadre_visit", discovered_on=datetime.date(2026, 3, 1), reason="重复"
+        )
     with time_machine.travel(T_REPORT, tick=False):
         step(w.village_cadre, case, "reject", {"comment": "不符合条件"})
     # An ended case does not block a new one: the full procedure runs again.
@@ -305,7 +342,9 @@ def test_a_household_is_reported_again_after_its_risk_was_eliminated(world):
     new = report(w, discovered_on=datetime.date(2026, 10, 20))
     assert new.state == State.REPORTED
     assert list(w.household_a1.cases.order_by("id").values_list("state", flat=True)) == [
-        State.ELIMINATED, State.REPORTED]
+        State.ELIMINATED,
+        State.REPORTED,
+    ]
 
 
 def test_only_the_village_cadre_of_the_village_reports_a_case(world):
@@ -315,12 +354,22 @@ def test_only_the_village_cadre_of_the_village_reports_a_case(world):
 
     for user in (w.town_official, w.county_officer, w.admin):
         with pytest.raises(PermissionDenied):
-            services.case_create(user=user, household=w.household_a1, channel="self_declared",
-                                 discovered_on=datetime.date(2026, 3, 1), reason="申请")
+            services.case_create(
+                user=user,
+                household=w.household_a1,
+                channel="self_declared",
+                discovered_on=datetime.date(2026, 3, 1),
+                reason="申请",
+            )
     for user in (w.village_cadre_b, w.department_staff, w.nobody):
         with pytest.raises(Http404):
-            services.case_create(user=user, household=w.household_a1, channel="self_declared",
-                                 discovered_on=datetime.date(2026, 3, 1), reason="申请")
+            services.case_create(
+                user=user,
+                household=w.household_a1,
+                channel="self_declared",
+                discovered_on=datetime.date(2026, 3, 1),
+                reason="申请",
+            )
     assert not MonitoringCase.objects.exists()
 
 
@@ -356,8 +405,12 @@ def test_county_approval_needs_its_data(world):
         with pytest.raises(ValidationError) as exc:
             step(w.county_officer, case, "county_approve", {**COUNTY_APPROVAL, "secondary_risks": ["other"]})
         assert exc.value.message_dict == {"risk_note": ["风险类型选择了“其他”，请说明具体风险。"]}
-        case = step(w.county_officer, case, "county_approve",
-                    {**COUNTY_APPROVAL, "secondary_risks": ["other"], "risk_note": "子女务工受伤"})
+        case = step(
+            w.county_officer,
+            case,
+            "county_approve",
+            {**COUNTY_APPROVAL, "secondary_risks": ["other"], "risk_note": "子女务工受伤"},
+        )
     assert case.state == State.MONITORED and case.risk_note == "子女务工受伤"
     assert case.risk_types() == ["因病", "其他"]
 
@@ -367,9 +420,18 @@ def test_negative_appraisal_cannot_be_published_and_is_ended_by_reject(world):
     case = case_at(w, State.VILLAGE_APPRAISAL)
     with time_machine.travel(T_REPORT, tick=False):
         with pytest.raises(ValidationError) as exc:
-            step(w.village_cadre, case, "publish_notice", {
-                "appraisal_on": "2026-03-02", "appraisal_attendance": 15, "appraisal_result": "rejected",
-                "appraisal_minutes": "多数不同意", "notice_start": "2026-03-02"})
+            step(
+                w.village_cadre,
+                case,
+                "publish_notice",
+                {
+                    "appraisal_on": "2026-03-02",
+                    "appraisal_attendance": 15,
+                    "appraisal_result": "rejected",
+                    "appraisal_minutes": "多数不同意",
+                    "notice_start": "2026-03-02",
+                },
+            )
         assert "不予纳入" in exc.value.message_dict["appraisal_result"][0]
         case = step(w.village_cadre, case, "reject", {"comment": "民主评议未通过"})
     assert case.state == State.REJECTED
@@ -401,6 +463,16 @@ def test_a_case_can_go_round_the_returns_and_still_reach_monitoring(world):
         case = step(w.county_officer, case, "county_approve", COUNTY_APPROVAL)
     assert case.state == State.MONITORED and case.determined_on == datetime.date(2026, 3, 16)
     actions = list(case.events.order_by("id").values_list("action", flat=True))
-    assert actions == ["report", "start_appraisal", "publish_notice", "close_notice", "town_approve",
-                       "county_return", "town_return", "publish_notice", "close_notice", "town_approve",
-                       "county_approve"]
+    assert actions == [
+        "report",
+        "start_appraisal",
+        "publish_notice",
+        "close_notice",
+        "town_approve",
+        "county_return",
+        "town_return",
+        "publish_notice",
+        "close_notice",
+        "town_approve",
+        "county_approve",
+    ]

@@ -8,9 +8,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--reset", action="store_true", help="清除演示县的登记数据后重新生成")
-        parser.add_argument(
-            "--households-per-village", type=int, default=50, help="每个村生成的农户数（默认 50）"
-        )
+        parser.add_argument("--households-per-village", type=int, default=50, help="每个村生成的农户数（默认 50）")
 
     def handle(self, *args, reset, households_per_village, **options):
         logins = build_demo(stdout=self.stdout, households_per_village=households_per_village, reset=reset)
