@@ -48,33 +48,42 @@ import csv
 import datetime
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import idnumber, quality, selectors
+from . import idnumber, quality, selectors, spreadsheets
 from .models import Area, Household, Member
 from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from .spreadsheets import (  # noqa: F401 - NUMERIC_ID_MESSAGE and the extensions are part of this module's interface
+    EXTENSIONS_TEXT,
+    HEADER_SEARCH_ROWS,
+    NUMERIC_ID_MESSAGE,
+    SUPPORTED_EXTENSIONS,
+    SpreadsheetError,
+    cell,
+    chain,
+    clean_text,
+    header_text,
+    is_blank,
+    is_note_text,
+    looks_mangled,
+    normalize_header,
+)
 
-HEADER_SEARCH_ROWS = 15
 GROUP_ROWS_SHOWN = 10
 QUERY_CHUNK = 500
 WRITE_BATCH = 200
 # How often (in rows) the optional progress callback hears from the read and check steps.
 PROGRESS_EVERY = 1000
-# .txt: Excel's "Unicode 文本" / "文本文件(制表符分隔)" exports, tab-separated.
-SUPPORTED_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv", ".txt")
-EXTENSIONS_TEXT = ".xlsx、.xls、.csv 和 .txt（制表符分隔）"
 
-NUMERIC_ID_MESSAGE = "身份证号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写。"
 NUMERIC_NUMBER_MESSAGE = "户编号被 Excel 存成了数字（科学计数法），后几位已丢失，请把该列设为文本格式后重新填写。"
+HEADER_RULE = "表头行必须同时包含「户编号」和「身份证号」两列。请下载导入模板对照填写。"
 
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (unreadable, unsupported, no header row)."""
+# The file as a whole cannot be imported (unreadable, unsupported, no header row).
+ImportFileError = SpreadsheetError
 
 
 # --- columns -----------------------------------------------------------------------------
@@ -190,24 +199,7 @@ CHINESE_DIGITS = {
     "十一": 11,
     "十二": 12,
 }
-NOTE_ROW = re.compile(
-    r"^(合计|总计|小计|共计|注|备注|说明|填表|填报|制表|审核|负责人|联系人|统计|经办|以上|村委会|签字|签名)"
-    r"|[:：]|盖章|签字"
-)  # a household number never holds a colon: "填报人：…  审核人：…"
-SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?E[+-]?\d+$", re.IGNORECASE)
-DECIMAL = re.compile(r"^\d+\.\d+$")
-WHITESPACE = re.compile(r"\s+")
-INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u202a-\u202e]")
-# Quote marks typed around a number to keep Excel from converting it ('4409…', 4409…', “4409…”).
-ID_QUOTES = "'\"`‘’“”"
 CJK_NAME = re.compile(r"^[\u3400-\u9fff·\s]+$")
-
-
-def normalize_header(text):
-    text = unicodedata.normalize("NFKC", str(text or ""))
-    text = re.sub(r"\s+", "", text).replace("*", "")
-    text = re.sub(r"\((必填|选填|可选|必选)\)$", "", text)
-    return text.lower()
 
 
 HEADER_LOOKUP = {}
@@ -331,221 +323,18 @@ class ImportReport:
 # --- reading -----------------------------------------------------------------------------
 
 
-@dataclass
-class Table:
-    file_format: str
-    sheet: str
-    rows: object  # iterator of (row number, [cell values]), row numbers as Excel shows them
-    other_sheets: list = field(default_factory=list)  # further visible sheets that also have a header
-
-
 def read_table(fileobj, filename):
     """Open the file and return its rows; raise ImportFileError if it cannot be read."""
-    name = (filename or "").lower()
-    data = fileobj.read()
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if not data:
-        raise ImportFileError("文件是空的。")
-    is_zip = data[:4] == b"PK\x03\x04"
-    is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-    if name and not name.endswith(SUPPORTED_EXTENSIONS):
-        raise ImportFileError(f"只支持 {EXTENSIONS_TEXT}文件，请在 Excel 中“另存为”这几种格式之一。")
-    if is_zip or is_ole:
-        return _read_workbook(data)
-    if name.endswith((".xlsx", ".xlsm", ".xls")):
-        raise ImportFileError(_not_a_workbook(data))
-    return _read_csv(data)
+    return spreadsheets.read_table(fileobj, filename, has_header=_has_header, header_rule=HEADER_RULE)
 
 
-def _not_a_workbook(data):
-    """Why a file named .xlsx/.xls is not one, in words the clerk can act on."""
-    head = data[:2048].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
-    if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")) or b"<table" in head:
-        # Many web systems "export to Excel" as an HTML page named .xls.
-        return (
-            "该文件扩展名是 Excel，但内容是网页（HTML）格式，不是真正的 Excel 文件。"
-            "请用 Excel 或 WPS 打开后“另存为” .xlsx 文件再导入。"
-        )
-    try:
-        text = decode_csv(data[:4096])
-    except ImportFileError:
-        text = ""
-    if text and "\x00" not in text and sum(c.isprintable() or c in "\r\n\t" for c in text) > 0.95 * len(text):
-        return (
-            "该文件扩展名是 Excel，但内容是文本（CSV）格式。请把扩展名改为 .csv 后导入，或用 Excel 打开后另存为 .xlsx。"
-        )
-    return "该文件不是有效的 Excel 文件（可能已损坏或被改了扩展名），请用 Excel 打开后另存为 .xlsx 再导入。"
-
-
-def _read_workbook(data):
-    import python_calamine
-
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception:  # calamine raises several error types for broken files
-        raise ImportFileError(
-            "无法读取该 Excel 文件，请确认文件未加密、未损坏（可用 Excel 打开后另存为 .xlsx 再导入）。"
-        ) from None
-    visible = [
-        m.name for m in workbook.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible
-    ] or workbook.sheet_names
-    # The first visible sheet with a header row is read; hidden sheets (old data, lookup
-    # lists) never are. Other visible sheets with a header are reported, not silently dropped.
-    found = None
-    others = []
-    any_content = False
-    for sheet_name in visible:
-        try:
-            sheet = workbook.get_sheet_by_name(sheet_name)
-        except Exception:  # a chart sheet or a sheet calamine cannot read
-            continue
-        # iter_rows() starts at the sheet's first row (A1's row) even when the used range
-        # starts lower, so position + 1 is the row number Excel shows.
-        rows = ((index + 1, list(values)) for index, values in enumerate(sheet.iter_rows()))
-        head = [next(rows, None) for _ in range(HEADER_SEARCH_ROWS)]
-        head = [r for r in head if r is not None]
-        any_content = any_content or any(clean_text(v) for _, values in head for v in values)
-        if _find_header(head) is None:
-            continue
-        if found is None:
-            found = Table("Excel", sheet_name, _chain(head, rows))
-        else:
-            others.append(sheet_name)
-    if found is None:
-        if not any_content:
-            raise ImportFileError("文件中没有任何内容（所有可见的工作表都是空的）。")
-        names = "、".join(f"「{n}」" for n in visible)
-        raise ImportFileError(
-            f"在工作表{names}的前 {HEADER_SEARCH_ROWS} 行中都没有找到表头：表头行必须同时包含「户编号」和「身份证号」两列。"
-            "请下载导入模板对照填写。"
-        )
-    found.other_sheets = others
-    return found
-
-
-def _chain(head, rest):
-    yield from head
-    yield from rest
-
-
-def decode_csv(data):
-    """UTF-16 (Excel's "Unicode 文本" export), then UTF-8 (with or without BOM) strictly, then
-    GB18030 (a superset of GBK)."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16")
-    sample = data[:4000]
-    if len(sample) >= 4 and sample.count(b"\x00") * 4 >= len(sample):
-        # UTF-16 without a BOM: every ASCII character (digits, commas, tabs) has a zero byte.
-        odd_zeros = sample[1::2].count(b"\x00")
-        even_zeros = sample[0::2].count(b"\x00")
-        try:
-            return data.decode("utf-16-le" if odd_zeros >= even_zeros else "utf-16-be")
-        except UnicodeDecodeError:
-            pass
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise ImportFileError("无法识别该文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV。") from None
-
-
-def _read_csv(data):
-    text = decode_csv(data)
-    if "\x00" in text:
-        raise ImportFileError(
-            "该文件不是文本（CSV）文件，可能已损坏或被改了扩展名。请用 Excel 打开后另存为 .xlsx 或 .csv 再导入。"
-        )
-    if not text.strip(" \t\r\n,;\ufeff"):
-        raise ImportFileError("文件中没有任何内容。")
-    sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
-    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    # One CSV record is one spreadsheet row, even when a quoted cell holds a line break.
-    return Table(
-        "CSV" if delimiter == "," else "制表符分隔文本",
-        "",
-        ((index + 1, values) for index, values in enumerate(reader)),
-    )
-
-
-def clean_text(value):
-    """A cell as the trimmed, NFKC-normalised text a person reads in it."""
-    if isinstance(value, str):
-        if not value:
-            return ""
-        # Zero-width spaces, BOMs and direction marks come along when cells are pasted from
-        # web pages or chat; nobody sees them, so they must not make an ID number 19 long.
-        value = INVISIBLE.sub("", value)
-        text = WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
-        if text.startswith('="') and text.endswith('"'):
-            text = text[2:-1].strip()
-        return text.lstrip("'").strip()
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    return clean_text(str(value))
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _header_columns(values):
-    """{position: Column} for the cells of one row that are known headers (first one wins)."""
-    found = {}
-    for position, value in enumerate(values):
-        if isinstance(value, str):
-            column = HEADER_LOOKUP.get(normalize_header(value))
-            if column and column not in found.values():
-                found[position] = column
-    return found
-
-
-@dataclass
-class Header:
-    index: int  # position of the (first) header row in the rows searched
-    last: int  # position of the last header row (index + 1 for a two-row header)
-    positions: dict  # position -> Column
-    texts: dict  # position -> header text as the user sees it
+def _has_header(head):
+    return _find_header(head) is not None
 
 
 def _find_header(rows):
-    """The header, or None. Either one row holds both the ID-number and the household-number
-    column, or two rows do together: offices group columns under a merged cell
-    (家庭成员基本信息 over 姓名/身份证号/…) and merge the ungrouped columns (序号, 户编号)
-    down across both rows, so those keep their text in the top row only. A sub-header names
-    the column more precisely than the group above it, so it wins."""
-    for index, (_, values) in enumerate(rows):
-        top = _header_columns(values)
-        if {"id_number", "number"} <= {c.key for c in top.values()}:
-            texts = {p: _header_text(values[p]) for p in top}
-            return Header(index, index, top, texts)
-        if not top or index + 1 >= len(rows):
-            continue
-        below_values = rows[index + 1][1]
-        below = _header_columns(below_values)
-        if not below:
-            continue
-        positions, texts = {}, {}
-        for position in sorted(set(top) | set(below)):
-            source, column = (below_values, below[position]) if position in below else (values, top[position])
-            if column not in positions.values():
-                positions[position] = column
-                texts[position] = _header_text(source[position])
-        if {"id_number", "number"} <= {c.key for c in positions.values()}:
-            return Header(index, index + 1, positions, texts)
-    return None
+    """The header: one row, or two together, holding both the ID-number and the household-number column."""
+    return spreadsheets.find_header(rows, HEADER_LOOKUP, ("id_number", "number"))
 
 
 # --- parsing rows -------------------------------------------------------------------------
@@ -622,7 +411,7 @@ class RegistryImport:
         self.report.header_last_row = head[found.last][0]
         for position, column in positions.items():
             self.headers[column.key] = found.texts[position] or column.header
-        rest = _chain(head[found.last + 1 :], table.rows)
+        rest = chain(head[found.last + 1 :], table.rows)
         if found.last == found.index:
             remaining = self._merge_sub_header(rest, positions)
         else:
@@ -692,34 +481,28 @@ class RegistryImport:
         if first is None:
             return rows
         _, values = first
-        extra = {}
-        for position, value in enumerate(values):
-            if position in positions or not isinstance(value, str):
-                continue
-            column = HEADER_LOOKUP.get(normalize_header(value))
-            if column and column not in positions.values() and column not in extra.values():
-                extra[position] = column
+        extra = spreadsheets.sub_header_columns(values, positions, HEADER_LOOKUP)
         id_position = next(p for p, c in positions.items() if c.key == "id_number")
-        if extra and not clean_text(_cell(values, id_position)):
+        if extra and not clean_text(cell(values, id_position)):
             positions.update(extra)
             for position, column in extra.items():
-                self.headers[column.key] = _header_text(values[position]) or column.header
+                self.headers[column.key] = header_text(values[position]) or column.header
             return rows
-        return _chain([first], rows)
+        return chain([first], rows)
 
     def header(self, key):
         return self.headers.get(key) or COLUMN_BY_KEY[key].header
 
     def _parse_row(self, row_number, values, positions, previous):
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+        if is_blank(values):
             return None  # blank row
-        raw = {column.key: _cell(values, position) for position, column in positions.items()}
+        raw = {column.key: cell(values, position) for position, column in positions.items()}
         texts = {key: clean_text(value) for key, value in raw.items()}
         if not any(texts.values()) and not any(clean_text(v) for v in values):
             return None  # only invisible characters
         row = Row(row_number)
         number, id_text = texts.get("number", ""), texts.get("id_number", "")
-        if not id_text and (not number or NOTE_ROW.search(number)):
+        if not id_text and (not number or is_note_text(number)):
             self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
             return SKIPPED
         if not number:
@@ -727,7 +510,7 @@ class RegistryImport:
                 number = previous.number  # merged 户编号 cell: the household of the row above
             else:
                 row.errors.append(Issue(row_number, self.header("number"), "户编号不能为空。"))
-        elif (_is_number(raw["number"]) and abs(raw["number"]) >= 1e15) or SCIENTIFIC.match(number):
+        elif looks_mangled(raw["number"], number):
             row.errors.append(Issue(row_number, self.header("number"), NUMERIC_NUMBER_MESSAGE))
         row.number = number
         row.values = {key: text for key, text in texts.items() if text and key != "number"}
@@ -752,22 +535,10 @@ class RegistryImport:
         return row
 
     def _parse_id(self, row, raw, text):
-        header = self.header("id_number")
-        row.id_text = text
-        if not text:
-            row.errors.append(Issue(row.row, header, "身份证号不能为空。"))
-        elif _is_number(raw) or SCIENTIFIC.match(text) or DECIMAL.match(text):
-            row.errors.append(Issue(row.row, header, NUMERIC_ID_MESSAGE))
-        else:
-            text = text.strip(ID_QUOTES + " ")
-            row.id_text = idnumber.normalize(text)
-            if re.fullmatch(r"\d{15}", row.id_text):
-                row.errors.append(Issue(row.row, header, "这是旧的 15 位身份证号，请填写现行的 18 位身份证号。"))
-                return
-            try:
-                row.id_number = idnumber.parse(text).number
-            except ValidationError as exc:
-                row.errors.append(Issue(row.row, header, exc.messages[0]))
+        found = spreadsheets.read_id_cell(raw, text)
+        row.id_text, row.id_number = found.text, found.number
+        if found.error:
+            row.errors.append(Issue(row.row, self.header("id_number"), found.error))
 
     def _parse_value(self, column, text):
         if column.kind == "choice":
@@ -1193,15 +964,6 @@ def _changed(instance, before):
     return [name for name, value in _snapshot(instance).items() if before.get(name) != value]
 
 
-def _header_text(value):
-    """The header as the user wrote it (full-width brackets kept), without stray whitespace."""
-    return re.sub(r"\s+", "", str(value or "")).lstrip("\ufeff")
-
-
-def _cell(values, position):
-    return values[position] if position < len(values) else None
-
-
 def _in_chunks(queryset, field_name, values):
     values = list(dict.fromkeys(values))
     for start in range(0, len(values), QUERY_CHUNK):
@@ -1285,11 +1047,11 @@ def template_xlsx(village_name):
     required_fill = PatternFill("solid", fgColor="FFF2CC")
     text_columns = {"number", "id_number", "phone", "village"}
     for index, column in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(row=1, column=index)
-        cell.font = bold
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        header_cell = sheet.cell(row=1, column=index)
+        header_cell.font = bold
+        header_cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         if column.required:
-            cell.fill = required_fill
+            header_cell.fill = required_fill
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = 22 if column.key == "id_number" else max(10, len(column.header) * 2 + 2)
         if column.key in text_columns:
