@@ -1067,8 +1067,8 @@ def template_xlsx(village_name):
 
     notes = workbook.create_sheet("填写说明")
     notes.append(["列名", "是否必填", "可填写的值", "说明"])
-    for cell in notes[1]:
-        cell.font = bold
+    for note_cell in notes[1]:
+        note_cell.font = bold
     for column in COLUMNS:
         notes.append(
             [
