@@ -41,7 +41,8 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.timing import time_pages  # noqa: E402
-from households import demo  # noqa: E402
+from fanpin import demo  # noqa: E402
+from households import demo as households_demo  # noqa: E402
 from households.models import Household  # noqa: E402
 from monitoring.models import (  # noqa: E402
     ELIMINATION_STATES,
@@ -227,7 +228,7 @@ def build_cases(count, village_user):
     """`count` extra cases in the demo county, set-based (see the module docstring)."""
     rng = random.Random(SEED)
     today = timezone.localdate()
-    county = demo.demo_county()
+    county = households_demo.demo_county()
     actors = list(get_user_model().objects.filter(username__in=["village", "village_b", "town", "county"]))
     builder = Builder(rng, today, actors)
     households = list(Household.objects.filter(village__path__startswith=county.path).values_list("pk", "village_id"))

@@ -29,7 +29,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from bench.timing import time_pages  # noqa: E402
-from households import demo  # noqa: E402
+from fanpin import demo  # noqa: E402
 from households.models import Household  # noqa: E402
 
 PAGES = [

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "monitoring",
     "assistance",
     "screening",
+    # The project package itself: the commands that span every app (seed_demo).
+    "fanpin",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +217,17 @@ CELERY_BEAT_SCHEDULE = {
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")
+
+# The risk-elimination checklist (DOMAIN.md §5): criterion functions (case, day) -> Criterion,
+# by dotted path, in the order they are shown. The workflow reads them through
+# monitoring.checklist; the layers above it add their own here instead of being imported.
+FANPIN_ELIMINATION_CRITERIA = [
+    "monitoring.criteria.months_since_determination",
+    "assistance.criteria.measure_carried_out",
+    "monitoring.criteria.income_stable",
+    "monitoring.criteria.rigid_spending_resolved",
+    "monitoring.criteria.two_assurances",
+]
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

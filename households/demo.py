@@ -11,7 +11,6 @@ as working), and tests/test_demo.py runs the data-quality checks over the result
 """
 
 import datetime
-import importlib.util
 import random
 from dataclasses import dataclass
 from decimal import Decimal
@@ -84,26 +83,6 @@ class Login:
     password: str
 
 
-def _monitoring_demo():
-    """The extension point for monitoring cases: the optional module `monitoring.demo`.
-
-    After the registry is built, build_demo calls `monitoring.demo.seed_cases(county=,
-    users=)`; before a reset deletes the county's households, it calls
-    `monitoring.demo.wipe_cases(county=)` when defined (cases protect their households).
-    find_spec instead of try/except ImportError so that a real import error inside
-    monitoring.demo still surfaces instead of silently skipping the cases.
-    """
-    try:
-        spec = importlib.util.find_spec("monitoring.demo")
-    except ModuleNotFoundError:
-        spec = None
-    if spec is None:
-        return None
-    from monitoring import demo as monitoring_demo  # noqa: PLC0415 - optional module
-
-    return monitoring_demo
-
-
 def demo_password():
     return getattr(settings, "FANPIN_DEMO_PASSWORD", None) or "fanpin-demo"
 
@@ -112,21 +91,29 @@ def demo_county():
     return Area.objects.filter(code=COUNTY[1], level=Area.Level.COUNTY).first()
 
 
-def build_demo(*, stdout=None, households_per_village=50, reset=False, password=None):
-    """Build the demo county and logins; return the logins as [Login].
+@dataclass
+class Registry:
+    """What build_registry made: the county, the demo users by username, and whether the
+    registry was created now (False: it already existed and was left as it was)."""
 
-    Idempotent: when the demo county already exists its registry is left as it is (unless
-    reset=True wipes and rebuilds it); the logins are always brought up to date, so a changed
-    DEMO_PASSWORD takes effect on the next run.
-    """
+    county: Area
+    users: dict
+    created: bool
+    password: str
+
+    def logins(self):
+        return [_login_row(user, self.password) for user in self.users.values()]
+
+
+def build_registry(*, stdout=None, households_per_village=50, password=None):
+    """Build the demo county's areas, departments, registry and logins (fanpin/demo.py builds
+    the layers above on it). Idempotent: when the demo county already exists its registry is
+    left as it is; the logins are always brought up to date, so a changed DEMO_PASSWORD takes
+    effect on the next run."""
     password = password or demo_password()
     write = stdout.write if stdout else (lambda message: None)
     with transaction.atomic():
         county = demo_county()
-        if county and reset:
-            write(f"清除演示数据：{county.name}")
-            _wipe(county)
-            county = None
         created = county is None
         if created:
             county = _build_areas()
@@ -138,20 +125,14 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
             write(
                 f"生成农户 {count} 户，成员 {Member.objects.filter(household__village__path__startswith=county.path).count()} 人"
             )
-            monitoring_demo = _monitoring_demo()
-            if monitoring_demo:
-                cases = monitoring_demo.seed_cases(county=county, users=users)
-                write(f"生成监测对象 {cases} 个（覆盖全部 14 个状态）")
         else:
             write(f"演示县 {county.name} 已存在，未重复生成（使用 --reset 重建）。")
-    return [_login_row(user, password) for user in users.values()]
+    return Registry(county, users, created, password)
 
 
-def _wipe(county):
-    """Delete the demo county's registry, departments, areas and demo role bindings."""
-    monitoring_demo = _monitoring_demo()
-    if monitoring_demo and hasattr(monitoring_demo, "wipe_cases"):
-        monitoring_demo.wipe_cases(county=county)
+def wipe_registry(county):
+    """Delete the demo county's registry, departments, areas and demo role bindings (the
+    layers above wipe theirs first: cases protect their households)."""
     under = county.path
     RoleAssignment.objects.filter(area__path__startswith=under).delete()
     RoleAssignment.objects.filter(department__county=county).delete()

@@ -1,11 +1,90 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from . import services
 from .models import CaseEvent, CountySettings, MonitoringCase, MonitoringLine, Objection, Visit, VisitPhoto
+
+
+class CountySettingsForm(forms.ModelForm):
+    class Meta:
+        model = CountySettings
+        fields = [f.name for f in CountySettings._meta.fields if f.editable and f.name != "id"]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.county_settings_check(data.get("effective_from"))
+        except ValidationError as exc:
+            self.add_error("effective_from", exc.messages)
+        return data
 
 
 @admin.register(CountySettings)
 class CountySettingsAdmin(admin.ModelAdmin):
-    list_display = ["county", "notice_days", "notice_in_working_days", "determination_days", "visit_interval_days"]
+    """Settings are dated versions (point 10 of issue 7): a change is a new version from today or
+    a later day; a version in force is read-only and never deleted, so no case's past rules
+    change. Each version's page lists the county's whole history."""
+
+    form = CountySettingsForm
+    list_display = [
+        "county",
+        "effective_from",
+        "notice_days",
+        "notice_in_working_days",
+        "determination_days",
+        "visit_interval_days",
+        "min_months_before_elimination",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["county"]
+    ordering = ["county", "-effective_from"]
+    readonly_fields = ["history", "created_by", "created_at"]
+
+    def get_changeform_initial_data(self, request):
+        return {"effective_from": timezone.localdate(), **super().get_changeform_initial_data(request)}
+
+    def _in_force(self, obj):
+        return obj is not None and obj.pk is not None and obj.effective_from <= timezone.localdate()
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self._in_force(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and obj is not None and not self._in_force(obj)
+
+    @admin.display(description="本县设置历史")
+    def history(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        rows = CountySettings.objects.filter(county=obj.county_id).order_by("-effective_from")
+        return format_html(
+            "<table><tr><th>生效日期</th><th>公示天数</th><th>认定时限</th><th>走访间隔</th>"
+            "<th>认定后至少监测月数</th><th>录入人</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        row.effective_from,
+                        row.notice_days,
+                        "（工作日）" if row.notice_in_working_days else "",
+                        row.determination_days,
+                        "（工作日）" if row.determination_in_working_days else "",
+                        row.visit_interval_days,
+                        row.min_months_before_elimination,
+                        row.created_by or "",
+                    )
+                    for row in rows
+                ),
+            ),
+        )
+
+    def save_model(self, request, obj, form, change):
+        services.county_settings_save(user=request.user, settings=obj)
 
 
 @admin.register(MonitoringLine)

@@ -2,9 +2,14 @@
 django-fsm evaluates, and explains itself in Chinese when it does not hold, so the page
 and the API can say exactly why an action is refused."""
 
+import datetime
 import re
 
 from django.utils import timezone
+
+from households.models import Household, Member
+
+from .checklist import Criterion, elimination_checklist
 
 
 class Condition:
@@ -71,19 +76,31 @@ def no_open_objections(case):
     return case.open_objection_count() == 0
 
 
+def household_has_labour(household: Household) -> bool:
+    """A member living there with normal or weak labour capacity (a registry fact)."""
+    return any(
+        m.status == Member.Status.ACTIVE and m.labour_capacity in (Member.Labour.NORMAL, Member.Labour.WEAK)
+        for m in household.members.all()
+    )
+
+
 @condition("该户没有劳动能力成员：落实兜底保障措施后不标注风险消除，继续跟踪监测。")
 def has_labour_capacity(case):
-    from .eligibility import household_has_labour
-
     return household_has_labour(case.household)
 
 
+def check_day(case) -> datetime.date:
+    """The day a step's conditions are judged for: the date of the step being taken (set by the
+    service as `case.step_on`), or today when only showing what may be done."""
+    return getattr(case, "step_on", None) or timezone.localdate()
+
+
+def unmet_criteria(case) -> list[Criterion]:
+    return [c for c in elimination_checklist(case, check_day(case)) if not c.met]
+
+
 @condition(
-    lambda case: (
-        "风险消除条件未全部满足："
-        + "；".join(f"{c.label}（{c.figure}）" for c in case.elimination_criteria() if not c.met)
-        + "。"
-    )
+    lambda case: "风险消除条件未全部满足：" + "；".join(f"{c.label}（{c.figure}）" for c in unmet_criteria(case)) + "。"
 )
 def elimination_criteria_met(case):
-    return all(c.met for c in case.elimination_criteria())
+    return not unmet_criteria(case)

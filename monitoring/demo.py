@@ -1,4 +1,9 @@
-"""Monitoring cases for the demo county (called by households/demo.py's `build_demo`).
+"""Monitoring cases for the demo county (called by fanpin/demo.py's `build_demo`).
+
+Two phases around the assistance demo: `seed_cases` takes every case up to its state, or, for
+the cases on the elimination path, up to 监测帮扶中; fanpin/demo.py then lets the assistance
+demo record their measures, and `CaseSeeding.finish()` takes the elimination steps, whose
+checklist needs a measure carried out. The workflow never imports the assistance layer.
 
 Every case is written through the workflow services (case_create, case_transition,
 objection_record / objection_resolve, visit_create) exactly as cadres would enter it, so
@@ -24,13 +29,12 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from assistance.models import Measure
 from households import services as household_services
 from households.models import Department, Household, IncomeRecord, Member, Role, RoleAssignment
 from households.services import INCOME_PARTS
 
 from . import services
-from .eligibility import household_has_labour
+from .conditions import household_has_labour
 from .models import CaseEvent, Category, Channel, MonitoringCase, MonitoringLine, Objection, RiskType, State, Visit
 
 SEED = 20240715
@@ -174,22 +178,29 @@ REASONS = {
     RiskType.HOUSING: "{head}家住房经鉴定存在安全隐患，需改造加固，自筹资金困难。",
     RiskType.WATER: "{head}家季节性缺水，饮水安全没有保障。",
 }
-MEASURE_FOR_RISK = {
-    RiskType.ILLNESS: (Measure.Type.MEDICAL_AID, Department.Kind.MEDICAL_INSURANCE),
-    RiskType.DISABILITY: (Measure.Type.PUBLIC_WELFARE_JOB, Department.Kind.HUMAN_RESOURCES),
-    RiskType.EDUCATION: (Measure.Type.EDUCATION_AID, Department.Kind.EDUCATION),
-    RiskType.DISASTER: (Measure.Type.TEMPORARY_RELIEF, Department.Kind.EMERGENCY),
-    RiskType.ACCIDENT: (Measure.Type.TEMPORARY_RELIEF, Department.Kind.CIVIL_AFFAIRS),
-    RiskType.EMPLOYMENT: (Measure.Type.EMPLOYMENT, Department.Kind.HUMAN_RESOURCES),
-    RiskType.INDUSTRY: (Measure.Type.INDUSTRY, Department.Kind.RURAL_REVITALIZATION),
-    RiskType.HOUSING: (Measure.Type.HOUSING, Department.Kind.HOUSING),
-    RiskType.WATER: (Measure.Type.WATER, Department.Kind.WATER),
-}
 SUDDEN_RISKS = {RiskType.ILLNESS, RiskType.ACCIDENT, RiskType.DISASTER}
 
 
+@dataclass
+class CaseSeeding:
+    """What `seed_cases` did: how many cases it created, which are monitored now (for the
+    assistance demo's plans) and which of them go on to the elimination steps (`finish`)."""
+
+    created: int = 0
+    monitored: list = field(default_factory=list)  # case ids
+    eliminating: list = field(default_factory=list)  # case ids, their measures must be carried out
+    seeder: object = None
+
+    def finish(self):
+        """Take the elimination steps of the cases on that path (after their measures exist)."""
+        if self.seeder is not None:
+            with transaction.atomic():
+                self.seeder.finish()
+
+
 def seed_cases(*, county, users, today=None):
-    """Create the demo county's monitoring cases; return how many were created.
+    """Create the demo county's monitoring cases, the elimination path stopping at 监测帮扶中;
+    return a CaseSeeding (call its `finish()` once the measures are recorded).
 
     `users` are the demo logins by username (households/demo.py). Idempotent: when the
     county already has cases nothing is added. With very small villages (a test demo of a
@@ -199,8 +210,15 @@ def seed_cases(*, county, users, today=None):
     with transaction.atomic():
         _monitoring_lines(county, today)
         if MonitoringCase.objects.filter(household__village__path__startswith=county.path).exists():
-            return 0
-        return _Seeder(county, users, today).run()
+            return CaseSeeding()
+        seeder = _Seeder(county, users, today)
+        created = seeder.run()
+        monitored = list(
+            MonitoringCase.objects.filter(
+                household__village__path__startswith=county.path, state=State.MONITORED
+            ).values_list("pk", flat=True)
+        )
+        return CaseSeeding(created, monitored, [p[0].pk for p in seeder.pending], seeder)
 
 
 def wipe_cases(county):
@@ -231,6 +249,7 @@ class _Seeder:
         self.document_serial = 0
         self.lines = dict(MonitoringLine.objects.filter(county=county).values_list("year", "amount"))
         self.free = self._candidates()
+        self.pending = []  # (case, household, story, cadre, official, county, appraisal_on)
 
     # --- people ---------------------------------------------------------------------------
 
@@ -524,16 +543,21 @@ class _Seeder:
             comment="同意纳入监测，落实帮扶措施。",
         )
         eliminating = story.target in ELIMINATION_PATH or story.elimination_return
-        self._measure(case, cadre, risk, determined_on, done=eliminating)
         appraisal_on = self.day(story.elim_ago) if eliminating else None
         self._visits(case, household, cadre, determined_on, story, until=appraisal_on)
         if story.target == State.CLOSED:
             return self.step(
                 case, county, "close", self.today, comment="全户已迁入城镇落户并注销农村户籍，按自然减少处理。"
             )
-        if not eliminating:
-            return case
-        return self._eliminate(case, household, story, cadre, official, county, appraisal_on)
+        if eliminating:
+            # The elimination steps wait for the assistance demo's measures (CaseSeeding.finish).
+            self.pending.append((case, household, story, cadre, official, county, appraisal_on))
+        return case
+
+    def finish(self):
+        for pending in self.pending:
+            self._eliminate(*pending)
+        self.pending = []
 
     def _publish(self, case, cadre, appraisal_on, notice_start, village):
         return self.step(
@@ -626,21 +650,6 @@ class _Seeder:
         if risk in SUDDEN_RISKS and self.rng.random() < 0.6:
             return Category.SUDDEN
         return Category.EDGE
-
-    def _measure(self, case, cadre, risk, determined_on, *, done):
-        kind, department = MEASURE_FOR_RISK.get(risk, (Measure.Type.SOCIAL_AID, Department.Kind.RURAL_REVITALIZATION))
-        starts = determined_on + datetime.timedelta(days=7)
-        Measure.objects.create(
-            case=case,
-            measure_type=kind,
-            department=self.departments.get(department),
-            contact_person=cadre,
-            starts_on=min(starts, self.today),
-            ends_on=starts + datetime.timedelta(days=150) if done else None,
-            amount=Decimal(self.rng.randrange(2000, 20000, 500)),
-            status=Measure.Status.DONE if done else Measure.Status.IN_PROGRESS,
-            outcome="措施已落实，家庭收入恢复稳定。" if done else "",
-        )
 
     def _visits(self, case, household, cadre, determined_on, story, until=None):
         """Monthly home visits after determination (seed 003 篇三). "overdue": the last one

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from households.models import Household
 
+from . import selectors
 from .models import (
     AppraisalResult,
     Category,
@@ -92,10 +93,8 @@ class StartAppraisalForm(StepForm):
 def _notice_kwargs(form, elimination):
     """Start and computed end of a notice. The end and, past the holiday data, the note to
     check it by hand go into cleaned_data so the audit row records them."""
-    from .services import notice_period
-
     start = form.cleaned_data["notice_start"]
-    period = notice_period(form.case, start, elimination=elimination)
+    period = selectors.notice_period(form.case, start, elimination=elimination)
     form.cleaned_data["notice_end"] = period.date
     if period.note:
         form.cleaned_data["notice_note"] = period.note

@@ -8,15 +8,16 @@ all-or-nothing action.
 """
 
 from django.conf import settings
-from django.core.validators import FileExtensionValidator, MinValueValidator
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from households.models import Area, Household
+from households.models import Household
 
 from . import permissions as perm
+from .checklist import Criterion, elimination_checklist
 from .conditions import (
     appraisal_positive,
     commitment_recorded,
@@ -26,6 +27,10 @@ from .conditions import (
     no_open_objections,
     notice_period_over,
 )
+
+# Re-exported: the county's dated settings and monitoring lines are part of the workflow's models.
+from .county_settings import CountySettings as CountySettings
+from .county_settings import MonitoringLine as MonitoringLine
 
 # Uploads are evidence (scans, minutes, photos); only document and image types are taken, so a
 # file served back from our own origin can never be a page or a script.
@@ -115,67 +120,6 @@ class AppraisalResult(models.TextChoices):
 class EliminationReason(models.TextChoices):
     STABLE = "stable", "帮扶后稳定消除"
     NATURAL = "natural", "风险自然消除"
-
-
-class CountySettings(models.Model):
-    """Per-county workflow settings (DOMAIN.md §3: figures differ between places)."""
-
-    county = models.OneToOneField(
-        Area,
-        verbose_name="县",
-        on_delete=models.CASCADE,
-        related_name="monitoring_settings",
-        limit_choices_to={"level": Area.Level.COUNTY},
-    )
-    notice_days = models.PositiveSmallIntegerField("公示天数", default=5, validators=[MinValueValidator(1)])
-    elimination_notice_days = models.PositiveSmallIntegerField(
-        "风险消除公示天数", default=5, validators=[MinValueValidator(1)]
-    )
-    notice_in_working_days = models.BooleanField("公示期按工作日计算", default=False)
-    determination_days = models.PositiveSmallIntegerField(
-        "发现至认定时限（天）", default=15, validators=[MinValueValidator(1)]
-    )
-    determination_in_working_days = models.BooleanField("认定时限按工作日计算", default=False)
-    visit_interval_days = models.PositiveSmallIntegerField(
-        "监测对象走访间隔（天）", default=30, validators=[MinValueValidator(1)]
-    )
-    objection_channel = models.CharField(
-        "异议受理渠道", max_length=200, default="公示期内如有异议，请向村委会或乡镇人民政府反映。"
-    )
-
-    class Meta:
-        verbose_name = verbose_name_plural = "县级监测设置"
-
-    def __str__(self):
-        return f"{self.county} 监测设置"
-
-    @classmethod
-    def for_county(cls, county):
-        """The county's settings, or the defaults when it has none saved."""
-        found = cls.objects.filter(county=county).first()
-        return found or cls(county=county)
-
-
-class MonitoringLine(models.Model):
-    """The county's monitoring line (防止返贫监测线) for a year, in yuan per person."""
-
-    county = models.ForeignKey(
-        Area,
-        verbose_name="县",
-        on_delete=models.CASCADE,
-        related_name="monitoring_lines",
-        limit_choices_to={"level": Area.Level.COUNTY},
-    )
-    year = models.PositiveSmallIntegerField("年度")
-    amount = models.DecimalField("监测线（元/人·年）", max_digits=10, decimal_places=2)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "监测线"
-        ordering = ["county", "-year"]
-        constraints = [models.UniqueConstraint(fields=["county", "year"], name="monitoring_line_per_year")]
-
-    def __str__(self):
-        return f"{self.county} {self.year}年 {self.amount}元"
 
 
 class MonitoringCase(ConcurrentTransitionMixin, models.Model):
@@ -281,11 +225,9 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     def open_objection_count(self):
         return self.objections.filter(status=Objection.Status.OPEN, notice=self.state).count()
 
-    def elimination_criteria(self, today=None):
+    def elimination_criteria(self, today=None) -> list[Criterion]:
         """Each elimination criterion with its figure (DOMAIN.md §5), shown before proposing."""
-        from .eligibility import elimination_criteria
-
-        return elimination_criteria(self, today)
+        return elimination_checklist(self, today)
 
     # --- identification --------------------------------------------------------------
 

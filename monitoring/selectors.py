@@ -5,17 +5,19 @@ import datetime
 from dataclasses import dataclass
 from itertools import chain
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from households import selectors as household_selectors
 from households.models import Area, Member, Role
 
 from . import workdays
+from .county_settings import CountySettings, SettingsHistory
+from .county_settings import county_settings_on as county_settings_on
 from .models import (
     IDENTIFICATION_STATES,
     CaseEvent,
-    CountySettings,
     MonitoringCase,
     State,
     Visit,
@@ -65,23 +67,41 @@ class Deadline:
         return self.days_left < 0
 
 
-class SettingsCache(dict):
-    """County settings looked up once per request, whatever the number of cases."""
+class SettingsCache(SettingsHistory):
+    """County settings read once per request (every version of every county in one query),
+    whatever the number of cases; `on_for(case, day)` gives the version in force on `day`."""
 
-    def for_case(self, case):
-        county = case.household.village.county
-        if county.pk not in self:
-            self[county.pk] = CountySettings.for_county(county)
-        return self[county.pk]
+    def on_for(self, case: MonitoringCase, day: datetime.date) -> CountySettings:
+        return self.on(case.household.village.county, day)
 
 
-def deadline(case, cache=None, today=None):
+def case_settings(case: MonitoringCase, day: datetime.date, cache: SettingsCache | None = None) -> CountySettings:
+    """The case's county settings in force on `day` (see monitoring.county_settings for which
+    day each rule reads)."""
+    if cache is not None:
+        return cache.on_for(case, day)
+    return county_settings_on(case.household.village.county, day)
+
+
+def notice_period(case: MonitoringCase, start: datetime.date, elimination: bool) -> workdays.DayCount:
+    """The notice's last day (DayCount: date and, past the holiday data, a note to check it by
+    hand). Length per county, as in force on the notice's start date (default 5 days; 5 or 7
+    for elimination), in calendar or Chinese working days; a notice of N days starting on
+    `start` ends on its N-th day."""
+    settings = case_settings(case, start)
+    days = settings.elimination_notice_days if elimination else settings.notice_days
+    return workdays.period_end(start, days, settings.notice_in_working_days)
+
+
+def deadline(
+    case: MonitoringCase, cache: SettingsCache | None = None, today: datetime.date | None = None
+) -> Deadline | None:
     """From discovery of the lead to county determination: 15 days in principle, the notice
-    included (中农组发〔2021〕7号; a per-county setting). None once determined or ended."""
+    included (中农组发〔2021〕7号; a per-county setting, as in force on the discovery date).
+    None once determined or ended."""
     if case.state not in IDENTIFICATION_STATES:
         return None
-    # An empty cache is falsy (a dict): test for None, or every case would start a new one.
-    settings = (cache if cache is not None else SettingsCache()).for_case(case)
+    settings = case_settings(case, case.discovered_on, cache)
     today = today or timezone.localdate()
     due = workdays.add_days(case.discovered_on, settings.determination_days, settings.determination_in_working_days)
     left = workdays.days_between(today, due.date, settings.determination_in_working_days)
@@ -92,45 +112,59 @@ def deadline(case, cache=None, today=None):
     return Deadline(due.date, left, due.note)
 
 
-def _counties_with_settings():
-    """Every county with its settings (defaults when none are saved), in one query."""
-    for county in Area.objects.filter(level=Area.Level.COUNTY).select_related("monitoring_settings"):
-        try:
-            settings = county.monitoring_settings
-        except CountySettings.DoesNotExist:
-            settings = CountySettings(county=county)
-        yield county, settings
+def _county_versions():
+    """Every county with its settings versions as (version, first day, day after its last), in
+    one query for the versions."""
+    history = SettingsHistory()
+    for county in Area.objects.filter(level=Area.Level.COUNTY):
+        versions = history.versions(county)  # newest first
+        until = None
+        for version in versions:
+            yield county, version, version.effective_from, until
+            until = version.effective_from
 
 
-def overdue_q(today=None):
-    """SQL condition for identification cases past their county's deadline."""
+def _in_range(field: str, start: datetime.date, until: datetime.date | None) -> Q:
+    q = Q(**{f"{field}__gte": start})
+    return q & Q(**{f"{field}__lt": until}) if until else q
+
+
+def overdue_q(today: datetime.date | None = None) -> Q:
+    """SQL condition for identification cases past their county's deadline, each judged by
+    the settings in force on its discovery date."""
     today = today or timezone.localdate()
     q = Q(pk__in=[])
-    for county, settings in _counties_with_settings():
+    for county, settings, start, until in _county_versions():
         # deadline(d) is monotonic in d: walk back from today to the latest overdue discovery date.
         day = today - datetime.timedelta(days=settings.determination_days)
         while workdays.add_days(day, settings.determination_days, settings.determination_in_working_days).date >= today:
             day -= datetime.timedelta(days=1)
-        q |= Q(household__village__path__startswith=county.path, discovered_on__lte=day)
+        q |= Q(household__village__path__startswith=county.path, discovered_on__lte=day) & _in_range(
+            "discovered_on", start, until
+        )
     return Q(state__in=IDENTIFICATION_STATES) & q
 
 
-def with_last_visit(queryset):
+def with_last_visit(queryset: QuerySet[MonitoringCase]) -> QuerySet[MonitoringCase]:
+    """Annotate `last_visit_on` and `visit_since`: the later of the last visit and the
+    determination, from which the next visit is due."""
     last = Visit.objects.filter(household=OuterRef("household")).order_by("-visited_on")
-    return queryset.annotate(last_visit_on=Subquery(last.values("visited_on")[:1]))
+    return queryset.annotate(last_visit_on=Subquery(last.values("visited_on")[:1])).annotate(
+        visit_since=Greatest(Coalesce("last_visit_on", "determined_on"), "determined_on")
+    )
 
 
-def visit_overdue_q(today=None):
+def visit_overdue_q(today: datetime.date | None = None) -> Q:
     """Monitored cases without a visit within the county's interval (monthly by default,
-    seed 003 篇三: 每月对监测对象进行一次动态监测)."""
+    seed 003 篇三: 每月对监测对象进行一次动态监测), the interval in force on the day of the last
+    visit (or of the determination): a visit made before the case was determined does not make
+    a fresh case overdue. Needs `with_last_visit`."""
     today = today or timezone.localdate()
     q = Q(pk__in=[])
-    for county, settings in _counties_with_settings():
+    for county, settings, start, until in _county_versions():
         cutoff = today - datetime.timedelta(days=settings.visit_interval_days)
-        # The interval runs from the later of the last visit and the determination: a visit
-        # made before the case was determined does not make a fresh case overdue.
-        q |= Q(household__village__path__startswith=county.path, determined_on__lt=cutoff) & (
-            Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True)
+        q |= Q(household__village__path__startswith=county.path, visit_since__lt=cutoff) & _in_range(
+            "visit_since", start, until
         )
     return Q(state=State.MONITORED) & q
 

@@ -6,7 +6,9 @@ one transaction. Two people pressing "approve" at once: the second waits for the
 lock, then finds the case already moved on and gets a `Conflict`; nothing is done twice.
 """
 
+import datetime
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -17,7 +19,7 @@ from django_fsm import ConcurrentTransition
 from households import selectors as household_selectors
 from households.models import Household, Role
 
-from . import permissions, workdays
+from . import permissions
 from .forms import STEP_FORMS
 from .models import (
     OPEN_STATES,
@@ -88,15 +90,6 @@ def actions_for(case, user):
 
 def available_transitions(case, user):
     return [a.name for a in actions_for(case, user) if a.enabled]
-
-
-def notice_period(case, start, elimination):
-    """The notice's last day (DayCount: date and, past the holiday data, a note to check it by
-    hand). Length per county (default 5 days; 5 or 7 for elimination), in calendar or Chinese
-    working days; a notice of N days starting on `start` ends on its N-th day."""
-    settings = CountySettings.for_county(case.household.village.county)
-    days = settings.elimination_notice_days if elimination else settings.notice_days
-    return workdays.period_end(start, days, settings.notice_in_working_days)
 
 
 def _audit(case, *, actor, action, label, from_state, to_state, comment="", payload=None, attachment=None):
@@ -174,6 +167,31 @@ def _take(case, user, name, form_class, data, files, *, internal=False):
         attachment=form.cleaned_data.get("attachment"),
     )
     return case
+
+
+# --- county settings -----------------------------------------------------------------------
+
+
+def county_settings_check(effective_from: datetime.date | None) -> None:
+    """A settings version applies from its date on: never from a day already past, so a change
+    cannot rewrite the rules a case ran under (issue 7 point 10)."""
+    if effective_from is not None and effective_from < timezone.localdate():
+        raise ValidationError({"effective_from": "生效日期不能早于今天：设置变更只对生效日期之后适用。"})
+
+
+@transaction.atomic
+def county_settings_save(*, user: Any, settings: CountySettings) -> CountySettings:
+    """Save a new settings version (or correct one not yet in force)."""
+    if settings.pk is not None:
+        stored = CountySettings.objects.select_for_update().get(pk=settings.pk)
+        if stored.effective_from <= timezone.localdate():
+            raise Conflict("该版本设置已生效，不能修改；请新增一版设置并填写生效日期。")
+    county_settings_check(settings.effective_from)
+    settings.full_clean()
+    if settings.created_by_id is None:
+        settings.created_by = user
+    settings.save()
+    return settings
 
 
 # --- creating a case ---------------------------------------------------------------------

@@ -28,7 +28,7 @@ from households.models import Area, Member, Role
 from . import permissions, selectors, services
 from .filters import CaseFilter
 from .forms import STEP_FORMS, CaseCreateForm, ObjectionForm, ObjectionResolveForm, VisitForm
-from .models import INLINE_EXTENSIONS, OPEN_STATES, CaseEvent, CountySettings, Objection, State, Visit, VisitPhoto
+from .models import INLINE_EXTENSIONS, OPEN_STATES, CaseEvent, Objection, State, Visit, VisitPhoto
 
 PAGE_SIZE = 20
 OVERDUE_VISITS_SHOWN = 50
@@ -472,7 +472,7 @@ def notice_list(request, village_pk):
     village = household_selectors.get_or_404(villages, pk=village_pk)
     elimination = request.GET.get("elimination") == "1"
     cases = list(selectors.notice_list(request.user, village, elimination=elimination))
-    settings = CountySettings.for_county(village.county)
+    settings = selectors.county_settings_on(village.county)
     for case in cases:
         case.start, case.end = (
             (case.elimination_notice_start, case.elimination_notice_end)

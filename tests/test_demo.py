@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from fanpin import demo as fanpin_demo
 from households import demo, idnumber, quality, selectors
 from households.models import Area, Department, Household, IncomeRecord, Member, Role, per_capita
 
@@ -15,9 +16,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def built(settings, monkeypatch):
     """The registry alone: monitoring.demo's cases are its own tests' business (and slow)."""
-    monkeypatch.setattr(demo, "_monitoring_demo", lambda: None)
     settings.FANPIN_DEMO_PASSWORD = "demo-pass-1"
-    return demo.build_demo(households_per_village=5)
+    return demo.build_registry(households_per_village=5).logins()
 
 
 def test_seed_builds_one_county_three_towns_twelve_villages_and_every_department(built):
@@ -94,7 +94,7 @@ def test_income_records_cover_three_years_with_per_capita_from_the_living_member
 
 
 def test_data_quality_findings_are_rare(settings):
-    demo.build_demo(households_per_village=25)
+    demo.build_registry(households_per_village=25)
     report = quality.registry_findings(quality.prefetch_for_checks(Household.objects.all()))
     # A couple of deliberate cases (one in DELIBERATE_FINDING_EVERY households), nothing more.
     assert 1 <= len(report) <= 300 // demo.DELIBERATE_FINDING_EVERY
@@ -104,13 +104,13 @@ def test_data_quality_findings_are_rare(settings):
 def test_running_twice_does_not_duplicate_and_reset_rebuilds(built, settings):
     numbers = set(Household.objects.values_list("number", flat=True))
     settings.FANPIN_DEMO_PASSWORD = "changed-pass-2"
-    demo.build_demo(households_per_village=5)
+    fanpin_demo.build_demo(households_per_village=5)
     assert set(Household.objects.values_list("number", flat=True)) == numbers
     assert Area.objects.filter(name="清河县").count() == 1
     # A new DEMO_PASSWORD takes effect without a reset.
     assert authenticate(username="village", password="changed-pass-2") is not None
 
-    demo.build_demo(households_per_village=2, reset=True)
+    fanpin_demo.build_demo(households_per_village=2, reset=True)
     assert Household.objects.count() == 24
     assert Area.objects.filter(name="清河县").count() == 1
     assert authenticate(username="village", password="changed-pass-2") is not None
@@ -127,25 +127,55 @@ def test_seed_demo_command_prints_the_logins_table(settings):
     assert "清河县城关镇东关村" in text
 
 
-def test_build_calls_the_monitoring_demo_hook_after_the_registry_and_before_a_reset(monkeypatch):
+def test_build_puts_the_layers_together_bottom_up_and_a_reset_wipes_top_down(monkeypatch):
+    """fanpin/demo.py is the one place that knows every layer: registry → cases up to monitored →
+    measures → elimination steps; a reset removes measures, then cases, then the registry."""
+    from assistance import demo as assistance_demo
+    from monitoring import demo as monitoring_demo
+
     calls = []
 
-    class MonitoringDemo:
-        @staticmethod
-        def seed_cases(*, county, users):
-            calls.append(("seed", county.name, Household.objects.count(), sorted(users)))
+    class Seeding:
+        created, monitored, eliminating = 3, [1, 2], [2]
 
-        @staticmethod
-        def wipe_cases(*, county):
-            calls.append(("wipe", county.name, Household.objects.count(), None))
+        def finish(self):
+            calls.append(("eliminate",))
 
-    monkeypatch.setattr(demo, "_monitoring_demo", lambda: MonitoringDemo)
-    demo.build_demo(households_per_village=1)
-    demo.build_demo(households_per_village=1)  # already built: no second seeding
-    demo.build_demo(households_per_village=1, reset=True)
+    def seed_cases(*, county, users):
+        calls.append(("cases", county.name, Household.objects.count(), sorted(users)))
+        return Seeding()
+
+    def seed_measures(*, county, cases, eliminating):
+        calls.append(("measures", cases, eliminating))
+
+    monkeypatch.setattr(monitoring_demo, "seed_cases", seed_cases)
+    monkeypatch.setattr(assistance_demo, "seed_measures", seed_measures)
+    monkeypatch.setattr(assistance_demo, "wipe_measures", lambda county: calls.append(("wipe measures",)))
+    monkeypatch.setattr(
+        monitoring_demo, "wipe_cases", lambda county: calls.append(("wipe cases", Household.objects.count()))
+    )
+    fanpin_demo.build_demo(households_per_village=1)
+    fanpin_demo.build_demo(households_per_village=1)  # already built: no second seeding
+    fanpin_demo.build_demo(households_per_village=1, reset=True)
     users = sorted(["admin", "county", "town", "village", "village_b", "medical"])
-    assert calls == [
-        ("seed", "清河县", 12, users),
-        ("wipe", "清河县", 12, None),
-        ("seed", "清河县", 12, users),
-    ]
+    built = [("cases", "清河县", 12, users), ("measures", [1, 2], [2]), ("eliminate",)]
+    assert calls == [*built, ("wipe measures",), ("wipe cases", 12), *built]
+
+
+def test_no_lower_layer_demo_imports_a_higher_one():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    above = {
+        "households": ("monitoring", "assistance", "screening", "fanpin"),
+        "monitoring": ("assistance", "screening", "fanpin"),
+    }
+    for app, higher in above.items():
+        tree = ast.parse((root / app / "demo.py").read_text())
+        imported = {
+            (node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        } | {
+            alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        assert not imported & set(higher), (app, imported & set(higher))

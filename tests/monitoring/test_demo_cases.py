@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from households import demo
+from fanpin import demo
 from monitoring import demo as monitoring_demo
 from monitoring import selectors, services
 from monitoring.models import CaseEvent, MonitoringCase, Objection, State, Visit
@@ -133,7 +133,7 @@ def test_eliminated_cases_were_determined_over_six_months_before_and_had_a_measu
 
 def test_seeding_again_adds_no_cases(seeded, logins):
     before = MonitoringCase.objects.count()
-    assert monitoring_demo.seed_cases(county=seeded, users=logins) == 0
+    assert monitoring_demo.seed_cases(county=seeded, users=logins).created == 0
     assert MonitoringCase.objects.count() == before
 
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from households.demo import build_demo, format_logins
+from fanpin.demo import build_demo
+from households.demo import format_logins
 
 
 class Command(BaseCommand):

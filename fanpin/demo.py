@@ -1,0 +1,48 @@
+"""The demo county, put together in one place (`python manage.py seed_demo`).
+
+Each layer builds its own part, bottom up, and nothing lower imports anything higher:
+the registry (households/demo.py) → monitoring cases up to 监测帮扶中 (monitoring/demo.py) →
+their assistance measures (assistance/demo.py) → the elimination steps, which need a measure
+carried out (monitoring/demo.py, `CaseSeeding.finish`). A reset wipes top down. Every case
+state is built through the workflow's services.
+"""
+
+from django.db import transaction
+
+from assistance import demo as assistance_demo
+from households import demo as households_demo
+from monitoring import demo as monitoring_demo
+
+
+demo_county = households_demo.demo_county
+
+
+def build_demo(*, stdout=None, households_per_village=50, reset=False, password=None):
+    """Build (or, with reset=True, rebuild) the demo county; return the demo logins.
+
+    Idempotent: an existing demo county is left as it is, except that the logins are brought up
+    to date (a changed DEMO_PASSWORD takes effect on the next run)."""
+    write = stdout.write if stdout else (lambda message: None)
+    with transaction.atomic():
+        county = households_demo.demo_county()
+        if county and reset:
+            write(f"清除演示数据：{county.name}")
+            wipe_demo(county)
+        registry = households_demo.build_registry(
+            stdout=stdout, households_per_village=households_per_village, password=password
+        )
+        if registry.created:
+            seeding = monitoring_demo.seed_cases(county=registry.county, users=registry.users)
+            assistance_demo.seed_measures(
+                county=registry.county, cases=seeding.monitored, eliminating=seeding.eliminating
+            )
+            seeding.finish()
+            write(f"生成监测对象 {seeding.created} 个（覆盖全部 14 个状态）")
+    return registry.logins()
+
+
+def wipe_demo(county):
+    """Remove the demo county, top layer first (measures, cases and visits, then the registry)."""
+    assistance_demo.wipe_measures(county)
+    monitoring_demo.wipe_cases(county)
+    households_demo.wipe_registry(county)
