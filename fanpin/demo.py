@@ -13,7 +13,6 @@ from assistance import demo as assistance_demo
 from households import demo as households_demo
 from monitoring import demo as monitoring_demo
 
-
 demo_county = households_demo.demo_county
 
 
