@@ -264,7 +264,7 @@ def build_cases(count, village_user):
     with transaction.atomic():
         MonitoringCase.objects.bulk_create(cases, batch_size=1000)
         events, visits = [], []
-        for i, (case, steps) in enumerate(zip(cases, steps_of)):
+        for i, (case, steps) in enumerate(zip(cases, steps_of, strict=True)):
             long = long_household and i == len(cases) - 1
             events.extend(builder.events(case, steps, extra=LONG_TIMELINE_EVENTS if long else 0))
             if case.state == State.MONITORED:

@@ -221,7 +221,7 @@ def format_logins(logins):
     lines = []
     for i, row in enumerate(rows):
         cells = [row.username, row.role, row.scope, row.password]
-        lines.append("  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths)).rstrip())
+        lines.append("  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -285,7 +285,7 @@ def _build_registry(county, households_per_village, rng):
             member_lists.append(members)
     Household.objects.bulk_create(households, batch_size=500)
     all_members = []
-    for household, members in zip(households, member_lists):
+    for household, members in zip(households, member_lists, strict=True):
         for member in members:
             member.household = household
             all_members.append(member)
@@ -293,7 +293,7 @@ def _build_registry(county, households_per_village, rng):
     IncomeRecord.objects.bulk_create(
         [
             record
-            for household, members in zip(households, member_lists)
+            for household, members in zip(households, member_lists, strict=True)
             for record in _draw_incomes(rng, household, members, today)
         ],
         batch_size=500,

@@ -71,7 +71,7 @@ def age_on(birth_date, day):
 
 
 def check_char(first17):
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
     return CHECK_CHARS[total % 11]
 
 

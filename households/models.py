@@ -50,6 +50,14 @@ class Area(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        # The path is derived data: it needs the primary key, so a new row is saved twice.
+        super().save(*args, **kwargs)
+        path = (self.parent.path if self.parent else "/") + f"{self.pk}/"
+        if path != self.path:
+            self.path = path
+            Area.objects.filter(pk=self.pk).update(path=path)
+
     def clean(self):
         from django.core.exceptions import ValidationError
 
@@ -58,14 +66,6 @@ class Area(models.Model):
             raise ValidationError({"parent": f"{self.get_level_display()}的上级必须是{self.Level(expected).label}。"})
         if self.level == self.Level.COUNTY and self.parent is not None:
             raise ValidationError({"parent": "县没有上级区域。"})
-
-    def save(self, *args, **kwargs):
-        # The path is derived data: it needs the primary key, so a new row is saved twice.
-        super().save(*args, **kwargs)
-        path = (self.parent.path if self.parent else "/") + f"{self.pk}/"
-        if path != self.path:
-            self.path = path
-            Area.objects.filter(pk=self.pk).update(path=path)
 
     @property
     def county(self):

@@ -543,3 +543,6 @@ class VisitPhoto(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "走访照片"
+
+    def __str__(self):
+        return self.image.name

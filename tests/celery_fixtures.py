@@ -2,9 +2,8 @@
 
 The rest of the suite runs tasks eagerly (tests/pytest_env.py moves REDIS_URL aside), so this
 is the one place where a task travels through Redis to a separate worker process, which
-reads pytest-django's test database. Use it with:
-
-    from tests.celery_fixtures import celery_worker_process  # noqa: F401 - fixture
+reads pytest-django's test database. tests/conftest.py registers this module as a pytest
+plugin, so any test can ask for the fixture by name:
 
     @pytest.mark.celery_worker
     def test_something(celery_worker_process):

@@ -10,6 +10,10 @@ import pytest
 from households.models import Role
 from tests import factories as f
 
+# Fixtures shared by several test packages, registered here instead of imported (an imported
+# fixture shadows itself as a parameter name and linters rightly flag it).
+pytest_plugins = ["tests.celery_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):

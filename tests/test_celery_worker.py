@@ -2,8 +2,6 @@
 
 import pytest
 
-from tests.celery_fixtures import celery_worker_process  # noqa: F401 - fixture
-
 pytestmark = pytest.mark.celery_worker
 
 

@@ -17,7 +17,7 @@ from households import idnumber, import_jobs, importer
 from households.import_jobs import import_job_run
 from households.models import Household, ImportJob, Member
 from households.tasks import run_import_job
-from tests.celery_fixtures import BROKER_ENV, celery_worker_process  # noqa: F401 - fixture
+from tests.celery_fixtures import BROKER_ENV
 from tests.households.uploads import post_upload
 
 

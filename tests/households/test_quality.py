@@ -328,7 +328,7 @@ def test_sql_conditions_flag_exactly_the_households_the_python_checks_flag(world
         for finding in quality.household_findings(household, today):
             python[finding.code].add(household.pk)
     sql = {code: set() for code in quality.CHECK_LABELS}
-    for pk, (number, codes) in selectors.quality_failures(world.village_cadre, today).items():
+    for pk, (_number, codes) in selectors.quality_failures(world.village_cadre, today).items():
         for code in codes:
             sql[code].add(pk)
     for code in python:

@@ -2,6 +2,7 @@
 the printable notice list (issue 3 item 7, item 6's visit pages)."""
 
 import datetime
+import pathlib
 import uuid
 
 import pytest
@@ -555,7 +556,7 @@ def test_notice_list_shows_the_notice_without_id_number_or_phone(login, world):
     ):
         assert secret not in page
     assert case.reason not in page  # the free-text reason may hold health details
-    assert "@media print" in open("static/css/monitoring.css", encoding="utf-8").read()
+    assert "@media print" in pathlib.Path("static/css/monitoring.css").read_text(encoding="utf-8")
 
 
 def test_elimination_notice_list_lists_only_cases_on_elimination_notice(login, world):

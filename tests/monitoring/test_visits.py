@@ -250,7 +250,7 @@ def test_visit_list_keeps_a_constant_number_of_queries(world, django_assert_max_
     with CaptureQueriesContext(connection) as one:
         rows = overdue(w.county_officer, D(2026, 6, 1))
         [(c.household.village.parent.name, c.contact_person) for c in rows]
-    for n in range(4):
+    for _ in range(4):
         case_at(w, State.MONITORED, household=f.make_household(w.village_a1))
     w.county_officer._fanpin_roles = None
     with django_assert_max_num_queries(len(one.captured_queries)):

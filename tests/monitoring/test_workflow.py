@@ -65,9 +65,11 @@ def test_whole_path_from_report_to_elimination_by_the_role_acting_at_each_step(w
         # Default five calendar days, the first day included.
         assert (case.notice_start, case.notice_end) == (datetime.date(2026, 3, 2), datetime.date(2026, 3, 6))
 
-    with time_machine.travel(datetime.datetime(2026, 3, 6, 18, tzinfo=CST), tick=False):
-        with pytest.raises(services.Conflict):
-            step(w.village_cadre, case, "close_notice")
+    with (
+        time_machine.travel(datetime.datetime(2026, 3, 6, 18, tzinfo=CST), tick=False),
+        pytest.raises(services.Conflict),
+    ):
+        step(w.village_cadre, case, "close_notice")
 
     with time_machine.travel(T_REVIEW, tick=False):
         case = step(w.village_cadre, case, "close_notice")
@@ -121,7 +123,7 @@ def test_audit_trail_has_one_event_per_action_with_actor_states_comment_and_payl
     assert events[0].actor == w.village_cadre and events[0].to_state == State.REPORTED
     assert events[0].comment == "户主突发大病，医疗支出大"
     previous = State.REPORTED
-    for event, (reached, name, actor, _) in zip(events[1:], PATH):
+    for event, (reached, name, actor, _) in zip(events[1:], PATH, strict=True):
         assert event.actor == getattr(w, actor), name
         assert (event.from_state, event.to_state) == (previous, reached), name
         assert event.label and event.is_transition
