@@ -39,7 +39,8 @@ class IncomeInline(admin.TabularInline):
 
     model = IncomeRecord
     extra = 0
-    fields = [
+    # One tuple for both: every field shown is read-only.
+    readonly_fields = (
         "year",
         "month",
         "wage_income",
@@ -50,8 +51,8 @@ class IncomeInline(admin.TabularInline):
         "total_net_income",
         "household_size",
         "per_capita_net_income",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
     show_change_link = True
 
     def has_add_permission(self, request, obj=None):
@@ -140,7 +141,8 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["original_name", "user__username"]
     list_select_related = ["user"]
-    fields = [
+    # One tuple for both: every field shown is read-only.
+    readonly_fields = (
         "user",
         "original_name",
         "stored_file",
@@ -153,8 +155,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         "finished_at",
         "summary",
         "error_message",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("report")

@@ -66,15 +66,22 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 class IdFilter(django_filters.NumberFilter):
     """A whole-number id or year: ?year=0.5 or ?household=1e5 is a 400, not an empty list."""
 
-    field_class = forms.IntegerField
+    field_class = forms.IntegerField  # type: ignore[assignment]  # the stubs allow only DecimalField
 
 
 class HouseholdFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="搜索", method="filter_q", help_text="户编号、成员姓名或身份证号")
     town = django_filters.ModelChoiceFilter(
-        label="乡镇", queryset=_towns, field_name="village__parent", empty_label="全部乡镇"
+        label="乡镇",
+        queryset=_towns,  # type: ignore[arg-type]  # django-filter takes a callable of the request
+        field_name="village__parent",
+        empty_label="全部乡镇",
     )
-    village = django_filters.ModelChoiceFilter(label="村", queryset=_villages, empty_label="全部村")
+    village = django_filters.ModelChoiceFilter(
+        label="村",
+        queryset=_villages,  # type: ignore[arg-type]  # django-filter takes a callable of the request
+        empty_label="全部村",
+    )
     household_type = django_filters.ChoiceFilter(label="户类型", choices=Household.Type.choices, empty_label="全部类型")
     group = django_filters.ChoiceFilter(
         label="特殊群体", choices=selectors.SPECIAL_GROUPS, method="filter_group", empty_label="全部"
@@ -92,8 +99,11 @@ class HouseholdFilter(django_filters.FilterSet):
         if not value:
             return queryset
         condition = selectors.special_group_q(value)
-        if isinstance(condition, Q) and value == "multi_disabled":
-            # needs the disabled_count annotation
-            if "disabled_count" not in queryset.query.annotations:
-                queryset = selectors.annotate_households(queryset)
+        # "multi_disabled" filters on the disabled_count annotation.
+        if (
+            isinstance(condition, Q)
+            and value == "multi_disabled"
+            and "disabled_count" not in queryset.query.annotations
+        ):
+            queryset = selectors.annotate_households(queryset)
         return queryset.filter(condition)

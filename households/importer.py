@@ -44,25 +44,36 @@ savepoint per household if a batch clashes with a concurrent registration. Only 
 differ from the stored rows are updated.
 """
 
+from __future__ import annotations
+
 import csv
 import datetime
+import enum
 import io
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import IO, Any, Literal, TypedDict, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
 from . import idnumber, quality, selectors, spreadsheets
 from .models import Area, Household, Member
+from .selectors import AnyUser
 from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from .spreadsheets import (  # noqa: F401 - NUMERIC_ID_MESSAGE and the extensions are part of this module's interface
     EXTENSIONS_TEXT,
     HEADER_SEARCH_ROWS,
     NUMERIC_ID_MESSAGE,
     SUPPORTED_EXTENSIONS,
+    Header,
+    NumberedRow,
+    RowValues,
     SpreadsheetError,
+    Table,
     cell,
     chain,
     clean_text,
@@ -72,6 +83,10 @@ from .spreadsheets import (  # noqa: F401 - NUMERIC_ID_MESSAGE and the extension
     looks_mangled,
     normalize_header,
 )
+
+# progress(step, done, total): see import_registry().
+Progress = Callable[[str, int, int | None], None]
+_M = TypeVar("_M", bound=Model)
 
 GROUP_ROWS_SHOWN = 10
 QUERY_CHUNK = 500
@@ -93,18 +108,20 @@ ImportFileError = SpreadsheetError
 class Column:
     key: str  # model field name
     header: str  # canonical header, as in the template
-    aliases: tuple = ()
+    aliases: tuple[str, ...] = ()
     level: str = "member"  # "household" or "member"
     kind: str = "text"  # text, name, phone, choice, bool, int, village, id, number
     required: bool = False
-    model: type = Member
+    model: type[Model] = Member
 
     @property
-    def model_field(self):
-        return self.model._meta.get_field(self.key)
+    def model_field(self) -> Field[Any, Any]:
+        found = self.model._meta.get_field(self.key)
+        assert isinstance(found, Field), self.key  # every column is a concrete model field
+        return found
 
 
-def _security_columns():
+def _security_columns() -> list[Column]:
     columns = []
     for key, label in Household.SECURITY_ITEMS:
         aliases = (f"{label}不愁", f"不愁{label}") if label in ("吃", "穿") else (f"{label}有保障", f"{label}保障")
@@ -112,7 +129,7 @@ def _security_columns():
     return columns
 
 
-H = {"level": "household", "model": Household}
+H: dict[str, Any] = {"level": "household", "model": Household}
 COLUMNS = [
     Column("number", "户编号", ("户号", "农户编号", "家庭编号", "户编码"), kind="number", required=True, **H),
     Column(
@@ -202,18 +219,18 @@ CHINESE_DIGITS = {
 CJK_NAME = re.compile(r"^[\u3400-\u9fff·\s]+$")
 
 
-HEADER_LOOKUP = {}
+HEADER_LOOKUP: dict[str, Column] = {}
 for _column in COLUMNS:
     for _alias in (_column.header, *_column.aliases):
         HEADER_LOOKUP.setdefault(normalize_header(_alias), _column)
 
 
-def choice_map(column):
+def choice_map(column: Column) -> dict[str, str]:
     """Label → value, from the model's TextChoices labels (no second table to keep in sync).
     Labels such as "儿媳/女婿" also match each part; where the field has a blank choice
     ("无", "非在校生", "未务工"), "无" and "否" mean blank too."""
-    mapping = {}
-    for value, label in column.model_field.choices:
+    mapping: dict[str, str] = {}
+    for value, label in column.model_field.choices or ():
         mapping[normalize_header(label)] = value
         for part in str(label).split("/"):
             mapping.setdefault(normalize_header(part), value)
@@ -230,9 +247,9 @@ def choice_map(column):
 CHOICE_MAPS = {c.key: choice_map(c) for c in COLUMNS if c.kind == "choice"}
 
 
-def allowed_labels(column):
+def allowed_labels(column: Column) -> list[str]:
     if column.kind == "choice":
-        return [str(label) for _, label in column.model_field.choices]
+        return [str(label) for _, label in column.model_field.choices or ()]
     if column.kind == "bool":
         if column.key.endswith("_secure"):
             return ["是", "否", "有保障", "无保障"]
@@ -249,7 +266,7 @@ class Issue:
     column: str
     message: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = f"第 {self.row} 行" if self.row else "文件"
         column = f"［{self.column}］" if self.column else ""
         return f"{where}{column}：{self.message}"
@@ -268,32 +285,32 @@ class ImportReport:
     members_updated: int = 0
     rows_skipped: int = 0
     rows_read: int = 0
-    errors: list = field(default_factory=list)
-    notices: list = field(default_factory=list)
-    findings: list = field(default_factory=list)
+    errors: list[Issue] = field(default_factory=list)
+    notices: list[Issue] = field(default_factory=list)
+    findings: list[Issue] = field(default_factory=list)
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.errors and not self.households_rejected
 
     @property
-    def header_rows(self):
+    def header_rows(self) -> str:
         """'3' or '3–4', as the report shows where the header was found."""
         if self.header_last_row and self.header_last_row != self.header_row:
             return f"{self.header_row}–{self.header_last_row}"
         return str(self.header_row)
 
-    def summary(self):
+    def summary(self) -> str:
         return (
             f"新建农户 {self.households_created} 户，更新农户 {self.households_updated} 户，"
             f"拒绝 {self.households_rejected} 户；新建成员 {self.members_created} 人，"
             f"更新成员 {self.members_updated} 人；跳过 {self.rows_skipped} 行。"
         )
 
-    def grouped(self, issues):
+    def grouped(self, issues: Iterable[Issue]) -> list[dict[str, Any]]:
         """Issues with the same column and reason as one line: a column of ID numbers that
         Excel turned into numbers is one mistake to fix, not 50,000 lines to read."""
-        groups = {}
+        groups: dict[tuple[str, str], dict[str, Any]] = {}
         for issue in issues:
             group = groups.setdefault(
                 (issue.column, issue.message),
@@ -304,7 +321,7 @@ class ImportReport:
                 group["rows"].append(issue.row)
         return sorted(groups.values(), key=lambda g: -g["count"])
 
-    def lines(self):
+    def lines(self) -> list[str]:
         """The whole report as text (management command output)."""
         where = f"工作表「{self.sheet}」，" if self.sheet else ""
         out = [
@@ -323,16 +340,16 @@ class ImportReport:
 # --- reading -----------------------------------------------------------------------------
 
 
-def read_table(fileobj, filename):
+def read_table(fileobj: IO[bytes] | IO[str], filename: str) -> Table:
     """Open the file and return its rows; raise ImportFileError if it cannot be read."""
     return spreadsheets.read_table(fileobj, filename, has_header=_has_header, header_rule=HEADER_RULE)
 
 
-def _has_header(head):
+def _has_header(head: list[NumberedRow]) -> bool:
     return _find_header(head) is not None
 
 
-def _find_header(rows):
+def _find_header(rows: list[NumberedRow]) -> Header[Column] | None:
     """The header: one row, or two together, holding both the ID-number and the household-number column."""
     return spreadsheets.find_header(rows, HEADER_LOOKUP, ("id_number", "number"))
 
@@ -345,34 +362,41 @@ class Row:
     row: int
     number: str = ""
     id_text: str = ""
-    values: dict = field(default_factory=dict)  # key -> cleaned text, non-blank only
-    parsed: dict = field(default_factory=dict)  # key -> model value
-    errors: list = field(default_factory=list)
+    values: dict[str, str] = field(default_factory=dict)  # key -> cleaned text, non-blank only
+    parsed: dict[str, Any] = field(default_factory=dict)  # key -> model value
+    errors: list[Issue] = field(default_factory=list)
     id_number: str = ""  # normalised, when it parsed
 
-    def member_signature(self):
+    def member_signature(self) -> tuple[str, ...]:
         return tuple(self.values.get(c.key, "") for c in MEMBER_COLUMNS)
 
 
 @dataclass
 class Group:
     number: str
-    rows: list = field(default_factory=list)
-    household_values: dict = field(default_factory=dict)  # key -> (text, row number)
-    errors: list = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    # key -> (parsed value, text, row number)
+    household_values: dict[str, tuple[Any, str | None, int]] = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
     household: Household | None = None
     created: bool = False
-    new_members: list = field(default_factory=list)
-    changed_members: list = field(default_factory=list)  # stored members matched by ID number
-    household_changes: list = field(default_factory=list)  # field names that differ from the stored row
-    member_changes: dict = field(default_factory=dict)  # member pk -> field names that differ
+    new_members: list[Member] = field(default_factory=list)
+    changed_members: list[Member] = field(default_factory=list)  # stored members matched by ID number
+    household_changes: list[str] = field(default_factory=list)  # field names that differ from the stored row
+    member_changes: dict[int, list[str]] = field(default_factory=dict)  # member pk -> field names that differ
 
     @property
-    def first_row(self):
+    def first_row(self) -> int:
         return self.rows[0].row
 
     @property
-    def has_errors(self):
+    def saved_household(self) -> Household:
+        """The household being written: validate() set it on every group without errors."""
+        assert self.household is not None, self.number
+        return self.household
+
+    @property
+    def has_errors(self) -> bool:
         return bool(self.errors) or any(r.errors for r in self.rows)
 
 
@@ -380,21 +404,21 @@ class RegistryImport:
     """Parse, validate and write one file. Use `import_registry()`; the steps are separate so
     the benchmark can time them."""
 
-    def __init__(self, user=None, progress=None):
+    def __init__(self, user: AnyUser | None = None, progress: Progress | None = None) -> None:
         # user=None means the whole registry (management command run by an administrator).
         self.user = user
         # progress(step, done, total): see import_registry(). It only observes; the report
         # is the same with or without it.
         self.progress = progress or _no_progress
         self.report = ImportReport()
-        self.headers = {}  # key -> header text as written in the file
-        self.groups = {}  # household number -> Group, in file order
-        self.column_positions = {}  # header text -> position, to list a row's issues left to right
+        self.headers: dict[str, str] = {}  # key -> header text as written in the file
+        self.groups: dict[str, Group] = {}  # household number -> Group, in file order
+        self.column_positions: dict[str, int] = {}  # header text -> position, to list a row's issues left to right
 
     # Step 1: read and parse every row.
-    def parse(self, table):
+    def parse(self, table: Table) -> RegistryImport:
         self.report.file_format, self.report.sheet = table.file_format, table.sheet
-        head = []
+        head: list[NumberedRow] = []
         for item in table.rows:
             head.append(item)
             if len(head) >= HEADER_SEARCH_ROWS:
@@ -421,7 +445,7 @@ class RegistryImport:
         if missing:
             raise ImportFileError(f"缺少必需的列：{'、'.join(missing)}。请下载导入模板对照填写。")
         header_rows = [head[i][1] for i in range(found.index, found.last + 1)]
-        unknown = []
+        unknown: list[str] = []
         for position in range(max(len(v) for v in header_rows)):
             if position in positions:
                 continue
@@ -439,8 +463,8 @@ class RegistryImport:
         if unknown:
             self.report.notices.append(Issue(header_row_number, "", f"以下列未识别，已忽略：{'、'.join(unknown)}。"))
 
-        previous = None
-        seen_ids = {}
+        previous: Row | None = None
+        seen_ids: dict[str, Row] = {}
         for row_number, values in remaining:
             row = self._parse_row(row_number, values, positions, previous)
             if row is None:
@@ -475,7 +499,7 @@ class RegistryImport:
             )
         return self
 
-    def _merge_sub_header(self, rows, positions):
+    def _merge_sub_header(self, rows: Iterator[NumberedRow], positions: dict[int, Column]) -> Iterator[NumberedRow]:
         """Sub-columns (吃, 穿, … under a merged 两不愁三保障 cell) sit one row below the header."""
         first = next(rows, None)
         if first is None:
@@ -490,10 +514,12 @@ class RegistryImport:
             return rows
         return chain([first], rows)
 
-    def header(self, key):
+    def header(self, key: str) -> str:
         return self.headers.get(key) or COLUMN_BY_KEY[key].header
 
-    def _parse_row(self, row_number, values, positions, previous):
+    def _parse_row(
+        self, row_number: int, values: RowValues, positions: dict[int, Column], previous: Row | None
+    ) -> Row | Literal[_Skipped.SKIPPED] | None:
         if is_blank(values):
             return None  # blank row
         raw = {column.key: cell(values, position) for position, column in positions.items()}
@@ -534,13 +560,13 @@ class RegistryImport:
                 row.errors.append(Issue(row_number, self.header(column.key), str(exc)))
         return row
 
-    def _parse_id(self, row, raw, text):
+    def _parse_id(self, row: Row, raw: object, text: str) -> None:
         found = spreadsheets.read_id_cell(raw, text)
         row.id_text, row.id_number = found.text, found.number
         if found.error:
             row.errors.append(Issue(row.row, self.header("id_number"), found.error))
 
-    def _parse_value(self, column, text):
+    def _parse_value(self, column: Column, text: str) -> str | bool | int:
         if column.kind == "choice":
             value = CHOICE_MAPS[column.key].get(normalize_header(text))
             if value is None:
@@ -566,7 +592,7 @@ class RegistryImport:
             return re.sub(r"[\s-]", "", text)
         return text  # text, name, village (resolved with the household)
 
-    def _is_duplicate(self, row, seen_ids):
+    def _is_duplicate(self, row: Row, seen_ids: dict[str, Row]) -> bool:
         """An identical repeated row is a notice; the same ID with other content is an error."""
         key = row.id_number or row.id_text
         if not key or not row.id_text or any(i.message == NUMERIC_ID_MESSAGE for i in row.errors):
@@ -607,7 +633,7 @@ class RegistryImport:
         )
         return False
 
-    def _merge_household_values(self, group, row):
+    def _merge_household_values(self, group: Group, row: Row) -> None:
         for column in HOUSEHOLD_COLUMNS:
             text = row.values.get(column.key)
             if column.key not in row.parsed:
@@ -626,7 +652,7 @@ class RegistryImport:
                 )
 
     # Step 2: validate against the registry (bulk-loaded) and the model rules.
-    def validate(self):
+    def validate(self) -> RegistryImport:
         groups = [g for g in self.groups.values() if g.number]
         villages = self._writable_villages()
         numbers = [g.number for g in groups]
@@ -638,8 +664,8 @@ class RegistryImport:
         # numbers not found there (new people, or people registered in another household) are
         # looked up again. On a re-import that halves the rows read and the objects built.
         households_by_pk = {h.pk: h for h in existing_households.values()}
-        members_by_household = {}
-        known_ids = {}
+        members_by_household: dict[int, list[Member]] = {}
+        known_ids: dict[str, Member] = {}
         for member in _in_chunks(Member.objects.all(), "household_id", list(households_by_pk)):
             member.household = households_by_pk[member.household_id]
             members_by_household.setdefault(member.household_id, []).append(member)
@@ -664,13 +690,13 @@ class RegistryImport:
         # Rows without a household number could not be grouped; they are rejected as they are.
         return self
 
-    def _writable_villages(self):
+    def _writable_villages(self) -> WritableVillages:
         if self.user is None:
             qs = Area.objects.filter(level=Area.Level.VILLAGE)
         else:
             qs = selectors.villages_writable_by(self.user)
-        lookup = {}
-        ids = set()
+        lookup: dict[str, Area | Literal["ambiguous"]] = {}
+        ids: set[int] = set()
         for village in qs.select_related("parent"):
             ids.add(village.pk)
             keys = {normalize_header(village.code), normalize_header(village.name)}
@@ -680,9 +706,17 @@ class RegistryImport:
                 lookup[key] = village if lookup.get(key, village) == village else "ambiguous"
         return {"lookup": lookup, "ids": ids}
 
-    def _validate_group(self, group, villages, writable_ids, existing, known_ids, members_by_household):
+    def _validate_group(
+        self,
+        group: Group,
+        villages: WritableVillages,
+        writable_ids: set[int],
+        existing: Household | None,
+        known_ids: dict[str, Member],
+        members_by_household: dict[int, list[Member]],
+    ) -> None:
         number_header = self.header("number")
-        village = None
+        village: Area | None = None
         village_entry = group.household_values.get("village")
         if village_entry:
             _, text, row_number = village_entry
@@ -729,7 +763,7 @@ class RegistryImport:
         group.household_changes = _changed(household, before)
 
         stored = {m.id_number: m for m in members_by_household.get(household.pk, [])} if household.pk else {}
-        heads = []
+        heads: list[tuple[Row, Member | None]] = []
         for row in group.rows:
             member = self._validate_member(group, row, stored, known_ids)
             # Counted from the row itself, so a row rejected for another reason does not
@@ -769,7 +803,9 @@ class RegistryImport:
                 )
             )
 
-    def _validate_member(self, group, row, stored, known_ids):
+    def _validate_member(
+        self, group: Group, row: Row, stored: dict[str, Member], known_ids: dict[str, Member]
+    ) -> Member | None:
         header = self.header("id_number")
         member = None
         if row.id_number:
@@ -796,8 +832,8 @@ class RegistryImport:
                 member.full_clean(exclude=["household"], validate_unique=False, validate_constraints=False)
             except ValidationError as exc:
                 for name, messages in exc.message_dict.items():
-                    column = self.header(name) if name in COLUMN_BY_KEY else ""
-                    row.errors.extend(Issue(row.row, column, m) for m in messages)
+                    header = self.header(name) if name in COLUMN_BY_KEY else ""
+                    row.errors.extend(Issue(row.row, header, m) for m in messages)
         if member.pk:
             group.changed_members.append(member)
             group.member_changes[member.pk] = _changed(member, before)
@@ -805,22 +841,22 @@ class RegistryImport:
             group.new_members.append(member)
         return member
 
-    def _can_see(self, household):
+    def _can_see(self, household: Household) -> bool:
         if self.user is None or selectors.is_admin(self.user):
             return True
         return any(household.village.path.startswith(a.path) for a in selectors.scope_areas(self.user))
 
     # Step 3: write every valid household, all or nothing per household.
-    def write(self):
+    def write(self) -> ImportReport:
         for row in self.groups.get("", Group("")).rows:  # rows with no household number
             self.report.errors.extend(row.errors)
-        valid = []
+        valid: list[Group] = []
         for group in self.groups.values():
             if group.number and group.has_errors:
                 self._reject(group)
             elif group.number:
                 valid.append(group)
-        written = []
+        written: list[Group] = []
         total = sum(len(g.rows) for g in valid)
         done = 0
         for start in range(0, len(valid), WRITE_BATCH):
@@ -878,13 +914,13 @@ class RegistryImport:
         self.progress("write", total, total)
         return self.report
 
-    def _issue_order(self, issue):
+    def _issue_order(self, issue: Issue) -> tuple[int, int]:
         # File-level notes first, then left to right; a column missing from the file (such as
         # 残疾类别 when only 残疾等级 was filled) after the columns the user can see.
         position = -1 if not issue.column else self.column_positions.get(issue.column, len(self.column_positions))
         return (issue.row or 0, position)
 
-    def _reject(self, group):
+    def _reject(self, group: Group) -> None:
         self.report.households_rejected += 1
         self.report.errors.extend(group.errors)
         for row in group.rows:
@@ -897,13 +933,13 @@ class RegistryImport:
             )
         )
 
-    def _write_groups(self, groups):
+    def _write_groups(self, groups: list[Group]) -> None:
         """Only what differs from the stored rows is written: re-importing an unchanged file
         touches nothing (its rows still count as updated: they were matched and checked)."""
-        Household.objects.bulk_create([g.household for g in groups if g.created])
+        Household.objects.bulk_create([g.saved_household for g in groups if g.created])
         for group in groups:
             if not group.created and group.household_changes:
-                group.household.save(update_fields=[*group.household_changes, "updated_at"])
+                group.saved_household.save(update_fields=[*group.household_changes, "updated_at"])
         changed = [(m, g) for g in groups for m in g.changed_members if g.member_changes.get(m.pk)]
         # Demote or move out old heads before promoting new ones, so the one-active-head
         # constraint holds after every statement.
@@ -912,16 +948,16 @@ class RegistryImport:
         )
         for member, group in changed:
             member.save(update_fields=[*group.member_changes[member.pk], "updated_at"])
-        new_members = []
+        new_members: list[Member] = []
         for group in groups:
             for member in group.new_members:
-                member.household = group.household
+                member.household = group.saved_household
                 new_members.append(member)
         Member.objects.bulk_create(new_members, batch_size=QUERY_CHUNK)
 
-    def _quality_findings(self, groups):
+    def _quality_findings(self, groups: list[Group]) -> None:
         """The same data-quality checks as after a page entry (DOMAIN.md §8), for the imported households."""
-        by_pk = {g.household.pk: g for g in groups}
+        by_pk = {g.saved_household.pk: g for g in groups}
         pks = list(by_pk)
         today = timezone.localdate()
         for start in range(0, len(pks), QUERY_CHUNK):
@@ -934,25 +970,36 @@ class RegistryImport:
                     )
 
 
-SKIPPED = object()  # a notes or totals row
+class _Skipped(enum.Enum):
+    SKIPPED = "skipped"
 
 
-def _no_progress(step, done, total):
+SKIPPED = _Skipped.SKIPPED  # a notes or totals row
+
+
+class WritableVillages(TypedDict):
+    lookup: dict[str, Area | Literal["ambiguous"]]  # normalised code or name -> village
+    ids: set[int]
+
+
+def _no_progress(step: str, done: int, total: int | None) -> None:
     pass
 
 
 STAND_IN_ID = idnumber.make("110101", datetime.date(2000, 1, 1), 1)
 
 
-def _forget_inserts(group):
+def _forget_inserts(group: Group) -> None:
     """After a rolled-back write, make the new rows look unsaved again (bulk_create set their pk)."""
-    objects = list(group.new_members) + ([group.household] if group.created else [])
+    objects: list[Model] = [*group.new_members]
+    if group.created and group.household is not None:
+        objects.append(group.household)
     for obj in objects:
         obj.pk = None
         obj._state.adding = True
 
 
-def _snapshot(instance):
+def _snapshot(instance: Model) -> dict[str, Any]:
     return {
         f.name: getattr(instance, f.attname)
         for f in instance._meta.concrete_fields
@@ -960,17 +1007,23 @@ def _snapshot(instance):
     }
 
 
-def _changed(instance, before):
+def _changed(instance: Model, before: dict[str, Any]) -> list[str]:
     return [name for name, value in _snapshot(instance).items() if before.get(name) != value]
 
 
-def _in_chunks(queryset, field_name, values):
-    values = list(dict.fromkeys(values))
-    for start in range(0, len(values), QUERY_CHUNK):
-        yield from queryset.filter(**{f"{field_name}__in": values[start : start + QUERY_CHUNK]})
+def _in_chunks(queryset: QuerySet[_M], field_name: str, values: Iterable[object]) -> Iterator[_M]:
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), QUERY_CHUNK):
+        yield from queryset.filter(**{f"{field_name}__in": unique[start : start + QUERY_CHUNK]})
 
 
-def import_registry(fileobj, filename, *, user=None, progress=None):
+def import_registry(
+    fileobj: IO[bytes] | IO[str],
+    filename: str,
+    *,
+    user: AnyUser | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import a registry file and return its ImportReport.
 
     `user` bounds the villages written to (selectors.villages_writable_by); None imports with
@@ -999,7 +1052,7 @@ COLUMN_NOTES = {
 }
 
 
-def sample_rows(village_name):
+def sample_rows(village_name: str) -> list[dict[str, str]]:
     """Two demo rows (a head and his spouse) with valid, obviously fictitious ID numbers."""
     head = idnumber.make("440981", datetime.date(1968, 3, 12), 19)
     spouse = idnumber.make("440981", datetime.date(1970, 8, 2), 24)
@@ -1033,14 +1086,14 @@ def sample_rows(village_name):
     ]
 
 
-def template_xlsx(village_name):
+def template_xlsx(village_name: str) -> bytes:
     """The import template as .xlsx bytes: header, two sample rows, and a 填写说明 sheet."""
     import openpyxl
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     workbook = openpyxl.Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]
     sheet.title = "农户成员"
     sheet.append([c.header for c in COLUMNS])
     bold = Font(bold=True)
@@ -1095,7 +1148,7 @@ def template_xlsx(village_name):
     return out.getvalue()
 
 
-def template_csv(village_name):
+def template_csv(village_name: str) -> bytes:
     """The import template as UTF-8 CSV with a BOM, so Excel opens it in the right encoding.
     ID numbers and household numbers start with a tab so Excel keeps them as text; the
     importer trims it."""

@@ -11,12 +11,13 @@ are shared by both definitions; tests/households/test_quality.py generates varie
 households and asserts both definitions flag the same ones, so they cannot drift apart.
 """
 
+import datetime
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import IncomeRecord, Member, per_capita
+from .models import Household, IncomeRecord, Member, per_capita
 
 WORKING_AGE = 16
 UNABLE_TO_WORK = (Member.Labour.LOST, Member.Labour.NONE)
@@ -112,12 +113,12 @@ def income_findings(record, active_size=None):
     return findings
 
 
-def household_findings(household, today=None):
+def household_findings(household: Household, today: datetime.date | None = None) -> list[Finding]:
     """Every inconsistency of one household, members and income records included."""
     today = today or timezone.localdate()
     members = list(household.members.all())
     active = [m for m in members if m.status == Member.Status.ACTIVE]
-    findings = []
+    findings: list[Finding] = []
     if not active:
         findings.append(Finding("no_members", "该户没有在户成员。"))
     elif not any(m.relation == Member.Relation.HEAD for m in active):
@@ -151,7 +152,7 @@ def registry_findings(households):
     return report
 
 
-def prefetch_for_checks(queryset):
+def prefetch_for_checks(queryset: QuerySet[Household]) -> QuerySet[Household]:
     return queryset.prefetch_related(
         "members", Prefetch("incomes", queryset=IncomeRecord.objects.order_by("year", "month"))
     )

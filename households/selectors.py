@@ -2,8 +2,15 @@
 households, members or income goes through `households_visible_to` (DOMAIN.md §1: a user
 never sees a household outside their scope; forbidden objects answer 404)."""
 
-from decimal import Decimal
+from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeAlias, TypeVar
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -14,10 +21,12 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs, Cast, Coalesce, Mod, Round
 from django.http import Http404
 from django.utils import timezone
@@ -39,31 +48,35 @@ AREA_ROLES = (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICER)
 # bureau maintains the registry; towns verify and read.
 REGISTRY_WRITE_ROLES = (Role.VILLAGE_CADRE, Role.COUNTY_OFFICER)
 
+# Who a page, the API, a task or the importer acts for: request.user may be anonymous.
+AnyUser: TypeAlias = User | AnonymousUser
+_Row = TypeVar("_Row")
 
-def user_roles(user):
+
+def user_roles(user: AnyUser) -> list[RoleAssignment]:
     """The user's role assignments, loaded once per request object."""
     if not user.is_authenticated:
         return []
-    cached = getattr(user, "_fanpin_roles", None)
+    cached: list[RoleAssignment] | None = getattr(user, "_fanpin_roles", None)
     if cached is None:
         cached = list(RoleAssignment.objects.filter(user=user).select_related("area", "department"))
-        user._fanpin_roles = cached
+        user.__dict__["_fanpin_roles"] = cached  # a cache on the request's user object, not a field
     return cached
 
 
-def is_admin(user):
+def is_admin(user: AnyUser) -> bool:
     return user.is_authenticated and (user.is_superuser or any(r.role == Role.ADMINISTRATOR for r in user_roles(user)))
 
 
-def has_role(user, *roles):
+def has_role(user: AnyUser, *roles: str) -> bool:
     return is_admin(user) or any(r.role in roles for r in user_roles(user))
 
 
-def scope_areas(user, roles=AREA_ROLES):
-    return [r.area for r in user_roles(user) if r.role in roles and r.area_id]
+def scope_areas(user: AnyUser, roles: Iterable[str] = AREA_ROLES) -> list[Area]:
+    return [r.area for r in user_roles(user) if r.role in roles and r.area is not None]
 
 
-def area_scope_q(user, field="village", roles=AREA_ROLES):
+def area_scope_q(user: AnyUser, field: str = "village", roles: Iterable[str] = AREA_ROLES) -> Q:
     """Q matching rows whose `field` (an Area FK) lies under one of the user's areas."""
     if is_admin(user):
         return Q()
@@ -73,22 +86,22 @@ def area_scope_q(user, field="village", roles=AREA_ROLES):
     return q
 
 
-def households_visible_to(user):
+def households_visible_to(user: AnyUser) -> QuerySet[Household]:
     """The one scoping rule for the registry."""
     if not user.is_authenticated:
         return Household.objects.none()
     return Household.objects.filter(area_scope_q(user))
 
 
-def members_visible_to(user):
+def members_visible_to(user: AnyUser) -> QuerySet[Member]:
     return Member.objects.filter(household__in=households_visible_to(user))
 
 
-def income_records_visible_to(user):
+def income_records_visible_to(user: AnyUser) -> QuerySet[IncomeRecord]:
     return IncomeRecord.objects.filter(household__in=households_visible_to(user))
 
 
-def areas_visible_to(user, level=None):
+def areas_visible_to(user: AnyUser, level: str | None = None) -> QuerySet[Area]:
     """Areas inside the user's scope (for filter and form choices)."""
     if is_admin(user):
         qs = Area.objects.all()
@@ -102,7 +115,7 @@ def areas_visible_to(user, level=None):
     return qs.order_by("path")
 
 
-def villages_writable_by(user):
+def villages_writable_by(user: AnyUser) -> QuerySet[Area]:
     """Villages where the user may register or correct households."""
     qs = Area.objects.filter(level=Area.Level.VILLAGE)
     if is_admin(user):
@@ -113,21 +126,21 @@ def villages_writable_by(user):
     return qs.filter(q)
 
 
-def can_edit_household(user, household):
+def can_edit_household(user: AnyUser, household: Household) -> bool:
     if is_admin(user):
         return True
     path = household.village.path
     return any(path.startswith(a.path) for a in scope_areas(user, REGISTRY_WRITE_ROLES))
 
 
-def get_or_404(queryset, **lookup):
+def get_or_404(queryset: QuerySet[Any, _Row], **lookup: Any) -> _Row:
     try:
         return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404("未找到该记录，或您无权查看。") from None
 
 
-def household_for(user, pk):
+def household_for(user: AnyUser, pk: object) -> Household:
     """The household if the user may see it; 404 otherwise (never 403: do not reveal it exists)."""
     return get_or_404(annotate_households(households_visible_to(user)).select_related("village__parent"), pk=pk)
 
@@ -144,18 +157,18 @@ SPECIAL_GROUPS = [
 SPECIAL_GROUP_LABELS = dict(SPECIAL_GROUPS)
 
 
-def _years_ago(today, years):
+def _years_ago(today: datetime.date, years: int) -> datetime.date:
     try:
         return today.replace(year=today.year - years)
     except ValueError:  # 29 February
         return today.replace(year=today.year - years, day=28)
 
 
-def _active_members():
+def _active_members() -> QuerySet[Member]:
     return Member.objects.filter(household=OuterRef("pk"), status=Member.Status.ACTIVE)
 
 
-def special_group_q(code, today=None):
+def special_group_q(code: str, today: datetime.date | None = None) -> Q | Exists | Combinable:
     """The SQL definition of each special group (seeds 003, 004), used for filtering."""
     today = today or timezone.localdate()
     elderly_born_before = _years_ago(today, 60)
@@ -190,7 +203,7 @@ def special_group_q(code, today=None):
     raise ValueError(code)
 
 
-def _count(subquery):
+def _count(subquery: QuerySet[Any]) -> Coalesce:
     return Coalesce(
         Subquery(
             subquery.order_by().values("household").annotate(c=Count("pk")).values("c")[:1], output_field=IntegerField()
@@ -199,7 +212,7 @@ def _count(subquery):
     )
 
 
-def annotate_households(queryset, today=None):
+def annotate_households(queryset: QuerySet[Household], today: datetime.date | None = None) -> QuerySet[Household]:
     """Head, size, latest income and special-group flags in the same query as the list."""
     head = _active_members().filter(relation=Member.Relation.HEAD)
     latest_income = IncomeRecord.objects.filter(household=OuterRef("pk"), month__isnull=True).order_by("-year")
@@ -215,7 +228,7 @@ def annotate_households(queryset, today=None):
     return queryset.annotate(**flags)
 
 
-def special_groups_of(household):
+def special_groups_of(household: Household) -> list[str]:
     """Labels of the special groups an annotated household belongs to."""
     labels = []
     for code, label in SPECIAL_GROUPS:
@@ -227,7 +240,7 @@ def special_groups_of(household):
     return labels
 
 
-def household_search_q(term):
+def household_search_q(term: str | None) -> Q | Combinable:
     """Search by household number, a member's name, or (part of) an ID number."""
     from . import idnumber
 
@@ -241,7 +254,7 @@ def household_search_q(term):
     return Q(number__icontains=term) | Exists(members)
 
 
-def ordered_members(household):
+def ordered_members(household: Household) -> list[Member]:
     """Head first, then the living members by age, then those deceased or moved out."""
     return sorted(
         household.members.all(),
@@ -249,7 +262,7 @@ def ordered_members(household):
     )
 
 
-def latest_annual_income(household, before_year=None):
+def latest_annual_income(household: Household, before_year: int | None = None) -> IncomeRecord | None:
     qs = household.incomes.filter(month__isnull=True)
     if before_year:
         qs = qs.filter(year__lt=before_year)
@@ -259,33 +272,33 @@ def latest_annual_income(household, before_year=None):
 # --- data-quality report ----------------------------------------------------------------
 
 
-def _cents(expression):
+def _cents(expression: Combinable) -> Cast:
     """A money expression as whole cents. SQLite keeps decimals as floats (0.1 + 0.2 is not
     0.3 there), so comparing integer cents is exact on both databases."""
     return Cast(Round(expression * 100), BigIntegerField())
 
 
-def _check_bits(conditions):
+def _check_bits(conditions: Mapping[str, Q | Exists | Combinable]) -> ExpressionWrapper[Combinable]:
     """One integer per row with bit i set when the row fails quality.CHECKS[i] (a row of
     members or incomes may fail several checks; one scan answers them all)."""
-    mask = Value(0)
+    mask: Combinable = Value(0)
     for code, condition in conditions.items():
         mask = mask + Case(When(condition, then=_check_bit(code)), default=Value(0))
     return ExpressionWrapper(mask, output_field=IntegerField())
 
 
-def _check_bit(code):
+def _check_bit(code: str) -> Value:
     return Value(1 << [c for c, _ in quality.CHECKS].index(code))
 
 
-def _any(conditions):
+def _any(conditions: Iterable[Q]) -> Q:
     combined = Q(pk__in=[])
     for condition in conditions:
         combined |= condition
     return combined
 
 
-def _quality_scans(user, today):
+def _quality_scans(user: AnyUser, today: datetime.date) -> list[QuerySet[Any, tuple[int, str, int]]]:
     """Four scans (households, members, incomes, latest incomes) of the user's scope, each answering
     (household id, household number, failed-checks bits) for the failing rows only.
 
@@ -367,13 +380,13 @@ def _quality_scans(user, today):
     return [households, members, incomes, stale_size]
 
 
-def quality_failures(user, today=None):
+def quality_failures(user: AnyUser, today: datetime.date | None = None) -> dict[int, tuple[str, set[str]]]:
     """{household id: (household number, {failing check codes})} for the user's households
     that fail a data-quality check: one query (a UNION ALL of four scans) that answers for
     the failing households only, a small share of the registry."""
     today = today or timezone.localdate()
     first, *others = (scan.order_by() for scan in _quality_scans(user, today))
-    failures = {}
+    failures: dict[int, tuple[str, set[str]]] = {}
     for household, number, mask in first.union(*others, all=True):
         codes = failures.setdefault(household, (number, set()))[1]
         codes.update(code for index, (code, _) in enumerate(quality.CHECKS) if mask & (1 << index))

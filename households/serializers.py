@@ -77,7 +77,7 @@ class MemberFieldsSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSeriali
             # Lower-case x and full-width digits are accepted and normalised by the service.
             "id_number": {"validators": [], "max_length": 30},
         }
-        validators = []  # the one-head constraint is checked by the service's full_clean()
+        validators: list[object] = []  # the one-head constraint is checked by the service's full_clean()
 
     def validate_id_number(self, value):
         # Folded before the model's 18-character limit sees it: "440983 19900506 0778" or
@@ -193,7 +193,7 @@ class IncomeRecordSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSeriali
             "updated_at",
         ]
         # Period uniqueness (one annual record per year, one per month) is the service's job.
-        validators = []
+        validators: list[object] = []
 
     def validate(self, attrs):
         if self.instance is not None and "household" in attrs and attrs["household"] != self.instance.household:
@@ -312,7 +312,9 @@ class HouseholdWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Household
         fields = [*[name for name in services.HOUSEHOLD_FIELDS], "members"]
-        extra_kwargs = {"number": {"validators": []}}  # uniqueness: the service's full_clean()
+        extra_kwargs: dict[str, dict[str, object]] = {
+            "number": {"validators": []}
+        }  # uniqueness: the service's full_clean()
 
     def validate_members(self, value):
         if self.instance is not None:

@@ -97,8 +97,9 @@ class CaseEventInline(admin.TabularInline):
     model = CaseEvent
     extra = 0
     can_delete = False
-    fields = ["at", "label", "from_state", "to_state", "actor", "comment"]
-    readonly_fields = fields
+    # One tuple for both: every field shown is read-only.
+    readonly_fields = ("at", "label", "from_state", "to_state", "actor", "comment")
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
         return False

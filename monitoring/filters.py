@@ -85,10 +85,16 @@ class CaseFilter(django_filters.FilterSet):
     )
     channel = django_filters.ChoiceFilter(label="发现渠道", choices=Channel.choices, empty_label="全部渠道")
     town = django_filters.ModelChoiceFilter(
-        label="乡镇", queryset=_towns, field_name="household__village__parent", empty_label="全部乡镇"
+        label="乡镇",
+        queryset=_towns,  # type: ignore[arg-type]  # django-filter takes a callable of the request
+        field_name="household__village__parent",
+        empty_label="全部乡镇",
     )
     village = django_filters.ModelChoiceFilter(
-        label="村", queryset=_villages, field_name="household__village", empty_label="全部村"
+        label="村",
+        queryset=_villages,  # type: ignore[arg-type]  # django-filter takes a callable of the request
+        field_name="household__village",
+        empty_label="全部村",
     )
     overdue = StrictBooleanFilter(
         label="认定超期", method="filter_overdue", help_text="发现至县级认定超过本县时限的识别中对象"

@@ -1,16 +1,21 @@
 """Reads on monitoring cases, scoped through the registry's one rule: a user sees a case
 exactly when they may see its household (DOMAIN.md §1)."""
 
+from __future__ import annotations
+
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
 
+from django.contrib.auth.models import User
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from households import selectors as household_selectors
 from households.models import Area, Member, Role
+from households.selectors import AnyUser
 
 from . import workdays
 from .county_settings import CountySettings, SettingsHistory
@@ -26,7 +31,7 @@ from .models import (
 LIST_RELATED = ("household__village__parent__parent", "contact_person")
 
 
-def cases_visible_to(user):
+def cases_visible_to(user: AnyUser) -> QuerySet[MonitoringCase]:
     """Cases in the user's area scope, plus the cases they are the contact person (帮扶联系人)
     for: DOMAIN.md §1 scopes that role to "cases assigned to them", wherever they work."""
     if not user.is_authenticated:
@@ -39,11 +44,11 @@ def cases_visible_to(user):
     )
 
 
-def case_for(user, pk):
+def case_for(user: AnyUser, pk: object) -> MonitoringCase:
     return household_selectors.get_or_404(cases_visible_to(user).select_related(*LIST_RELATED), pk=pk)
 
 
-def case_for_update(user, pk):
+def case_for_update(user: AnyUser, pk: object) -> MonitoringCase:
     """The case locked for the rest of the transaction (404 outside the user's scope)."""
     visible = household_selectors.get_or_404(cases_visible_to(user).values("pk"), pk=pk)
     return (
@@ -63,7 +68,7 @@ class Deadline:
     note: str = ""
 
     @property
-    def overdue(self):
+    def overdue(self) -> bool:
         return self.days_left < 0
 
 
@@ -112,13 +117,13 @@ def deadline(
     return Deadline(due.date, left, due.note)
 
 
-def _county_versions():
+def _county_versions() -> Iterator[tuple[Area, CountySettings, datetime.date, datetime.date | None]]:
     """Every county with its settings versions as (version, first day, day after its last), in
     one query for the versions."""
     history = SettingsHistory()
     for county in Area.objects.filter(level=Area.Level.COUNTY):
         versions = history.versions(county)  # newest first
-        until = None
+        until: datetime.date | None = None
         for version in versions:
             yield county, version, version.effective_from, until
             until = version.effective_from
@@ -169,13 +174,13 @@ def visit_overdue_q(today: datetime.date | None = None) -> Q:
     return Q(state=State.MONITORED) & q
 
 
-def overdue_visits(user, today=None):
+def overdue_visits(user: AnyUser, today: datetime.date | None = None) -> QuerySet[MonitoringCase]:
     return with_last_visit(cases_visible_to(user)).filter(visit_overdue_q(today)).select_related(*LIST_RELATED)
 
 
 # --- inbox -------------------------------------------------------------------------------------
 
-ROLE_STEPS = {
+ROLE_STEPS: dict[str, list[State]] = {
     Role.VILLAGE_CADRE: [
         State.REPORTED,
         State.VILLAGE_APPRAISAL,
@@ -188,12 +193,12 @@ ROLE_STEPS = {
 }
 
 
-def inbox(user):
+def inbox(user: AnyUser) -> QuerySet[MonitoringCase]:
     """Cases waiting at a step the user acts at (我的待办), oldest discovery first."""
     q = Q(pk__in=[])
     for role in household_selectors.user_roles(user):
         states = ROLE_STEPS.get(role.role)
-        if states and role.area_id:
+        if states and role.area is not None:
             q |= Q(household__village__path__startswith=role.area.path, state__in=states)
     if user.is_authenticated:
         q |= Q(contact_person=user, state=State.ELIMINATION_APPRAISAL)
@@ -203,7 +208,7 @@ def inbox(user):
 # --- detail ---------------------------------------------------------------------------------
 
 
-def timeline(case):
+def timeline(case: MonitoringCase) -> list[CaseEvent | Visit]:
     """Every audit event and visit of the case, oldest first."""
     events = list(CaseEvent.objects.filter(case=case).select_related("actor"))
     visits = list(
@@ -215,7 +220,7 @@ def timeline(case):
     )
     tz = timezone.get_current_timezone()
 
-    def when(item):
+    def when(item: CaseEvent | Visit) -> datetime.datetime:
         if isinstance(item, Visit):
             return datetime.datetime.combine(item.visited_on, datetime.time(12), tz)
         return item.at
@@ -223,7 +228,7 @@ def timeline(case):
     return sorted(chain(events, visits), key=when)
 
 
-def notice_list(user, village, elimination=False):
+def notice_list(user: AnyUser, village: Area, elimination: bool = False) -> QuerySet[MonitoringCase]:
     """Cases on public notice in a village (公示名单): no ID numbers, phones, bank accounts or
     health conditions are ever read into it."""
     state = State.ELIMINATION_NOTICE if elimination else State.PUBLIC_NOTICE
@@ -239,13 +244,13 @@ def notice_list(user, village, elimination=False):
     )
 
 
-def case_counts_by_state(user):
+def case_counts_by_state(user: AnyUser) -> dict[str, int]:
     from django.db.models import Count
 
     return dict(cases_visible_to(user).order_by().values_list("state").annotate(n=Count("pk")))
 
 
-def contact_candidates(village):
+def contact_candidates(village: Area) -> QuerySet[User]:
     """Who may follow a case in this village as its 帮扶联系人: people acting in the village, its
     town or its county (area roles, or staff of one of the county's departments), and helpers
     registered without any role, whose only access is the cases assigned to them. Never

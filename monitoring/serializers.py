@@ -178,7 +178,7 @@ class ActionSerializer(serializers.Serializer):
     """A step the caller may take on the case, enabled now or with the reasons it is not yet."""
 
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label: DRF pops it
     enabled = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
 
@@ -314,7 +314,7 @@ class TimelineItemSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[("event", "操作记录"), ("visit", "走访")])
     at = serializers.DateTimeField()
     action = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label: DRF pops it
     from_state = serializers.CharField(allow_blank=True)
     from_state_label = serializers.CharField(allow_blank=True)
     to_state = serializers.CharField(allow_blank=True)
@@ -365,7 +365,7 @@ class TimelineItemSerializer(serializers.Serializer):
 
 class CriterionSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label: DRF pops it
     met = serializers.BooleanField()
     figure = serializers.CharField()
 
@@ -516,7 +516,7 @@ def _transition_request_fields():
         required=False,
         allow_blank=True,
         help_text="county_approve_elimination：风险消除方式（"
-        + "、".join(f"{v}={l}" for v, l in EliminationReason.choices)
+        + "、".join(f"{value}={label}" for value, label in EliminationReason.choices)
         + "）；"
         + "、".join(REASON_STEPS)
         + "：原因（comment 的别名，二者择一）。",

@@ -6,21 +6,27 @@ one transaction. Two people pressing "approve" at once: the second waits for the
 lock, then finds the case already moved on and gets a `Conflict`; nothing is done twice.
 """
 
+from __future__ import annotations
+
 import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
-from django_fsm import ConcurrentTransition
+from django_fsm import ConcurrentTransition, FSMFieldMixin, FSMMeta, Transition, get_all_FIELD_transitions
 
 from households import selectors as household_selectors
 from households.models import Household, Role
+from households.selectors import AnyUser
 
 from . import permissions
-from .forms import STEP_FORMS
+from .conditions import Condition
+from .forms import STEP_FORMS, StepForm
 from .models import (
     OPEN_STATES,
     CaseEvent,
@@ -37,7 +43,7 @@ from .selectors import case_for_update, cases_visible_to, contact_candidates
 class Conflict(Exception):
     """The action is not possible in the case's current state (HTTP 409)."""
 
-    def __init__(self, message, reasons=()):
+    def __init__(self, message: str, reasons: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.reasons = list(reasons)
@@ -48,51 +54,75 @@ class Action:
     name: str
     label: str
     enabled: bool
-    reasons: list = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
 
 
-def _transition_meta(case, name):
+def _transition_meta(case: MonitoringCase | type[MonitoringCase], name: str) -> FSMMeta:
     model = case if isinstance(case, type) else type(case)
     method = getattr(model, name, None)
-    meta = getattr(method, "_django_fsm", None)
+    meta: FSMMeta | None = getattr(method, "_django_fsm", None)
     if meta is None:
         raise ValidationError({"transition": f"没有名为 {name} 的操作。"})
     return meta
 
 
-def transition_label(name):
+def transition_label(name: str) -> str:
     meta = _transition_meta(MonitoringCase, name)
-    return next(iter(meta.transitions.values())).custom.get("label", name)
+    return str(next(iter(meta.transitions.values())).custom.get("label", name))
 
 
-def unmet_conditions(case, name):
+def unmet_conditions(case: MonitoringCase, name: str) -> list[str]:
     meta = _transition_meta(case, name)
     found = meta.get_transition(case.state)
     if found is None:
         return []
-    return [c.explain(case) for c in found.conditions if not c(case)]
+    return [_explain(c, case) for c in found.conditions if not c(case)]
 
 
-def actions_for(case, user):
+def actions_for(case: MonitoringCase, user: AnyUser) -> list[Action]:
     """The actions this user may take on the case now, each enabled or with the reasons it is
     not yet possible (so the page can say "公示期未满" instead of hiding the button)."""
-    actions = []
-    for t in case.get_all_state_transitions():
+    actions: list[Action] = []
+    for t in _state_transitions(case):
         if t.custom.get("internal") or t.source not in (case.state, "*"):
             continue
         if not t.has_perm(case, user):
             continue
         # Conditions the step's form satisfies (on_submit) are checked when it is submitted.
-        reasons = [c.explain(case) for c in t.conditions if not getattr(c, "on_submit", False) and not c(case)]
+        reasons = [_explain(c, case) for c in t.conditions if not getattr(c, "on_submit", False) and not c(case)]
         actions.append(Action(t.name, t.custom.get("label", t.name), not reasons, reasons))
     return actions
 
 
-def available_transitions(case, user):
+def _state_transitions(case: MonitoringCase) -> Iterator[Transition]:
+    """case.get_all_state_transitions(), which FSMField adds to the model at run time."""
+    field = MonitoringCase._meta.get_field("state")
+    assert isinstance(field, FSMFieldMixin)
+    return get_all_FIELD_transitions(case, field)
+
+
+def _explain(condition: Callable[[Model], bool], case: MonitoringCase) -> str:
+    if isinstance(condition, Condition):
+        return condition.explain(case)
+    return getattr(condition, "__name__", str(condition))
+
+
+def available_transitions(case: MonitoringCase, user: AnyUser) -> list[str]:
     return [a.name for a in actions_for(case, user) if a.enabled]
 
 
-def _audit(case, *, actor, action, label, from_state, to_state, comment="", payload=None, attachment=None):
+def _audit(
+    case: MonitoringCase,
+    *,
+    actor: User,
+    action: str,
+    label: str,
+    from_state: str,
+    to_state: str,
+    comment: str = "",
+    payload: dict[str, Any] | None = None,
+    attachment: Any = None,
+) -> CaseEvent:
     return CaseEvent.objects.create(
         case=case,
         actor=actor,
@@ -106,8 +136,8 @@ def _audit(case, *, actor, action, label, from_state, to_state, comment="", payl
     )
 
 
-def _jsonable(data):
-    out = {}
+def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("comment", "attachment") or hasattr(value, "read"):
             continue
@@ -120,7 +150,14 @@ def _jsonable(data):
     return out
 
 
-def case_transition(*, user, case_id, name, data=None, files=None):
+def case_transition(
+    *,
+    user: User,
+    case_id: object,
+    name: str,
+    data: Mapping[str, Any] | None = None,
+    files: Mapping[str, Any] | None = None,
+) -> MonitoringCase:
     """Take workflow step `name` on a case with the step's data (see forms.STEP_FORMS).
 
     Raises Http404 (out of scope), Conflict (wrong state, a condition unmet, a lost race),
@@ -137,7 +174,16 @@ def case_transition(*, user, case_id, name, data=None, files=None):
         raise Conflict("该记录刚被其他人处理，请刷新后查看最新状态。") from None
 
 
-def _take(case, user, name, form_class, data, files, *, internal=False):
+def _take(
+    case: MonitoringCase,
+    user: User,
+    name: str,
+    form_class: type[StepForm],
+    data: Mapping[str, Any],
+    files: Mapping[str, Any] | None,
+    *,
+    internal: bool = False,
+) -> MonitoringCase:
     meta = _transition_meta(case, name)
     state_label = case.get_state_display()
     if not meta.has_transition(case.state):
@@ -197,11 +243,12 @@ def county_settings_save(*, user: Any, settings: CountySettings) -> CountySettin
 # --- creating a case ---------------------------------------------------------------------
 
 
-def _check_reporter(user, household):
+def _check_reporter(user: User, household: Household) -> None:
     # The administrator sees everything but takes no part in the workflow (separation of duties).
     path = household.village.path
     if not any(
-        r.role == Role.VILLAGE_CADRE and path.startswith(r.area.path) for r in household_selectors.user_roles(user)
+        r.role == Role.VILLAGE_CADRE and r.area is not None and path.startswith(r.area.path)
+        for r in household_selectors.user_roles(user)
     ):
         raise PermissionDenied("只有本村的村干部或驻村工作队可以申报监测对象。")
 
@@ -209,20 +256,20 @@ def _check_reporter(user, household):
 @transaction.atomic
 def case_create(
     *,
-    user,
-    household,
-    channel,
-    discovered_on,
-    reason,
-    category="",
-    primary_risk="",
-    secondary_risks=(),
-    risk_note="",
-    contact_person=None,
-    source="report",
-    payload=None,
-    home_check=None,
-):
+    user: User,
+    household: Household | int,
+    channel: str,
+    discovered_on: datetime.date,
+    reason: str,
+    category: str = "",
+    primary_risk: str = "",
+    secondary_risks: Iterable[str] = (),
+    risk_note: str = "",
+    contact_person: User | None = None,
+    source: str = "report",
+    payload: Mapping[str, Any] | None = None,
+    home_check: Mapping[str, Any] | None = None,
+) -> MonitoringCase:
     """Report a household for monitoring (申报). One open case per household (DOMAIN.md §3)."""
     household = household_selectors.get_or_404(
         household_selectors.households_visible_to(user).select_related("village"),
@@ -273,7 +320,9 @@ def case_create(
 
 
 @transaction.atomic
-def objection_record(*, user, case_id, raised_by, raised_on, content):
+def objection_record(
+    *, user: User, case_id: object, raised_by: str, raised_on: datetime.date, content: str
+) -> Objection:
     """Record an objection (异议) raised during a public notice, by the village or the town.
     While it is open the notice cannot be closed (DOMAIN.md §3)."""
     case = case_for_update(user, case_id)
@@ -302,7 +351,7 @@ def objection_record(*, user, case_id, raised_by, raised_on, content):
 
 
 @transaction.atomic
-def objection_resolve(*, user, objection_id, upheld, resolution):
+def objection_resolve(*, user: User, objection_id: object, upheld: bool, resolution: str) -> Objection:
     """Record the outcome of checking an objection. Upheld: the case goes back for re-check
     (identification: to the village appraisal; elimination: back to monitoring)."""
     objection = household_selectors.get_or_404(
@@ -350,10 +399,10 @@ def objection_resolve(*, user, objection_id, upheld, resolution):
 # --- visits ----------------------------------------------------------------------------------
 
 
-def check_visitor(user, household):
+def check_visitor(user: User, household: Household) -> None:
     path = household.village.path
     allowed = any(
-        r.role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) and path.startswith(r.area.path)
+        r.role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) and r.area is not None and path.startswith(r.area.path)
         for r in household_selectors.user_roles(user)
     )
     if not allowed and not household.cases.filter(state__in=OPEN_STATES, contact_person=user).exists():
@@ -361,7 +410,9 @@ def check_visitor(user, household):
 
 
 @transaction.atomic
-def visit_create(*, user, household, photos=(), open_case=False, **data):
+def visit_create(
+    *, user: User, household: Household | int, photos: Iterable[Any] = (), open_case: bool = False, **data: Any
+) -> Visit:
     """Record a home visit. The household's 两不愁三保障 status becomes what the visit found,
     the visit attaches to the household's open case, and it may open a new case carrying its
     findings over. A repeated submission (same client_uuid, e.g. an offline form synced
@@ -395,7 +446,7 @@ def visit_create(*, user, household, photos=(), open_case=False, **data):
         return existing
     for photo in photos:
         VisitPhoto.objects.create(visit=visit, image=photo)
-    changed = []
+    changed: list[str] = []
     for key, _ in Household.SECURITY_ITEMS:
         if getattr(household, f"{key}_secure") != getattr(visit, f"{key}_secure"):
             setattr(household, f"{key}_secure", getattr(visit, f"{key}_secure"))

@@ -27,7 +27,7 @@ def _fallback_note(year):
     return f"{year}年节假日安排尚未收录，按周一至周五计算工作日，请人工核对。"
 
 
-def add_days(start, days, working_days=False):
+def add_days(start: datetime.date, days: int, working_days: bool = False) -> DayCount:
     """The date `days` days after `start` (working days skip weekends and public holidays)."""
     if not working_days:
         return DayCount(start + datetime.timedelta(days=days))
@@ -41,7 +41,7 @@ def add_days(start, days, working_days=False):
     return DayCount(day, "" if exact else _fallback_note(day.year))
 
 
-def period_end(start, days, working_days=False):
+def period_end(start: datetime.date, days: int, working_days: bool = False) -> DayCount:
     """The last day of a period of `days` days that starts on `start` (a 5-day notice from
     Monday ends on Friday). In working days the start counts only if it is a working day:
     a notice put up on a Saturday still runs five full working days."""
@@ -56,7 +56,7 @@ def period_end(start, days, working_days=False):
     return DayCount(counted.date, _fallback_note(start.year))
 
 
-def days_between(start, end, working_days=False):
+def days_between(start: datetime.date, end: datetime.date, working_days: bool = False) -> int:
     """Signed number of (working) days from start to end; negative when end is before start."""
     if not working_days:
         return (end - start).days
