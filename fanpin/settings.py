@@ -213,7 +213,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Installed into django-celery-beat's tables when beat starts; editable in the admin.
 CELERY_BEAT_SCHEDULE = {
     "sweep-import-jobs": {"task": "households.sweep_import_jobs", "schedule": 600.0},
+    "sweep-screening-uploads": {"task": "screening.sweep_uploads", "schedule": 600.0},
 }
+# Rows of a department file per chunk: a large file is spread over the workers in chunks of
+# about this many rows (screening.services).
+SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 50_000, minimum=1)
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")

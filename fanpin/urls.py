@@ -24,12 +24,14 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("households/", include("households.urls")),
     path("", include("monitoring.urls")),
+    path("screening/", include("screening.urls")),
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("households.api")),
     path("api/", include("monitoring.api")),
+    path("api/", include("screening.api")),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]
 

@@ -33,6 +33,8 @@ def nav_section(context):
         return "cases"
     if match.namespace == "households":
         return "households"
+    if match.namespace == "screening":
+        return "screening"
     return ""
 
 

@@ -1,0 +1,132 @@
+"""Set-based matching of a chunk's records to the registry (STYLE.md: never a query per row).
+
+The records go into a temporary staging table in one bulk statement (PostgreSQL: COPY; SQLite:
+one executemany), and one INSERT … SELECT joins them by ID number to the members of households
+in the department's county, writing ScreeningRow with the member, household, village and town
+(NULL for people not in the county's registry). Callers hold the chunk's lock and run this
+inside their transaction.
+"""
+
+import datetime
+import io
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from .models import ScreeningRow
+from .parsing import Record
+
+STAGE = "screening_stage"
+STAGE_COLUMNS = "row_number, record_key, id_number, name, amount, event_date, code, data"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def stage_values(record: Record, amount: str, event_date: str, code: str) -> tuple[Any, ...]:
+    """One staging row: the typed columns ScreeningRow keeps, and every value as text in `data`."""
+    values = record.values
+    data = json.dumps({k: _text(v) for k, v in values.items()}, ensure_ascii=False, separators=(",", ":"))
+    amount_value = values.get(amount) if amount else None
+    date_value = values.get(event_date) if event_date else None
+    return (
+        record.row,
+        record.record_key,
+        record.id_number,
+        record.name,
+        None if amount_value is None else str(amount_value),
+        None if date_value is None else date_value.isoformat(),
+        _text(values[code]) if code and code in values else "",
+        data,
+    )
+
+
+def insert_rows(
+    *, upload_id: int, department_id: int, period: datetime.date, chunk: int, county_path: str, rows: Iterable[tuple]
+) -> int:
+    """Stage `rows` (from stage_values) and write them as ScreeningRow in one INSERT … SELECT;
+    return how many matched a member of the county. Needs the caller's transaction."""
+    table = ScreeningRow._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        if postgres:
+            cursor.execute(
+                f"CREATE TEMP TABLE {STAGE} (row_number integer, record_key text, id_number varchar(18), name text,"
+                " amount numeric(14, 2), event_date date, code text, data text) ON COMMIT DROP"
+            )
+            buffer = io.StringIO()
+            write = buffer.write
+            for row in rows:
+                write("\t".join(_copy_field(v) for v in row))
+                write("\n")
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY {STAGE} ({STAGE_COLUMNS}) FROM STDIN", buffer)
+        else:
+            cursor.execute(
+                f"CREATE TEMP TABLE {STAGE} (row_number integer, record_key text, id_number text, name text,"
+                " amount text, event_date text, code text, data text)"
+            )
+            cursor.executemany(f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        data = "s.data::jsonb" if postgres else "s.data"
+        amount = "s.amount" if postgres else "CAST(s.amount AS NUMERIC)"
+        # The registry side is a subquery so that a person registered in another county of the
+        # deployment is not matched by this county's department (LEFT JOIN: kept unmatched).
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (upload_id, department_id, period, chunk, row_number, record_key, id_number, name,
+                                 name_differs, member_id, household_id, village_id, town_id, amount, event_date,
+                                 code, data)
+            SELECT %s, %s, %s, %s, s.row_number, s.record_key, s.id_number, s.name,
+                   CASE WHEN r.member_id IS NOT NULL AND r.name <> s.name THEN {_true()} ELSE {_false()} END,
+                   r.member_id, r.household_id, r.village_id, r.town_id, {amount}, s.event_date, s.code, {data}
+            FROM {STAGE} s
+            LEFT JOIN (
+                SELECT m.id AS member_id, m.id_number, m.name, m.household_id, h.village_id, v.parent_id AS town_id
+                FROM households_member m
+                JOIN households_household h ON h.id = m.household_id
+                JOIN households_area v ON v.id = h.village_id
+                WHERE v.path LIKE %s
+            ) r ON r.id_number = s.id_number
+            """,
+            [upload_id, department_id, period, chunk, county_path + "%"],
+        )
+        cursor.execute(f"SELECT COUNT(member_id) FROM {table} WHERE upload_id = %s AND chunk = %s", [upload_id, chunk])
+        matched = cursor.fetchone()[0]
+        if not postgres:
+            cursor.execute(f"DROP TABLE {STAGE}")
+    return int(matched)
+
+
+def delete_rows(*, upload_id: int, chunk: int | None = None) -> None:
+    """Remove an upload's rows (or one chunk's) in one statement."""
+    table = ScreeningRow._meta.db_table
+    with connection.cursor() as cursor:
+        if chunk is None:
+            cursor.execute(f"DELETE FROM {table} WHERE upload_id = %s", [upload_id])
+        else:
+            cursor.execute(f"DELETE FROM {table} WHERE upload_id = %s AND chunk = %s", [upload_id, chunk])
+
+
+def _true() -> str:
+    return "TRUE" if connection.vendor == "postgresql" else "1"
+
+
+def _false() -> str:
+    return "FALSE" if connection.vendor == "postgresql" else "0"
+
+
+def _copy_field(value: Any) -> str:
+    """A value in COPY's text format: NULL as \\N; backslash, tab and line breaks escaped."""
+    if value is None:
+        return "\\N"
+    text = value if isinstance(value, str) else str(value) if not isinstance(value, Decimal) else format(value, "f")
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text

@@ -1,0 +1,360 @@
+"""Reading a department file against its layout: finding the header, and turning rows into
+records or bad rows (DOMAIN.md §6: every bad row with its line and reason; nothing silently
+dropped). Pure Python, no database: the services feed it rows and store what it returns."""
+
+import datetime
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from households import idnumber, spreadsheets
+from households.spreadsheets import NumberedRow, SpreadsheetError, clean_text, is_note_text
+
+from .layouts import Column, Layout
+
+HEADER_MIN_COLUMNS = 2  # the ID number and at least one more column of the layout
+MAX_AMOUNT = Decimal("999999999999.99")
+EARLIEST_DATE = datetime.date(1950, 1, 1)
+AMOUNT_CLUTTER = re.compile(r"[,，\s¥￥]|元$")
+DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+DATE_DIGITS = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+INT_TEXT = re.compile(r"^(\d+)(?:\.0+)?\s*(?:天|日|级|个月)?$")
+CHINESE_LEVELS = {"一": 1, "二": 2, "三": 3, "四": 4}
+CJK_NAME = re.compile(r"^[\u3400-\u9fff·\s]+$")
+EXCEL_EPOCH = datetime.date(1899, 12, 30)
+
+
+class LayoutError(SpreadsheetError):
+    """The file is readable but is not this department's layout."""
+
+
+@dataclass
+class FileLayout:
+    """Where the layout's columns are in one file."""
+
+    layout: Layout
+    file_format: str
+    sheet: str
+    header_rows: str  # "3" or "3–4"
+    keys: list[str]  # the layout's columns found, in file order
+    positions: list[int]  # their positions in a row
+    headers: dict[str, str]  # key -> header text as the file has it
+    ignored: list[str]  # header texts of columns the layout does not know
+
+    def header(self, key: str) -> str:
+        return self.headers.get(key) or self.layout.by_key[key].header
+
+
+def header_rule(layout: Layout) -> str:
+    names = "、".join(c.header for c in layout.all_columns if c.required)
+    return (
+        f"表头行必须包含「身份证号」和{layout.label}部门模板中的列（{names}）。请下载{layout.label}部门的模板对照填写。"
+    )
+
+
+def open_file(layout: Layout, fileobj: IO[bytes], filename: str) -> tuple[FileLayout, Iterator[NumberedRow]]:
+    """The file's layout and its data rows (after the header); raise SpreadsheetError when the
+    file cannot be read and LayoutError when it is not this department's layout."""
+
+    def has_header(head: list[NumberedRow]) -> bool:
+        return spreadsheets.find_header(head, layout.lookup, ("id_number",), HEADER_MIN_COLUMNS) is not None
+
+    table = spreadsheets.read_table(fileobj, filename, has_header=has_header, header_rule=header_rule(layout))
+    head: list[NumberedRow] = []
+    for item in table.rows:
+        head.append(item)
+        if len(head) >= spreadsheets.HEADER_SEARCH_ROWS:
+            break
+    found = spreadsheets.find_header(head, layout.lookup, ("id_number",), HEADER_MIN_COLUMNS)
+    if found is None:
+        raise LayoutError(
+            f"在前 {spreadsheets.HEADER_SEARCH_ROWS} 行中没有找到{layout.label}部门的表头：{header_rule(layout)}"
+        )
+    positions = dict(found.positions)
+    texts = dict(found.texts)
+    rest = spreadsheets.chain(head[found.last + 1 :], table.rows)
+    header_rows = [head[i][1] for i in range(found.index, found.last + 1)]
+    start, last = head[found.index][0], head[found.last][0]
+    if found.last == found.index:
+        # A sub-header right below (费用 over 总费用/自付) is merged in when the row holds no data.
+        first = next(rest, None)
+        if first is not None:
+            extra = spreadsheets.sub_header_columns(first[1], positions, layout.lookup)
+            id_position = next(p for p, c in positions.items() if c.key == "id_number")
+            if extra and not clean_text(spreadsheets.cell(first[1], id_position)):
+                positions.update(extra)
+                texts.update({p: spreadsheets.header_text(first[1][p]) for p in extra})
+                header_rows.append(first[1])
+                last = first[0]
+            else:
+                rest = spreadsheets.chain([first], rest)
+    keys = {c.key for c in positions.values()}
+    if not keys - {"id_number", "name"}:
+        raise LayoutError(
+            f"该文件只有身份证号和姓名，没有{layout.label}部门模板中的任何一列，可能选错了部门或文件。{header_rule(layout)}"
+        )
+    missing = [c.header for c in layout.all_columns if c.required and c.key not in keys]
+    if missing:
+        raise LayoutError(f"缺少{layout.label}部门模板的必需列：{'、'.join(missing)}。请下载模板对照填写。")
+    ignored = []
+    for position in range(max(len(v) for v in header_rows)):
+        if position in positions:
+            continue
+        text = next(
+            (clean_text(v[position]) for v in reversed(header_rows) if position < len(v) and clean_text(v[position])),
+            "",
+        )
+        if text and text not in ("序号", "编号", "行号"):
+            ignored.append(text)
+    ordered = sorted(positions.items())
+    file_layout = FileLayout(
+        layout=layout,
+        file_format=table.file_format,
+        sheet=table.sheet,
+        header_rows=str(start) if last == start else f"{start}–{last}",
+        keys=[c.key for _, c in ordered],
+        positions=[p for p, _ in ordered],
+        headers={c.key: texts[p] or c.header for p, c in ordered},
+        ignored=ignored,
+    )
+    return file_layout, rest
+
+
+def partition_key(raw: object) -> str:
+    """The ID number as rows are grouped into chunks: every row of one person lands in the same
+    chunk, so duplicates are found inside a chunk. Must agree with read_id_cell's normalisation."""
+    if isinstance(raw, str) and raw.isascii():
+        return raw.strip().strip("'\"` ").upper()
+    return idnumber.normalize(clean_text(raw).strip(spreadsheets.ID_QUOTES + " "))
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadCell:
+    row: int
+    column: str  # header text as in the file ("" for the row as a whole)
+    reason: str
+
+
+@dataclass
+class Record:
+    row: int
+    record_key: str
+    id_number: str
+    name: str
+    values: dict[str, Any]  # key -> parsed value (Decimal, date, str, int)
+    cells: list[str]  # the row's cells as text, in FileLayout.keys order
+
+
+@dataclass
+class ChunkResult:
+    records: list[Record] = field(default_factory=list)
+    bad: list[BadCell] = field(default_factory=list)
+    bad_cells: dict[int, list[str]] = field(default_factory=dict)  # row -> its cells, for the download
+    rows_read: int = 0  # data rows: valid + invalid
+    rows_invalid: int = 0
+    rows_skipped: int = 0  # notes and totals lines
+
+
+def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) -> ChunkResult:
+    """Records and bad rows of `rows` (row number, the layout's cells in FileLayout.keys order).
+
+    Duplicates: all rows of one ID number are in one chunk (partition_key). The same record
+    (ID number and the layout's key columns) twice with the same content is one record, the
+    repeat reported; with different content neither row is trusted and both are reported."""
+    layout = file_layout.layout
+    keys = file_layout.keys
+    columns = [layout.by_key[k] for k in keys]
+    headers = [file_layout.header(k) for k in keys]
+    id_index = keys.index("id_number")
+    result = ChunkResult()
+    seen: dict[str, Record] = {}
+    conflicted: set[str] = set()
+    for row_number, raw_cells in rows:
+        texts = [clean_text(v) for v in raw_cells]
+        if not any(texts):
+            continue  # blank row
+        id_text = texts[id_index]
+        if not id_text or is_note_text(id_text):
+            other = next((t for i, t in enumerate(texts) if t and i != id_index), "")
+            if not id_text and (not other or is_note_text(other) or _only_figures(texts, columns, id_index)):
+                result.rows_skipped += 1  # 合计 / 备注 / 填表人 lines, or a totals row of figures only
+                continue
+            if id_text and is_note_text(id_text):
+                result.rows_skipped += 1
+                continue
+        result.rows_read += 1
+        problems: list[BadCell] = []
+        values: dict[str, Any] = {}
+        id_number = ""
+        for index, column in enumerate(columns):
+            text = texts[index]
+            if index == id_index:
+                found = spreadsheets.read_id_cell(raw_cells[index], text)
+                if found.error:
+                    problems.append(BadCell(row_number, headers[index], found.error))
+                id_number = found.number
+                continue
+            if not text:
+                if column.required:
+                    problems.append(BadCell(row_number, headers[index], f"{column.header}不能为空。"))
+                continue
+            try:
+                values[column.key] = parse_value(column, raw_cells[index], text)
+            except ValueError as exc:
+                problems.append(BadCell(row_number, headers[index], str(exc)))
+        name = values.pop("name", "")
+        if not problems:
+            problems.extend(_cross_checks(layout.kind, values, file_layout, row_number))
+        if problems:
+            _reject(result, row_number, problems, texts)
+            continue
+        record_key = "|".join([id_number, *(_key_text(values.get(k)) for k in layout.key)])
+        record = Record(row_number, record_key, id_number, name, values, texts)
+        earlier = seen.get(record_key)
+        if earlier is None:
+            if record_key not in conflicted:
+                seen[record_key] = record
+                result.records.append(record)
+            else:
+                _reject(result, row_number, [BadCell(row_number, headers[id_index], _conflict_text(layout))], texts)
+            continue
+        if (earlier.name, earlier.values) == (name, values):
+            _reject(
+                result, row_number, [BadCell(row_number, "", f"与第 {earlier.row} 行完全相同，重复的行未计入。")], texts
+            )
+            continue
+        # Neither row is trusted: the department must say which is right.
+        conflicted.add(record_key)
+        del seen[record_key]
+        result.records.remove(earlier)
+        reason = f"与第 {row_number} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
+        _reject(result, earlier.row, [BadCell(earlier.row, headers[id_index], reason)], earlier.cells)
+        reason = f"与第 {earlier.row} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
+        _reject(result, row_number, [BadCell(row_number, headers[id_index], reason)], texts)
+    result.bad.sort(key=lambda b: b.row)
+    return result
+
+
+def _reject(result: ChunkResult, row: int, problems: list[BadCell], cells: list[str]) -> None:
+    result.rows_invalid += 1
+    result.bad.extend(problems)
+    result.bad_cells[row] = cells
+
+
+def _key_label(layout: Layout) -> str:
+    return "、".join(["身份证号", *(layout.by_key[k].header for k in layout.key)])
+
+
+def _conflict_text(layout: Layout) -> str:
+    return f"该记录（{_key_label(layout)}）在文件中出现多次且内容不同，请核对后只保留一行。"
+
+
+def _only_figures(texts: list[str], columns: list[Column], id_index: int) -> bool:
+    """A totals row: no ID number, no name, only amounts or counts."""
+    filled = [c for i, (t, c) in enumerate(zip(texts, columns, strict=True)) if t and i != id_index]
+    return bool(filled) and all(c.kind in ("amount", "int") for c in filled)
+
+
+def _key_text(value: object) -> str:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def _cross_checks(kind: str, values: dict[str, Any], file_layout: FileLayout, row: int) -> list[BadCell]:
+    problems = []
+    if kind == "medical_insurance":
+        total, paid, reimbursed = values.get("total_cost"), values.get("self_paid"), values.get("reimbursed")
+        if total is not None and paid is not None and paid > total:
+            problems.append(BadCell(row, file_layout.header("self_paid"), "个人自付金额大于医疗总费用。"))
+        elif total is not None and paid is not None and reimbursed is not None and paid + reimbursed > total + 1:
+            problems.append(
+                BadCell(row, file_layout.header("reimbursed"), "报销金额与个人自付金额之和大于医疗总费用。")
+            )
+    start, end = values.get("start_date"), values.get("end_date")
+    if start and end and end < start:
+        problems.append(BadCell(row, file_layout.header("end_date"), "结束日期早于开始日期。"))
+    return problems
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+def parse_value(column: Column, raw: object, text: str) -> Any:
+    """The cell's value for its column, or ValueError with the reason in Chinese."""
+    kind = column.kind
+    if kind == "text":
+        if column.key == "name" and CJK_NAME.match(text):
+            text = re.sub(r"\s+", "", text)  # "张  三": names padded to align columns
+        if len(text) > 100:
+            raise ValueError(f"{column.header}太长（最多 100 个字）。")
+        return text
+    if kind == "amount":
+        return parse_amount(raw, text)
+    if kind == "date":
+        return parse_date(raw, text)
+    if kind == "choice":
+        value = column.choice_lookup.get(spreadsheets.normalize_header(text))
+        if value is None:
+            raise ValueError(f"「{text}」不是有效的{column.header}，可填：{column.allowed()}。")
+        return value
+    if kind == "int":
+        match = INT_TEXT.match(text)
+        if match:
+            number = int(match.group(1))
+        else:
+            bare = text.removesuffix("级")
+            if bare not in CHINESE_LEVELS:
+                raise ValueError(f"「{text}」不是有效的{column.header}（应为整数）。")
+            number = CHINESE_LEVELS[bare]
+        if (
+            column.minimum is not None
+            and number < column.minimum
+            or column.maximum is not None
+            and number > column.maximum
+        ):
+            raise ValueError(f"{column.header}应在 {column.minimum} 到 {column.maximum} 之间，当前为 {number}。")
+        return number
+    raise ValueError(f"未知的列类型 {kind}")  # a layout declaration mistake, caught by the layout tests
+
+
+def parse_amount(raw: object, text: str) -> Decimal:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+    else:
+        try:
+            value = Decimal(AMOUNT_CLUTTER.sub("", text))
+        except InvalidOperation:
+            raise ValueError(f"「{text}」不是有效的金额。") from None
+        if not value.is_finite():
+            raise ValueError(f"「{text}」不是有效的金额。")
+    if value < 0:
+        raise ValueError(f"金额不能为负数（{text}）。")
+    if value > MAX_AMOUNT:
+        raise ValueError(f"金额 {text} 过大，请核对。")
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_date(raw: object, text: str) -> datetime.date:
+    if isinstance(raw, datetime.datetime):
+        day = raw.date()
+    elif isinstance(raw, datetime.date):
+        day = raw
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and 18264 <= raw <= 73051:
+        day = EXCEL_EPOCH + datetime.timedelta(days=int(raw))  # an Excel date serial (1950–2099)
+    else:
+        match = DATE_TEXT.match(text) or DATE_DIGITS.match(text)
+        if not match:
+            raise ValueError(f"「{text}」不是有效的日期（例如 2026-01-15）。")
+        try:
+            day = datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            raise ValueError(f"日期 {text} 不存在。") from None
+    if day < EARLIEST_DATE or day.year > 2099:
+        raise ValueError(f"日期 {text} 不合理，请核对。")
+    return day

@@ -1,0 +1,541 @@
+"""Screening uploads: accept a department file, read it, process it in chunks, make it the
+period's data (DOMAIN.md §6; seed 004 §三(三) 部门筛查预警).
+
+The steps, each a plain function the Celery tasks (screening.tasks) and the management command
+call alike:
+
+1. `upload_create` (the page, the API, the command): checks who may upload for which
+   department, refuses a file that cannot be read or is not the department's layout (nothing
+   is stored), stores the file and enqueues step 2 on commit.
+2. `upload_prepare`: claims the queued upload, reads the file once and groups its rows by ID
+   number into chunks (every row of one person in one chunk, so duplicates are found inside a
+   chunk), stores the chunks and sends them to the workers as a chord.
+3. `chunk_process`, on any worker, in parallel: validates its rows, matches them to the
+   registry set-based (screening.matching) and writes its ScreeningRow and bad rows in one
+   transaction. Idempotent: a chunk already done is not written again, and a chunk of an
+   earlier attempt does nothing.
+4. `upload_finalize`, the chord's body: when every chunk is done, one transaction makes the
+   upload the period's current data and deletes the previous upload's rows.
+
+Each write step is split as `check_…` (validates and takes the row lock, returns the locked
+row or None when there is nothing to do) and `do_…` (writes; must be called with that lock
+held, inside the same transaction). The chord path and the in-process path of the command
+share them.
+"""
+
+import datetime
+import io
+import logging
+import math
+import pickle
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from households import selectors as household_selectors
+from households.models import Department
+from households.spreadsheets import SUPPORTED_EXTENSIONS, SpreadsheetError
+
+from . import matching, parsing
+from .layouts import layout_for
+from .models import ScreeningBadRow, ScreeningChunk, ScreeningUpload
+from .selectors import counties_of_officer, department_staff_of
+
+logger = logging.getLogger(__name__)
+
+PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+# Rows are hashed into this many buckets by ID number while the file is read; the buckets are
+# then dealt to ceil(rows / SCREENING_CHUNK_ROWS) chunks (at most this many).
+BUCKETS = 64
+FLUSH_ROWS = 2000  # a bucket's rows are pickled in groups of this many while the file is read
+PROGRESS_EVERY = 50_000
+READ_SHARE = 10  # progress 0-10 while the file is read, 10-95 while chunks run
+STALE_QUEUED = timedelta(minutes=10)
+STALE_RUNNING = timedelta(minutes=15)  # no progress for this long: the worker died
+MAX_ATTEMPTS = 3
+INTERRUPTED_MESSAGE = "处理中断：处理程序多次在处理过程中停止。上传的文件已保存，该月份原有数据未受影响，请重新上传。"
+SYSTEM_ERROR_MESSAGE = "处理时发生系统错误，未能完成。上传的文件已保存，该月份原有数据未受影响，请联系系统管理员。"
+
+
+class UploadConflict(Exception):
+    """The department already has a file of that month being processed (API: 409)."""
+
+
+# --- who uploads for which department --------------------------------------------------------
+
+
+def check_upload_department(user: Any, *, kind: str | None, county: str | None = None) -> Department:
+    """The department `user` uploads for. Department staff: their own (another department of
+    their county is 403); county officers: any department of their county (`kind` required);
+    administrators: `kind` and `county` (a name or code) when the deployment has several.
+    Everyone else: 403. A department of another county is 404 (never revealed)."""
+    if kind and kind not in Department.Kind.values:
+        raise ValidationError(
+            {"department": [f"「{kind}」不是有效的部门，可选：{'、'.join(Department.Kind.values)}。"]}
+        )
+    own = department_staff_of(user)
+    counties = counties_of_officer(user)
+    if household_selectors.is_admin(user):
+        departments = Department.objects.select_related("county")
+        if county:
+            departments = departments.filter(Q(county__name=county) | Q(county__code=county))
+        if not kind:
+            raise ValidationError({"department": ["请选择部门。"]})
+        found = list(departments.filter(kind=kind)[:2])
+        if len(found) != 1:
+            if found:
+                raise ValidationError({"county": ["多个县都有该部门，请指定县。"]})
+            raise Http404("没有找到该部门。")
+        return found[0]
+    for department in own:
+        if not kind or kind == department.kind:
+            return department
+    if counties:
+        if not kind:
+            raise ValidationError({"department": ["请选择部门。"]})
+        department = Department.objects.filter(county__in=counties, kind=kind).select_related("county").first()
+        if department is None:
+            raise Http404("本县没有该部门。")
+        return department
+    if own:
+        if Department.objects.filter(county__in=[d.county_id for d in own], kind=kind).exists():
+            raise PermissionDenied("行业部门人员只能上传本部门的数据。")
+        raise Http404("没有找到该部门。")
+    raise PermissionDenied("只有行业部门人员和县乡村振兴局可以上传部门筛查数据。")
+
+
+def parse_period(text: str, today: datetime.date | None = None) -> datetime.date:
+    """A month as YYYY-MM (the first day of it); not after the current month."""
+    match = PERIOD.match((text or "").strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValidationError({"period": ["数据月份应写成 YYYY-MM，例如 2026-01。"]})
+    period = datetime.date(int(match.group(1)), int(match.group(2)), 1)
+    today = today or timezone.localdate()
+    if period > today.replace(day=1) or period.year < 2000:
+        raise ValidationError({"period": [f"数据月份 {text} 不合理（不能晚于本月）。"]})
+    return period
+
+
+def check_file(department: Department, upload: IO[bytes], name: str, size: int) -> parsing.FileLayout:
+    """Refuse, with the reason, a file that is not a spreadsheet, is empty, or is not the
+    department's layout: read up to the header, nothing is stored."""
+    if not (name or "").lower().endswith(SUPPORTED_EXTENSIONS):
+        raise ValidationError({"file": ["只支持 .xlsx、.xls、.csv 和 .txt（制表符分隔）文件。"]})
+    if size > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": ["文件超过 200 MB，请分批上传。"]})
+    try:
+        file_layout, _ = parsing.open_file(layout_for(department.kind), upload, name)
+    except SpreadsheetError as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
+    finally:
+        upload.seek(0)
+    return file_layout
+
+
+def check_upload_create(department: Department, period: datetime.date) -> Department:
+    """Lock the department row (two uploads of one department and month are serialised) and
+    refuse a second file while one is queued or running. Call inside transaction.atomic()."""
+    locked = Department.objects.select_for_update().get(pk=department.pk)
+    if ScreeningUpload.objects.filter(department=locked, period=period, status__in=ScreeningUpload.ACTIVE).exists():
+        raise UploadConflict(f"{locked.name} {period:%Y-%m} 已有一份文件正在处理，请等它完成后再上传。")
+    return locked
+
+
+def do_upload_create(
+    *, department: Department, period: datetime.date, upload: UploadedFile, name: str, user: Any
+) -> ScreeningUpload:
+    """Store the file as a queued upload; the department row must be locked (check_upload_create).
+    The task is enqueued after the commit (STYLE.md: no .delay() inside an open transaction)."""
+    from .tasks import prepare_upload
+
+    try:
+        with transaction.atomic():
+            created = ScreeningUpload.objects.create(
+                department=department,
+                period=period,
+                file=upload,
+                original_name=name[:255],
+                uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+    except IntegrityError:  # the one-active constraint: a concurrent upload won
+        raise UploadConflict(f"{department.name} {period:%Y-%m} 已有一份文件正在处理，请等它完成后再上传。") from None
+    transaction.on_commit(lambda: prepare_upload.delay(created.pk))
+    return created
+
+
+def upload_create(
+    *, user: Any, kind: str | None, period: str, upload: UploadedFile, county: str | None = None
+) -> ScreeningUpload:
+    """Upload a department file (page, API and command). Raises PermissionDenied / Http404 for
+    the department, ValidationError for the period or the file, UploadConflict when the month
+    is already being processed."""
+    department = check_upload_department(user, kind=kind, county=county)
+    month = parse_period(period)
+    check_file(department, upload, upload.name or "", upload.size or 0)
+    with transaction.atomic():
+        locked = check_upload_create(department, month)
+        return do_upload_create(department=locked, period=month, upload=upload, name=upload.name or "", user=user)
+
+
+# --- step 2: read the file into chunks -------------------------------------------------------
+
+Dispatch = Callable[[int, int, int], None]  # (upload id, chunks, attempt)
+
+
+def upload_prepare(*, upload_id: int, dispatch: Dispatch | None = None) -> bool:
+    """Claim a queued upload, read its file into chunks and hand them to `dispatch` (the chord,
+    by default) after the commit. Returns False when the upload was not queued (claimed
+    elsewhere: Celery delivers a task at least once)."""
+    now = timezone.now()
+    upload = ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.QUEUED).first()
+    if upload is None:
+        return False
+    claimed = ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.QUEUED).update(
+        status=ScreeningUpload.Status.RUNNING,
+        attempt=upload.attempt + 1,
+        started_at=now,
+        heartbeat_at=now,
+        progress=0,
+        error_message="",
+    )
+    if claimed != 1:
+        return False
+    attempt = upload.attempt + 1
+    upload = ScreeningUpload.objects.select_related("department").get(pk=upload_id)
+    try:
+        chunks = _read_into_chunks(upload)
+    except SpreadsheetError as exc:
+        upload_fail(upload_id=upload_id, message=str(exc))
+        return True
+    except Exception:
+        logger.exception("Screening upload %s could not be read", upload_id)
+        upload_fail(upload_id=upload_id, message=SYSTEM_ERROR_MESSAGE)
+        return True
+    send = dispatch or _send_chord
+    transaction.on_commit(lambda: send(upload_id, chunks, attempt))
+    return True
+
+
+def _read_into_chunks(upload: ScreeningUpload) -> int:
+    layout = layout_for(upload.department.kind)
+    with upload.file.open("rb") as handle:
+        file_layout, rows = parsing.open_file(layout, handle, upload.original_name)
+        positions = file_layout.positions
+        id_index = file_layout.keys.index("id_number")
+        width = max(positions) + 1
+        buckets: list[list[tuple[int, list[Any]]]] = [[] for _ in range(BUCKETS)]
+        parts: list[list[bytes]] = [[] for _ in range(BUCKETS)]
+        sizes = [0] * BUCKETS
+        seen = 0
+        partition_key = parsing.partition_key
+        for row_number, values in rows:
+            if len(values) < width:
+                values = values + [None] * (width - len(values))
+            cells = [values[p] for p in positions]
+            if not any(c is not None and c != "" for c in cells):
+                continue
+            bucket = hash(partition_key(cells[id_index])) % BUCKETS
+            rows_in = buckets[bucket]
+            rows_in.append((row_number, cells))
+            sizes[bucket] += 1
+            if len(rows_in) >= FLUSH_ROWS:
+                parts[bucket].append(pickle.dumps(rows_in, protocol=pickle.HIGHEST_PROTOCOL))
+                buckets[bucket] = []
+            seen += 1
+            if seen % PROGRESS_EVERY == 0:
+                ScreeningUpload.objects.filter(pk=upload.pk).update(rows_read=seen, heartbeat_at=timezone.now())
+    for bucket, rows_in in enumerate(buckets):
+        if rows_in:
+            parts[bucket].append(pickle.dumps(rows_in, protocol=pickle.HIGHEST_PROTOCOL))
+    chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 50_000)))
+    count = max(1, min(BUCKETS, math.ceil(seen / chunk_rows)))
+    notices = []
+    if file_layout.ignored:
+        notices.append(f"以下列不在{layout.label}部门模板中，已忽略：{'、'.join(file_layout.ignored)}。")
+    with transaction.atomic():
+        ScreeningChunk.objects.filter(upload=upload).delete()
+        ScreeningBadRow.objects.filter(upload=upload).delete()
+        matching.delete_rows(upload_id=upload.pk)
+        for index in range(count):
+            payload = b"".join(p for b in range(index, BUCKETS, count) for p in parts[b])
+            # The chunk's rows, pickled by this function from the cells it read: written and
+            # read only by this app, never a pickle that came from outside.
+            ScreeningChunk.objects.create(upload=upload, index=index, attempt=upload.attempt, payload=payload)
+            for b in range(index, BUCKETS, count):
+                parts[b] = []
+        ScreeningUpload.objects.filter(pk=upload.pk).update(
+            file_format=file_layout.file_format,
+            sheet=file_layout.sheet[:100],
+            header_rows=file_layout.header_rows,
+            columns=[[k, file_layout.headers[k]] for k in file_layout.keys],
+            notices=notices,
+            chunks_total=count,
+            rows_read=seen,
+            progress=READ_SHARE,
+            heartbeat_at=timezone.now(),
+        )
+    return count
+
+
+def _send_chord(upload_id: int, chunks: int, attempt: int) -> None:
+    from celery import chord
+
+    from .tasks import finalize_upload, process_chunk
+
+    chord(process_chunk.si(upload_id, index, attempt) for index in range(chunks))(
+        finalize_upload.si(upload_id, attempt)
+    )
+
+
+def file_layout_of(upload: ScreeningUpload) -> parsing.FileLayout:
+    layout = layout_for(upload.department.kind)
+    keys = [k for k, _ in upload.columns]
+    return parsing.FileLayout(
+        layout=layout,
+        file_format=upload.file_format,
+        sheet=upload.sheet,
+        header_rows=upload.header_rows,
+        keys=keys,
+        positions=list(range(len(keys))),
+        headers=dict(upload.columns),
+        ignored=[],
+    )
+
+
+# --- step 3: one chunk ----------------------------------------------------------------------
+
+
+def check_chunk(*, upload_id: int, index: int, attempt: int) -> ScreeningChunk | None:
+    """Lock the chunk row; None when there is nothing to do (already done by another delivery,
+    an earlier attempt's message, or the upload failed meanwhile). Call inside transaction.atomic()."""
+    chunk = (
+        ScreeningChunk.objects.select_for_update()
+        .select_related("upload__department__county")
+        .filter(upload_id=upload_id, index=index)
+        .first()
+    )
+    if chunk is None or chunk.done or chunk.attempt != attempt:
+        return None
+    upload = chunk.upload
+    if upload.status != ScreeningUpload.Status.RUNNING or upload.attempt != attempt:
+        return None
+    return chunk
+
+
+def do_chunk(chunk: ScreeningChunk) -> None:
+    """Validate, match and write one chunk's rows; the chunk row must be locked (check_chunk).
+    Whatever an interrupted earlier run of this chunk left is replaced, so running it twice
+    gives the same rows."""
+    upload = chunk.upload
+    file_layout = file_layout_of(upload)
+    layout = file_layout.layout
+    result = parsing.parse_chunk(file_layout, _unpickle(bytes(chunk.payload or b"")))
+    matching.delete_rows(upload_id=upload.pk, chunk=chunk.index)
+    ScreeningBadRow.objects.filter(upload=upload, chunk=chunk.index).delete()
+    stage = [matching.stage_values(r, layout.amount, layout.event_date, layout.code) for r in result.records]
+    matched = matching.insert_rows(
+        upload_id=upload.pk,
+        department_id=upload.department_id,
+        period=upload.period,
+        chunk=chunk.index,
+        county_path=upload.department.county.path,
+        rows=stage,
+    )
+    ScreeningBadRow.objects.bulk_create(
+        [
+            ScreeningBadRow(
+                upload=upload,
+                chunk=chunk.index,
+                row=bad.row,
+                column=bad.column[:100],
+                reason=bad.reason[:300],
+                cells=result.bad_cells.get(bad.row, []),
+            )
+            for bad in result.bad
+        ],
+        batch_size=1000,
+    )
+    chunk.done = True
+    chunk.rows_read = result.rows_read
+    chunk.rows_valid = len(result.records)
+    chunk.rows_invalid = result.rows_invalid
+    chunk.rows_matched = matched
+    chunk.rows_skipped = result.rows_skipped
+    chunk.payload = None
+    chunk.save()
+
+
+def chunk_process(*, upload_id: int, index: int, attempt: int) -> bool:
+    """Process one chunk (the chord's header task). Returns False when there was nothing to do."""
+    try:
+        with transaction.atomic():
+            chunk = check_chunk(upload_id=upload_id, index=index, attempt=attempt)
+            if chunk is None:
+                return False
+            do_chunk(chunk)
+    except Exception:
+        logger.exception("Screening upload %s chunk %s failed", upload_id, index)
+        upload_fail(upload_id=upload_id, message=SYSTEM_ERROR_MESSAGE, attempt=attempt)
+        return False
+    _record_progress(upload_id)
+    return True
+
+
+def _record_progress(upload_id: int) -> None:
+    """Counts of the chunks done so far, in autocommit so the page sees them at once."""
+    done = ScreeningChunk.objects.filter(upload_id=upload_id, done=True)
+    totals = done.aggregate(valid=Sum("rows_valid"), invalid=Sum("rows_invalid"), matched=Sum("rows_matched"))
+    upload = ScreeningUpload.objects.filter(pk=upload_id).values("chunks_total").first()
+    if upload is None:
+        return
+    share = done.count() / (upload["chunks_total"] or 1)
+    ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.RUNNING).update(
+        rows_valid=totals["valid"] or 0,
+        rows_invalid=totals["invalid"] or 0,
+        rows_matched=totals["matched"] or 0,
+        rows_unmatched=(totals["valid"] or 0) - (totals["matched"] or 0),
+        progress=min(95, READ_SHARE + int(share * (95 - READ_SHARE))),
+        heartbeat_at=timezone.now(),
+    )
+
+
+def _unpickle(payload: bytes) -> list[tuple[int, list[Any]]]:
+    rows: list[tuple[int, list[Any]]] = []
+    stream = io.BytesIO(payload)
+    while stream.tell() < len(payload):
+        rows.extend(pickle.load(stream))  # noqa: S301 - written by _read_into_chunks, see there
+    rows.sort(key=lambda r: r[0])  # file order, so "the first of two duplicates" is the upper row
+    return rows
+
+
+# --- step 4: make it the period's data -----------------------------------------------------
+
+
+def check_finalize(*, upload_id: int, attempt: int) -> ScreeningUpload | None:
+    """Lock the upload and its department; None unless it is running this attempt with every
+    chunk done. Call inside transaction.atomic()."""
+    upload = ScreeningUpload.objects.select_for_update().filter(pk=upload_id).first()
+    if upload is None or upload.status != ScreeningUpload.Status.RUNNING or upload.attempt != attempt:
+        return None
+    if upload.chunks.filter(done=False).exists() or not upload.chunks.exists():
+        return None
+    Department.objects.select_for_update().get(pk=upload.department_id)
+    return upload
+
+
+def do_finalize(upload: ScreeningUpload) -> None:
+    """The upload becomes the period's current data and the previous upload's rows go, in one
+    transaction: readers see the old rows or the new ones, never a mix. Needs check_finalize's locks."""
+    totals = upload.chunks.aggregate(
+        read=Sum("rows_read"),
+        valid=Sum("rows_valid"),
+        invalid=Sum("rows_invalid"),
+        matched=Sum("rows_matched"),
+        skipped=Sum("rows_skipped"),
+    )
+    previous = list(
+        ScreeningUpload.objects.select_for_update()
+        .filter(department_id=upload.department_id, period=upload.period, is_current=True)
+        .exclude(pk=upload.pk)
+    )
+    for old in previous:
+        old.is_current = False
+        old.save(update_fields=["is_current"])
+        matching.delete_rows(upload_id=old.pk)
+    valid, matched = totals["valid"] or 0, totals["matched"] or 0
+    upload.status = ScreeningUpload.Status.DONE
+    upload.is_current = True
+    upload.rows_read = totals["read"] or 0
+    upload.rows_valid = valid
+    upload.rows_invalid = totals["invalid"] or 0
+    upload.rows_matched = matched
+    upload.rows_unmatched = valid - matched
+    upload.rows_skipped = totals["skipped"] or 0
+    upload.progress = 100
+    upload.finished_at = upload.heartbeat_at = timezone.now()
+    upload.save()
+    upload.chunks.all().delete()
+
+
+def upload_finalize(*, upload_id: int, attempt: int) -> bool:
+    with transaction.atomic():
+        upload = check_finalize(upload_id=upload_id, attempt=attempt)
+        if upload is None:
+            return False
+        do_finalize(upload)
+    return True
+
+
+def upload_fail(*, upload_id: int, message: str, attempt: int | None = None) -> None:
+    """Fail an upload and drop what its chunks wrote; the period's current rows are untouched."""
+    with transaction.atomic():
+        active = ScreeningUpload.objects.select_for_update().filter(pk=upload_id, status__in=ScreeningUpload.ACTIVE)
+        if attempt is not None:
+            active = active.filter(attempt=attempt)
+        if not active.exists():
+            return
+        active.update(status=ScreeningUpload.Status.FAILED, error_message=message, finished_at=timezone.now())
+        matching.delete_rows(upload_id=upload_id)
+        ScreeningChunk.objects.filter(upload_id=upload_id).delete()
+
+
+def upload_run_inline(*, upload_id: int) -> ScreeningUpload:
+    """Steps 2-4 in this process, chunk after chunk (the management command)."""
+    calls: list[tuple[int, int, int]] = []
+    with transaction.atomic():
+        upload_prepare(upload_id=upload_id, dispatch=lambda *args: calls.append(args))
+    for upload, chunks, attempt in calls:
+        for index in range(chunks):
+            chunk_process(upload_id=upload, index=index, attempt=attempt)
+        upload_finalize(upload_id=upload, attempt=attempt)
+    return ScreeningUpload.objects.get(pk=upload_id)
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    resent: int = 0
+    restarted: int = 0
+    failed: int = 0
+
+
+def uploads_sweep(now: datetime.datetime | None = None) -> SweepResult:
+    """Run by beat: re-send uploads whose message was lost, restart (from the stored file)
+    uploads whose worker died, and after MAX_ATTEMPTS fail them. Nothing of a stopped run is
+    visible: its rows belong to an upload that is not current, and are replaced or deleted."""
+    from .tasks import prepare_upload
+
+    now = now or timezone.now()
+    result = SweepResult()
+    for upload_id in ScreeningUpload.objects.filter(
+        status=ScreeningUpload.Status.QUEUED, created_at__lt=now - STALE_QUEUED
+    ).values_list("pk", flat=True):
+        prepare_upload.delay(upload_id)
+        result.resent += 1
+    stale = ScreeningUpload.objects.filter(status=ScreeningUpload.Status.RUNNING, heartbeat_at__lt=now - STALE_RUNNING)
+    for upload_id, attempt in stale.values_list("pk", "attempt"):
+        if attempt >= MAX_ATTEMPTS:
+            upload_fail(upload_id=upload_id, message=INTERRUPTED_MESSAGE)
+            result.failed += 1
+            continue
+        # Back to queued (only if still stale: a chunk may have reported meanwhile); the next
+        # prepare claims it with a new attempt, so the old attempt's chunk messages do nothing.
+        if stale.filter(pk=upload_id, attempt=attempt).update(status=ScreeningUpload.Status.QUEUED):
+            transaction.on_commit(lambda pk=upload_id: prepare_upload.delay(pk))
+            result.restarted += 1
+    if result.resent or result.restarted or result.failed:
+        logger.warning("Screening sweep: %s", result)
+    return result

@@ -1,0 +1,32 @@
+"""Celery tasks of screening: thin wrappers that take ids (STYLE.md). The work and its
+idempotency live in screening.services."""
+
+from fanpin.celery import app
+
+from . import services
+
+
+# Bound to the project's app (see households.tasks): a client app created in the same process
+# must not take over where .delay() sends the work.
+@app.task(name="screening.prepare_upload", ignore_result=True)
+def prepare_upload(upload_id: int) -> None:
+    """Read an uploaded department file into chunks and send them to the workers."""
+    services.upload_prepare(upload_id=upload_id)
+
+
+@app.task(name="screening.process_chunk")
+def process_chunk(upload_id: int, index: int, attempt: int) -> bool:
+    """One chunk of an upload (a chord's header task: its result tells the chord it is done)."""
+    return services.chunk_process(upload_id=upload_id, index=index, attempt=attempt)
+
+
+@app.task(name="screening.finalize_upload", ignore_result=True)
+def finalize_upload(upload_id: int, attempt: int) -> None:
+    """The chord's body: make the upload the period's data once every chunk is done."""
+    services.upload_finalize(upload_id=upload_id, attempt=attempt)
+
+
+@app.task(name="screening.sweep_uploads", ignore_result=True)
+def sweep_uploads() -> None:
+    """Every ten minutes (CELERY_BEAT_SCHEDULE): recover uploads a dead worker or a lost message left behind."""
+    services.uploads_sweep()
