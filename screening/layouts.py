@@ -90,9 +90,9 @@ class Layout:
         for column in self.all_columns:
             for text in (column.header, *column.aliases):
                 lookup.setdefault(normalize_header(text), column)
-            # "医疗总费用(元)" / "损失金额（万元）" are how offices add the unit.
-            for unit in ("(元)", "(万元)", "(天)", "(日)"):
-                lookup.setdefault(normalize_header(column.header + unit), column)
+                # "医疗总费用(元)" / "逾期天数（天）" are how offices add the unit.
+                for unit in ("(元)", "(天)", "(日)"):
+                    lookup.setdefault(normalize_header(text + unit), column)
         return lookup
 
 
@@ -356,7 +356,7 @@ LAYOUTS: dict[str, Layout] = {
                     sample="45",
                 ),  # fmt: skip
                 _amount("overdue_amount", "逾期金额", "逾期本金", "逾期本息", required=True, sample="20000"),
-                Column("loan_type", "贷款类型", ("贷款品种", "贷款种类")),
+                Column("loan_type", "贷款类型", ("贷款品种", "贷款种类"), sample="脱贫人口小额信贷"),
             ),
             key=("loan_type",),
             amount="overdue_amount",

@@ -82,7 +82,7 @@ class UploadDetailSerializer(UploadSerializer):
 
 
 class UploadCreateSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text=".xlsx、.xls、.csv（UTF-8 或 GBK）或制表符分隔的 .txt")
+    file = serializers.FileField(allow_empty_file=True, help_text=".xlsx、.xls、.csv（UTF-8 或 GBK）或制表符分隔的 .txt")
     period = serializers.CharField(help_text="数据月份 YYYY-MM")
     department = serializers.ChoiceField(
         choices=Department.Kind.choices, required=False, help_text="部门类别；县乡村振兴局和管理员必填"

@@ -29,7 +29,6 @@ import logging
 import math
 import pickle
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
@@ -190,17 +189,14 @@ def upload_create(
 
 # --- step 2: read the file into chunks -------------------------------------------------------
 
-Dispatch = Callable[[int, int, int], None]  # (upload id, chunks, attempt)
-
-
-def upload_prepare(*, upload_id: int, dispatch: Dispatch | None = None) -> bool:
-    """Claim a queued upload, read its file into chunks and hand them to `dispatch` (the chord,
-    by default) after the commit. Returns False when the upload was not queued (claimed
-    elsewhere: Celery delivers a task at least once)."""
+def upload_prepare(*, upload_id: int) -> tuple[int, int] | None:
+    """Claim a queued upload and read its file into chunks; return (chunks, attempt) to send,
+    or None when there is nothing to send: the upload was not queued (claimed elsewhere:
+    Celery delivers a task at least once) or its file was refused (the upload is failed)."""
     now = timezone.now()
     upload = ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.QUEUED).first()
     if upload is None:
-        return False
+        return None
     claimed = ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.QUEUED).update(
         status=ScreeningUpload.Status.RUNNING,
         attempt=upload.attempt + 1,
@@ -210,21 +206,26 @@ def upload_prepare(*, upload_id: int, dispatch: Dispatch | None = None) -> bool:
         error_message="",
     )
     if claimed != 1:
-        return False
-    attempt = upload.attempt + 1
+        return None
     upload = ScreeningUpload.objects.select_related("department").get(pk=upload_id)
     try:
         chunks = _read_into_chunks(upload)
     except SpreadsheetError as exc:
         upload_fail(upload_id=upload_id, message=str(exc))
-        return True
+        return None
     except Exception:
         logger.exception("Screening upload %s could not be read", upload_id)
         upload_fail(upload_id=upload_id, message=SYSTEM_ERROR_MESSAGE)
-        return True
-    send = dispatch or _send_chord
-    transaction.on_commit(lambda: send(upload_id, chunks, attempt))
-    return True
+        return None
+    return chunks, upload.attempt
+
+
+def upload_prepare_and_send(*, upload_id: int) -> None:
+    """The prepare task: read the file, then send its chunks to the workers as a chord. The
+    chunks are committed before they are sent (the task runs outside any transaction)."""
+    prepared = upload_prepare(upload_id=upload_id)
+    if prepared is not None:
+        send_chord(upload_id, *prepared)
 
 
 def _read_into_chunks(upload: ScreeningUpload) -> int:
@@ -288,7 +289,7 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
     return count
 
 
-def _send_chord(upload_id: int, chunks: int, attempt: int) -> None:
+def send_chord(upload_id: int, chunks: int, attempt: int) -> None:
     from celery import chord
 
     from .tasks import finalize_upload, process_chunk
@@ -491,14 +492,14 @@ def upload_fail(*, upload_id: int, message: str, attempt: int | None = None) -> 
 
 
 def upload_run_inline(*, upload_id: int) -> ScreeningUpload:
-    """Steps 2-4 in this process, chunk after chunk (the management command)."""
-    calls: list[tuple[int, int, int]] = []
-    with transaction.atomic():
-        upload_prepare(upload_id=upload_id, dispatch=lambda *args: calls.append(args))
-    for upload, chunks, attempt in calls:
+    """Steps 2-4 in this process, chunk after chunk (the management command): the same
+    functions the chord runs, so the result is the same."""
+    prepared = upload_prepare(upload_id=upload_id)
+    if prepared is not None:
+        chunks, attempt = prepared
         for index in range(chunks):
-            chunk_process(upload_id=upload, index=index, attempt=attempt)
-        upload_finalize(upload_id=upload, attempt=attempt)
+            chunk_process(upload_id=upload_id, index=index, attempt=attempt)
+        upload_finalize(upload_id=upload_id, attempt=attempt)
     return ScreeningUpload.objects.get(pk=upload_id)
 
 
@@ -534,7 +535,7 @@ def uploads_sweep(now: datetime.datetime | None = None) -> SweepResult:
         # Back to queued (only if still stale: a chunk may have reported meanwhile); the next
         # prepare claims it with a new attempt, so the old attempt's chunk messages do nothing.
         if stale.filter(pk=upload_id, attempt=attempt).update(status=ScreeningUpload.Status.QUEUED):
-            transaction.on_commit(lambda pk=upload_id: prepare_upload.delay(pk))
+            prepare_upload.delay(upload_id)  # the beat task runs in autocommit: the update is committed
             result.restarted += 1
     if result.resent or result.restarted or result.failed:
         logger.warning("Screening sweep: %s", result)

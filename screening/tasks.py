@@ -11,7 +11,7 @@ from . import services
 @app.task(name="screening.prepare_upload", ignore_result=True)
 def prepare_upload(upload_id: int) -> None:
     """Read an uploaded department file into chunks and send them to the workers."""
-    services.upload_prepare(upload_id=upload_id)
+    services.upload_prepare_and_send(upload_id=upload_id)
 
 
 @app.task(name="screening.process_chunk")
