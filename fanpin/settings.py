@@ -197,6 +197,7 @@ SPECTACULAR_SETTINGS = {
         "RiskTypeEnum": "monitoring.models.RiskType",
         "ObjectionStatusEnum": "monitoring.models.Objection.Status",
         "MemberStatusEnum": "households.models.Member.Status",
+        "ScreeningUploadStatusEnum": "screening.models.ScreeningUpload.Status",
     },
 }
 
@@ -209,6 +210,9 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# The queue tasks are sent to and workers consume by default (several deployments, or the test
+# workers, can share one Redis with a queue each).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Installed into django-celery-beat's tables when beat starts; editable in the admin.
 CELERY_BEAT_SCHEDULE = {

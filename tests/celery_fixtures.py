@@ -75,12 +75,47 @@ def celery_worker_process(transactional_db, tmp_path):
     that a developer's running worker, or a parallel pytest-xdist process, cannot take the
     tasks meant for this one.
     """
+    queue = f"fanpin-test-{uuid.uuid4().hex[:12]}"
+    process, client = start_worker(queue, tmp_path / "celery-worker.log")
+    try:
+        yield WorkerProcess(process=process, client=client, queue=queue, log_path=tmp_path / "celery-worker.log")
+    finally:
+        client.close()
+        _stop(process)
+
+
+@pytest.fixture
+def celery_workers(transactional_db, tmp_path):
+    """Start worker processes on demand: `celery_workers(2, SOME_SETTING="…")` starts two
+    workers on one new queue (as two machines would share a queue) and returns them; tasks
+    the workers send themselves (a chord's parts) go to that queue too. All stop at teardown."""
+    started = []
+
+    def start(count=1, **env):
+        queue = f"fanpin-test-{uuid.uuid4().hex[:12]}"
+        workers = []
+        for number in range(count):
+            log_path = tmp_path / f"celery-worker-{queue}-{number}.log"
+            process, client = start_worker(queue, log_path, name=f"{queue}-{number}", **env)
+            worker = WorkerProcess(process=process, client=client, queue=queue, log_path=log_path)
+            started.append(worker)
+            workers.append(worker)
+        return workers
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.client.close()
+            _stop(worker.process)
+
+
+def start_worker(queue, log_path, name=None, **extra_env):
+    """A solo worker process consuming `queue` only, which also sends its own tasks there."""
     broker = os.environ.get(BROKER_ENV)
     if not broker:
         pytest.skip("需要真实的 Redis broker：设置 REDIS_URL（例如 redis://127.0.0.1:6379/0）后运行；.ci/run 会设置它")
     database_url = _database_url(connection.settings_dict)
-    queue = f"fanpin-test-{uuid.uuid4().hex[:12]}"
-    log_path = tmp_path / "celery-worker.log"
     env = {
         **os.environ,
         "REDIS_URL": broker,
@@ -88,6 +123,8 @@ def celery_worker_process(transactional_db, tmp_path):
         "DEBUG": "0",
         "SECRET_KEY": settings.SECRET_KEY,
         "PYTHONUNBUFFERED": "1",
+        "CELERY_QUEUE": queue,
+        **extra_env,
     }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -103,7 +140,7 @@ def celery_worker_process(transactional_db, tmp_path):
                 "-Q",
                 queue,
                 "-n",
-                f"{queue}@%h",
+                f"{name or queue}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -115,12 +152,7 @@ def celery_worker_process(transactional_db, tmp_path):
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so teardown can end all of it
         )
-    client = Celery("fanpin-test-client", broker=broker, backend=broker)
-    try:
-        yield WorkerProcess(process=process, client=client, queue=queue, log_path=log_path)
-    finally:
-        client.close()
-        _stop(process)
+    return process, Celery("fanpin-test-client", broker=broker, backend=broker)
 
 
 def _stop(process):
