@@ -2,6 +2,28 @@ from django.contrib import admin
 
 from .models import ScreeningUpload
 
+UPLOAD_FIELDS = (
+    "department",
+    "period",
+    "original_name",
+    "file",
+    "uploaded_by",
+    "status",
+    "is_current",
+    "attempt",
+    "progress",
+    "rows_read",
+    "rows_valid",
+    "rows_invalid",
+    "rows_matched",
+    "rows_unmatched",
+    "rows_skipped",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "error_message",
+)
+
 
 @admin.register(ScreeningUpload)
 class ScreeningUploadAdmin(admin.ModelAdmin):
@@ -12,28 +34,8 @@ class ScreeningUploadAdmin(admin.ModelAdmin):
     list_filter = ["status", "department__kind", "is_current"]
     search_fields = ["original_name", "department__name", "uploaded_by__username"]
     list_select_related = ["department", "uploaded_by"]
-    fields = [
-        "department",
-        "period",
-        "original_name",
-        "file",
-        "uploaded_by",
-        "status",
-        "is_current",
-        "attempt",
-        "progress",
-        "rows_read",
-        "rows_valid",
-        "rows_invalid",
-        "rows_matched",
-        "rows_unmatched",
-        "rows_skipped",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "error_message",
-    ]
-    readonly_fields = fields
+    fields = UPLOAD_FIELDS
+    readonly_fields = UPLOAD_FIELDS
 
     def has_add_permission(self, request):
         return False

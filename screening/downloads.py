@@ -36,8 +36,8 @@ def template_xlsx(layout: Layout) -> bytes:
     from openpyxl.utils import get_column_letter
 
     workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = layout.title
+    sheet = workbook.create_sheet(layout.title, 0)
+    workbook.remove(workbook.worksheets[1])  # the blank default sheet
     columns = layout.all_columns
     sheet.append([c.header for c in columns])
     bold = Font(bold=True)

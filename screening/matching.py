@@ -10,7 +10,7 @@ inside their transaction.
 import datetime
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -48,7 +48,13 @@ def stage_values(record: Record, amount: str, event_date: str, code: str) -> tup
 
 
 def insert_rows(
-    *, upload_id: int, department_id: int, period: datetime.date, chunk: int, county_path: str, rows: Iterable[tuple]
+    *,
+    upload_id: int,
+    department_id: int,
+    period: datetime.date,
+    chunk: int,
+    county_path: str,
+    rows: Sequence[tuple[Any, ...]],
 ) -> int:
     """Stage `rows` (from stage_values) and write them as ScreeningRow in one INSERT … SELECT;
     return how many matched a member of the county. Needs the caller's transaction."""

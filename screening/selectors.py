@@ -22,11 +22,17 @@ RECENT_UPLOADS = 20
 
 
 def department_staff_of(user: Any) -> list[Department]:
-    return [r.department for r in household_selectors.user_roles(user) if r.role == Role.DEPARTMENT_STAFF]
+    return [
+        r.department
+        for r in household_selectors.user_roles(user)
+        if r.role == Role.DEPARTMENT_STAFF and r.department is not None
+    ]
 
 
 def counties_of_officer(user: Any) -> list[Area]:
-    return [r.area for r in household_selectors.user_roles(user) if r.role == Role.COUNTY_OFFICER and r.area_id]
+    return [
+        r.area for r in household_selectors.user_roles(user) if r.role == Role.COUNTY_OFFICER and r.area is not None
+    ]
 
 
 def may_upload(user: Any) -> bool:

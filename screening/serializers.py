@@ -59,7 +59,7 @@ class UploadSerializer(serializers.ModelSerializer):
         return upload.period_label
 
     def get_uploaded_by(self, upload: ScreeningUpload) -> str:
-        return upload.uploaded_by.username if upload.uploaded_by_id else ""
+        return upload.uploaded_by.username if upload.uploaded_by is not None else ""
 
     def get_bad_rows_url(self, upload: ScreeningUpload) -> str:
         return f"/api/screening/uploads/{upload.pk}/bad-rows/"
@@ -75,14 +75,16 @@ class UploadDetailSerializer(UploadSerializer):
 
     def get_bad_rows(self, upload: ScreeningUpload) -> list[dict[str, Any]]:
         rows = upload.bad_rows.order_by("row", "pk")[:BAD_ROWS_SHOWN]
-        return BadRowSerializer(rows, many=True).data
+        return list(BadRowSerializer(rows, many=True).data)
 
     def get_bad_rows_total(self, upload: ScreeningUpload) -> int:
         return upload.bad_rows.count()
 
 
 class UploadCreateSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=True, help_text=".xlsx、.xls、.csv（UTF-8 或 GBK）或制表符分隔的 .txt")
+    file = serializers.FileField(
+        allow_empty_file=True, help_text=".xlsx、.xls、.csv（UTF-8 或 GBK）或制表符分隔的 .txt"
+    )
     period = serializers.CharField(help_text="数据月份 YYYY-MM")
     department = serializers.ChoiceField(
         choices=Department.Kind.choices, required=False, help_text="部门类别；县乡村振兴局和管理员必填"

@@ -35,7 +35,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.http import Http404
@@ -103,10 +103,10 @@ def check_upload_department(user: Any, *, kind: str | None, county: str | None =
     if counties:
         if not kind:
             raise ValidationError({"department": ["请选择部门。"]})
-        department = Department.objects.filter(county__in=counties, kind=kind).select_related("county").first()
-        if department is None:
+        in_county = Department.objects.filter(county__in=counties, kind=kind).select_related("county").first()
+        if in_county is None:
             raise Http404("本县没有该部门。")
-        return department
+        return in_county
     if own:
         if Department.objects.filter(county__in=[d.county_id for d in own], kind=kind).exists():
             raise PermissionDenied("行业部门人员只能上传本部门的数据。")
@@ -152,7 +152,7 @@ def check_upload_create(department: Department, period: datetime.date) -> Depart
 
 
 def do_upload_create(
-    *, department: Department, period: datetime.date, upload: UploadedFile, name: str, user: Any
+    *, department: Department, period: datetime.date, upload: File[bytes], name: str, user: Any
 ) -> ScreeningUpload:
     """Store the file as a queued upload; the department row must be locked (check_upload_create).
     The task is enqueued after the commit (STYLE.md: no .delay() inside an open transaction)."""
@@ -174,7 +174,7 @@ def do_upload_create(
 
 
 def upload_create(
-    *, user: Any, kind: str | None, period: str, upload: UploadedFile, county: str | None = None
+    *, user: Any, kind: str | None, period: str, upload: File[bytes], county: str | None = None
 ) -> ScreeningUpload:
     """Upload a department file (page, API and command). Raises PermissionDenied / Http404 for
     the department, ValidationError for the period or the file, UploadConflict when the month
@@ -188,6 +188,7 @@ def upload_create(
 
 
 # --- step 2: read the file into chunks -------------------------------------------------------
+
 
 def upload_prepare(*, upload_id: int) -> tuple[int, int] | None:
     """Claim a queued upload and read its file into chunks; return (chunks, attempt) to send,

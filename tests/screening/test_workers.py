@@ -10,7 +10,7 @@ from django.db import connection
 from fanpin.celery import app as celery_app
 from households.models import Member
 from screening.models import ScreeningBadRow, ScreeningRow, ScreeningUpload
-from tests.celery_fixtures import BROKER_ENV, celery_workers  # noqa: F401 - fixture
+from tests.celery_fixtures import BROKER_ENV
 from tests.screening.helpers import api_upload, csv_bytes, medical_row, person_id
 
 pytestmark = pytest.mark.celery_worker
