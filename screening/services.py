@@ -152,7 +152,7 @@ def check_upload_create(department: Department, period: datetime.date) -> Depart
 
 
 def do_upload_create(
-    *, department: Department, period: datetime.date, upload: File[bytes], name: str, user: Any
+    *, department: Department, period: datetime.date, upload: "File[bytes]", name: str, user: Any
 ) -> ScreeningUpload:
     """Store the file as a queued upload; the department row must be locked (check_upload_create).
     The task is enqueued after the commit (STYLE.md: no .delay() inside an open transaction)."""
@@ -174,7 +174,7 @@ def do_upload_create(
 
 
 def upload_create(
-    *, user: Any, kind: str | None, period: str, upload: File[bytes], county: str | None = None
+    *, user: Any, kind: str | None, period: str, upload: "File[bytes]", county: str | None = None
 ) -> ScreeningUpload:
     """Upload a department file (page, API and command). Raises PermissionDenied / Http404 for
     the department, ValidationError for the period or the file, UploadConflict when the month
