@@ -63,6 +63,10 @@ def insert_rows(
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
         if postgres:
+            # A chunk's commit need not wait for the disk: finalize's commit (synchronous) comes
+            # after every chunk's in the log and flushes them with it; a crash before that loses
+            # only chunks that are not marked done, and they are run again.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(
                 f"CREATE TEMP TABLE {STAGE} (row_number integer, record_key text, id_number varchar(18), name text,"
                 " amount numeric(14, 2), event_date date, code text, data text) ON COMMIT DROP"
@@ -82,10 +86,7 @@ def insert_rows(
             cursor.executemany(f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
         data = "s.data::jsonb" if postgres else "s.data"
         amount = "s.amount" if postgres else "CAST(s.amount AS NUMERIC)"
-        # The registry side is a subquery so that a person registered in another county of the
-        # deployment is not matched by this county's department (LEFT JOIN: kept unmatched).
-        cursor.execute(
-            f"""
+        insert = f"""
             INSERT INTO {table} (upload_id, department_id, period, chunk, row_number, record_key, id_number, name,
                                  name_differs, member_id, household_id, village_id, town_id, amount, event_date,
                                  code, data)
@@ -100,10 +101,19 @@ def insert_rows(
                 JOIN households_area v ON v.id = h.village_id
                 WHERE v.path LIKE %s
             ) r ON r.id_number = s.id_number
-            """,
-            [upload_id, department_id, period, chunk, county_path + "%"],
-        )
-        cursor.execute(f"SELECT COUNT(member_id) FROM {table} WHERE upload_id = %s AND chunk = %s", [upload_id, chunk])
+        """
+        params = [upload_id, department_id, period, chunk, county_path + "%"]
+        # The registry side is a subquery so that a person registered in another county of the
+        # deployment is not matched by this county's department (LEFT JOIN: kept unmatched).
+        if postgres:
+            cursor.execute(
+                f"WITH written AS ({insert} RETURNING member_id) SELECT COUNT(member_id) FROM written", params
+            )
+        else:
+            cursor.execute(insert, params)
+            cursor.execute(
+                f"SELECT COUNT(member_id) FROM {table} WHERE upload_id = %s AND chunk = %s", [upload_id, chunk]
+            )
         matched = cursor.fetchone()[0]
         if not postgres:
             cursor.execute(f"DROP TABLE {STAGE}")

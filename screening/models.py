@@ -142,8 +142,15 @@ class ScreeningRow(models.Model):
     household of the department's county) are kept with member NULL, for the registration
     lead of the warnings."""
 
-    upload = models.ForeignKey(ScreeningUpload, on_delete=models.CASCADE, related_name="rows")
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    # No database foreign-key constraints on the columns below: every row is written by one
+    # INSERT … SELECT (screening.matching) that takes the upload and department from the locked
+    # upload and the member, household, village and town from the join itself, so they cannot
+    # dangle at write time; at a million rows per file, six constraint triggers per row would
+    # double the time of the write. Django still applies on_delete when a row's target is deleted.
+    upload = models.ForeignKey(ScreeningUpload, on_delete=models.CASCADE, related_name="rows", db_constraint=False)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     period = models.DateField("数据月份")
     chunk = models.PositiveIntegerField()
     row_number = models.PositiveIntegerField("文件行号")
@@ -151,10 +158,18 @@ class ScreeningRow(models.Model):
     id_number = models.CharField("身份证号", max_length=18)
     name = models.CharField("姓名", max_length=100)
     name_differs = models.BooleanField("姓名与登记不符", default=False)
-    member = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="screening_rows")
-    household = models.ForeignKey(Household, null=True, on_delete=models.SET_NULL, related_name="screening_rows")
-    village = models.ForeignKey(Area, null=True, on_delete=models.SET_NULL, related_name="+")
-    town = models.ForeignKey(Area, null=True, on_delete=models.SET_NULL, related_name="+")
+    member = models.ForeignKey(
+        Member, null=True, on_delete=models.SET_NULL, related_name="screening_rows", db_constraint=False, db_index=False
+    )
+    household = models.ForeignKey(
+        Household, null=True, on_delete=models.SET_NULL, related_name="screening_rows", db_constraint=False
+    )
+    village = models.ForeignKey(
+        Area, null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False
+    )
+    town = models.ForeignKey(
+        Area, null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False
+    )
     # The layout's main figure, date and code (layouts.Layout.amount / event_date / code).
     amount = models.DecimalField("金额", max_digits=14, decimal_places=2, null=True)
     event_date = models.DateField("日期", null=True)
@@ -170,11 +185,9 @@ class ScreeningRow(models.Model):
             # no record twice in a period.
             models.UniqueConstraint(fields=["upload", "record_key"], name="screeningrow_unique_record"),
         ]
-        indexes = [
-            models.Index(fields=["upload", "chunk"], name="screeningrow_upload_chunk"),
-            models.Index(fields=["department", "period"], name="screeningrow_dept_period"),
-            models.Index(fields=["household"], name="screeningrow_household"),
-        ]
+        # Few indexes: each one is maintained for every row of a million-row file. The unique
+        # constraint serves lookups by upload; the household FK has its own.
+        indexes = [models.Index(fields=["department", "period"], name="screeningrow_dept_period")]
 
     def __str__(self) -> str:
         return f"{self.upload_id}:{self.row_number}"
