@@ -221,7 +221,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Rows of a department file per chunk: a large file is spread over the workers in chunks of
 # about this many rows (screening.services).
-SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 50_000, minimum=1)
+SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 20_000, minimum=1)
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")

@@ -217,7 +217,6 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
         if earlier is None:
             if record_key not in conflicted:
                 seen[record_key] = record
-                result.records.append(record)
             else:
                 _reject(result, row_number, [BadCell(row_number, headers[id_index], _conflict_text(layout))], texts)
             continue
@@ -229,11 +228,11 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
         # Neither row is trusted: the department must say which is right.
         conflicted.add(record_key)
         del seen[record_key]
-        result.records.remove(earlier)
         reason = f"与第 {row_number} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
         _reject(result, earlier.row, [BadCell(earlier.row, headers[id_index], reason)], earlier.cells)
         reason = f"与第 {earlier.row} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
         _reject(result, row_number, [BadCell(row_number, headers[id_index], reason)], texts)
+    result.records = list(seen.values())  # in file order: a dict keeps insertion order
     result.bad.sort(key=lambda b: b.row)
     return result
 

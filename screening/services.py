@@ -56,8 +56,8 @@ PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 # Rows are hashed into this many buckets by ID number while the file is read; the buckets are
 # then dealt to ceil(rows / SCREENING_CHUNK_ROWS) chunks (at most this many).
-BUCKETS = 64
-FLUSH_ROWS = 2000  # a bucket's rows are pickled in groups of this many while the file is read
+BUCKETS = 256
+FLUSH_ROWS = 500  # a bucket's rows are pickled in groups of this many while the file is read
 PROGRESS_EVERY = 50_000
 READ_SHARE = 10  # progress 0-10 while the file is read, 10-95 while chunks run
 STALE_QUEUED = timedelta(minutes=10)
@@ -238,19 +238,17 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
         width = max(positions) + 1
         buckets: list[list[tuple[int, list[Any]]]] = [[] for _ in range(BUCKETS)]
         parts: list[list[bytes]] = [[] for _ in range(BUCKETS)]
-        sizes = [0] * BUCKETS
         seen = 0
         partition_key = parsing.partition_key
         for row_number, values in rows:
             if len(values) < width:
                 values = values + [None] * (width - len(values))
             cells = [values[p] for p in positions]
-            if not any(c is not None and c != "" for c in cells):
-                continue
+            if not any(cells) and not any(c is not None and c != "" for c in cells):
+                continue  # blank in every column of the layout
             bucket = hash(partition_key(cells[id_index])) % BUCKETS
             rows_in = buckets[bucket]
             rows_in.append((row_number, cells))
-            sizes[bucket] += 1
             if len(rows_in) >= FLUSH_ROWS:
                 parts[bucket].append(pickle.dumps(rows_in, protocol=pickle.HIGHEST_PROTOCOL))
                 buckets[bucket] = []
@@ -260,7 +258,7 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
     for bucket, rows_in in enumerate(buckets):
         if rows_in:
             parts[bucket].append(pickle.dumps(rows_in, protocol=pickle.HIGHEST_PROTOCOL))
-    chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 50_000)))
+    chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 20_000)))
     count = max(1, min(BUCKETS, math.ceil(seen / chunk_rows)))
     notices = []
     if file_layout.ignored:
