@@ -222,6 +222,9 @@ CELERY_BEAT_SCHEDULE = {
 # Rows of a department file per chunk: a large file is spread over the workers in chunks of
 # about this many rows (screening.services).
 SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 20_000, minimum=1)
+# Called as f(upload_id=…) after an upload becomes its department's current data for the month
+# (dotted paths; the warning rules plug in here).
+SCREENING_UPLOAD_DONE: list[str] = []
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")

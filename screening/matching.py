@@ -102,7 +102,7 @@ def insert_rows(
                 WHERE v.path LIKE %s
             ) r ON r.id_number = s.id_number
         """
-        params = [upload_id, department_id, period, chunk, county_path + "%"]
+        params: list[Any] = [upload_id, department_id, period, chunk, county_path + "%"]
         # The registry side is a subquery so that a person registered in another county of the
         # deployment is not matched by this county's department (LEFT JOIN: kept unmatched).
         if postgres:

@@ -7,6 +7,7 @@ a row). An upload of another department of the staff member's county is 403 (the
 department exists); anything further is 404.
 """
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -79,6 +80,23 @@ def row_outcomes(upload: ScreeningUpload) -> QuerySet[ScreeningRow]:
     """What department staff may see of each of their rows: the line, the ID number they sent
     and whether it matched; no household, village or registry name."""
     return upload.rows.order_by("row_number").only("row_number", "id_number", "name", "member_id", "upload_id")
+
+
+def current_rows(
+    *, kind: str | None = None, period: datetime.date | None = None, county: Area | None = None
+) -> QuerySet[ScreeningRow]:
+    """The rows a rule reads: each department's current upload per month, never a file still
+    being processed. Matched rows have member, household, village and town; `.unmatched()`
+    gives the people in no household of the county (registration leads). Typed figures:
+    amount (layout.amount), event_date, code; every column as text in `data`."""
+    rows = ScreeningRow.objects.current()
+    if kind:
+        rows = rows.filter(department__kind=kind)
+    if period:
+        rows = rows.filter(period=period)
+    if county is not None:
+        rows = rows.filter(department__county=county)
+    return rows
 
 
 def _int(value: Any) -> int:

@@ -24,6 +24,7 @@ share them.
 """
 
 import datetime
+import functools
 import io
 import logging
 import math
@@ -40,6 +41,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from households import selectors as household_selectors
 from households.models import Department
@@ -466,6 +468,9 @@ def do_finalize(upload: ScreeningUpload) -> None:
     upload.finished_at = upload.heartbeat_at = timezone.now()
     upload.save()
     upload.chunks.all().delete()
+    for path in getattr(settings, "SCREENING_UPLOAD_DONE", ()):
+        # What runs on a finished upload (the warning rules): named in settings, after the commit.
+        transaction.on_commit(functools.partial(import_string(path), upload_id=upload.pk))
 
 
 def upload_finalize(*, upload_id: int, attempt: int) -> bool:

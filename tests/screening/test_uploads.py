@@ -398,3 +398,21 @@ def test_the_navigation_shows_screening_to_department_and_county_only(client, wo
     assert 'href="/screening/"' in client.get("/screening/").content.decode()
     client.force_login(world.village_cadre)
     assert 'href="/screening/"' not in client.get("/inbox/").content.decode()
+
+
+def test_a_finished_upload_calls_the_handlers_named_in_settings_once_with_its_id(world, settings):
+    settings.SCREENING_UPLOAD_DONE = ["tests.screening.test_uploads.remember_upload"]
+    CALLED.clear()
+    upload = service_upload(world.department_staff, medical_file(world))
+    assert [upload.pk] == CALLED
+    from screening import selectors
+
+    rows = selectors.current_rows(kind="medical_insurance", period=upload.period, county=world.county)
+    assert rows.matched().count() == len(county_members(world)) and not rows.unmatched().exists()
+
+
+CALLED = []
+
+
+def remember_upload(*, upload_id):
+    CALLED.append(upload_id)
