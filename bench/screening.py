@@ -67,7 +67,9 @@ def main():
         sys.exit("需要 PostgreSQL：设置 DATABASE_URL=postgres://…")
     if not REDIS_URL:
         sys.exit("需要 Redis：设置 REDIS_URL=redis://…（不要与正在运行的 worker 共用同一个库）")
-    print(f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC  load average {os.getloadavg()[0]:.2f} (2 cores shared)")
+    print(
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC  load average {os.getloadavg()[0]:.2f} (2 cores shared)"
+    )
 
     call_command("migrate", verbosity=0)
     county = build_registry(args.households, args.keep)
