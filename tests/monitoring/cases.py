@@ -99,7 +99,7 @@ def make_eligible(w, case, income=60000):
     above it this year and a measure carried out."""
     MonitoringLine.objects.get_or_create(county=w.county, year=2026, defaults={"amount": Decimal("8000")})
     f.make_income(case.household, year=2026, wage_income=income)
-    Measure.objects.create(case=case, measure_type=Measure.Type.MEDICAL_AID, status=Measure.Status.DONE)
+    Measure.objects.create(case=case, measure_type_id="medical_aid", status=Measure.Status.DONE)
 
 
 def report(w, household=None, contact_person=None, discovered_on=DISCOVERED):

@@ -129,7 +129,7 @@ def test_whole_path_from_report_to_elimination_through_the_api(world):
 
     MonitoringLine.objects.create(county=w.county, year=2026, amount=8000)
     f.make_income(w.household_a1, year=2026, wage_income=60000)
-    Measure.objects.create(case=case, measure_type="medical_aid", status="done")
+    Measure.objects.create(case=case, measure_type_id="medical_aid", status="done")
     with time_machine.travel(datetime.datetime(2026, 10, 7, 10), tick=False):
         detail = client_for(w.village_cadre).get(f"/api/cases/{case.pk}/").json()
         assert all(c["met"] for c in detail["elimination_criteria"])

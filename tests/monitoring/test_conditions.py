@@ -131,7 +131,7 @@ def monitored(world):
     case = case_at(w, State.MONITORED)
     MonitoringLine.objects.create(county=w.county, year=2026, amount=Decimal("8000"))
     w.income = f.make_income(w.household_a1, year=2026, wage_income=60000)  # 20,000 per person
-    w.measure = Measure.objects.create(case=case, measure_type=Measure.Type.MEDICAL_AID, status=Measure.Status.DONE)
+    w.measure = Measure.objects.create(case=case, measure_type_id="medical_aid", status=Measure.Status.DONE)
     return case
 
 
