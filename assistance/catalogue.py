@@ -6,7 +6,8 @@ afterwards, so this list is the starting point, not the catalogue itself.
 
 DEV, SOCIAL, OTHER = "developmental", "social_security", "other"
 
-# code, label, kind, risk types it answers, usual department, continues after elimination (note)
+# code, label, kind, risk types it answers (its main purpose first: suggestions rank by it), usual
+# department, continues after elimination (how long)
 CATALOGUE = [
     ("industry", "产业帮扶", DEV, ["industry", "employment", "labour"], "rural", ""),
     ("employment", "就业帮扶", DEV, ["employment", "industry", "accident", "disaster"], "human_resources", ""),
@@ -21,7 +22,7 @@ CATALOGUE = [
     ("training", "技能培训", DEV, ["employment", "industry"], "human_resources", ""),
     ("micro_credit", "小额信贷", DEV, ["industry", "loan"], "finance", "至贷款合同期满"),
     ("work_relief", "以工代赈", DEV, ["employment", "disaster"], "rural", ""),
-    ("dibao", "低保", SOCIAL, ["illness", "disability", "labour", "accident", "other"], "civil_affairs", ""),
+    ("dibao", "低保", SOCIAL, ["labour", "disability", "illness", "accident", "other"], "civil_affairs", ""),
     ("tekun", "特困供养", SOCIAL, ["labour", "disability", "illness"], "civil_affairs", ""),
     ("temporary_relief", "临时救助", SOCIAL, ["disaster", "accident", "illness", "other"], "civil_affairs", ""),
     ("medical_aid", "医疗救助/医保资助", SOCIAL, ["illness", "accident"], "medical_insurance", ""),

@@ -76,7 +76,9 @@ def _state_conflict(case: MonitoringCase, adding: bool) -> Conflict:
 def _display(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
-    if isinstance(value, (datetime.date, Decimal)):
+    if isinstance(value, Decimal):
+        return str(value.quantize(Decimal("0.01")))
+    if isinstance(value, datetime.date):
         return str(value)
     if hasattr(value, "get_full_name"):
         return value.get_full_name() or value.get_username()
@@ -168,7 +170,7 @@ def _check_status(measure: Measure, status: str) -> None:
         current = measure.get_status_display()
         wanted = Measure.Status(status).label
         message = (
-            f"该措施已{current}，不能再改为“{wanted}”：如需继续帮扶，请另行添加措施。"
+            f"该措施{current}，不能再改为“{wanted}”：如需继续帮扶，请另行添加措施。"
             if measure.is_final
             else f"措施状态不能从“{current}”改为“{wanted}”。"
         )

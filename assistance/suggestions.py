@@ -4,7 +4,8 @@ For the case's risk types and the household's labour capacity (from the registry
 again): the catalogue's types that answer them, in this order — risks not yet answered first,
 the primary risk before the secondary ones; developmental measures first for a household with
 labour capacity, social-security measures first (and no developmental ones) for a household
-without; then the catalogue's own order. Types already in the plan are left out. Each comes
+without; types whose main purpose is the risk before those that also cover it; then the
+catalogue's own order. Types already in the plan are left out. Each comes
 with the fields a one-tap add fills in.
 """
 
@@ -47,8 +48,12 @@ def suggestions(
         if not answers:
             continue
         open_answers = [r for r in answers if r not in answered]
-        first = min(facts.risks.index(r) for r in (open_answers or answers))
-        ranked.append(((not open_answers, first, kind.kind != preferred, position), kind, answers))
+        target = min(open_answers or answers, key=facts.risks.index)
+        # The type's main purpose comes first in its list: 医疗救助 is for illness, 低保 for lack of labour.
+        purpose = kind.risk_types.index(target)
+        ranked.append(
+            ((not open_answers, facts.risks.index(target), kind.kind != preferred, purpose, position), kind, answers)
+        )
     ranked.sort(key=lambda item: item[0])
     found = []
     for _, kind, answers in ranked[:limit]:

@@ -198,6 +198,9 @@ SPECTACULAR_SETTINGS = {
         "ObjectionStatusEnum": "monitoring.models.Objection.Status",
         "MemberStatusEnum": "households.models.Member.Status",
         "ScreeningUploadStatusEnum": "screening.models.ScreeningUpload.Status",
+        "MeasureStatusEnum": "assistance.models.Measure.Status",
+        "MeasureKindEnum": "assistance.models.MeasureType.Kind",
+        "DepartmentKindEnum": "households.models.Department.Kind",
     },
 }
 
@@ -225,6 +228,11 @@ SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 20_000, minimum=1)
 # Called as f(upload_id=…) after an upload becomes its department's current data for the month
 # (dotted paths; the warning rules plug in here).
 SCREENING_UPLOAD_DONE: list[str] = []
+
+# Sections the layers above monitoring add to its pages (monitoring/extensions.py): monitoring
+# imports nothing from them.
+FANPIN_CASE_PAGE_SECTIONS = ["assistance.views.case_section"]
+FANPIN_INBOX_SECTIONS = ["assistance.views.inbox_section"]
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")

@@ -25,6 +25,7 @@ urlpatterns = [
     path("households/", include("households.urls")),
     path("", include("monitoring.urls")),
     path("screening/", include("screening.urls")),
+    path("", include("assistance.urls")),
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("api/", include("households.api")),
     path("api/", include("monitoring.api")),
     path("api/", include("screening.api")),
+    path("api/", include("assistance.api")),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]
 

@@ -25,7 +25,7 @@ from households import selectors as household_selectors
 from households.forms import add_service_errors
 from households.models import Area, Member, Role
 
-from . import permissions, selectors, services
+from . import extensions, permissions, selectors, services
 from .filters import CaseFilter
 from .forms import STEP_FORMS, CaseCreateForm, ObjectionForm, ObjectionResolveForm, VisitForm
 from .models import INLINE_EXTENSIONS, OPEN_STATES, CaseEvent, Objection, State, Visit, VisitPhoto
@@ -116,6 +116,7 @@ def inbox(request):
             "overdue_visits": visits,
             "more_visits": more_visits,
             "notice_villages": _villages_with_notice_links(user),
+            "extra_sections": extensions.page_sections("FANPIN_INBOX_SECTIONS", request),
         },
     )
 
@@ -184,6 +185,7 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
         "criteria": case.elimination_criteria() if show_criteria else None,
         "timeline": selectors.timeline(case),
         "can_print_notice": in_notice,
+        "extra_sections": extensions.page_sections("FANPIN_CASE_PAGE_SECTIONS", request, case),
     }
 
 

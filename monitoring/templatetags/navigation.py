@@ -11,6 +11,7 @@ register = template.Library()
 # about; the 403/404 pages (no resolver match) highlight nothing.
 SECTIONS = {
     "monitoring:inbox": "inbox",
+    "assistance:mine": "mine",
     "households:quality": "quality",
     "households:import": "import",
     "households:import-template": "import",
@@ -29,7 +30,7 @@ def nav_section(context):
     name = match.view_name
     if name in SECTIONS:
         return SECTIONS[name]
-    if match.namespace == "monitoring":
+    if match.namespace in ("monitoring", "assistance"):
         return "cases"
     if match.namespace == "households":
         return "households"
