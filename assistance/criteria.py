@@ -11,8 +11,6 @@ from .models import Measure
 
 
 def measure_carried_out(case: MonitoringCase, day: datetime.date) -> Criterion:
-    """At least one measure in progress or done."""
-    carried_out = Measure.objects.filter(
-        case=case, status__in=[Measure.Status.IN_PROGRESS, Measure.Status.DONE]
-    ).count()
+    """At least one measure carried out: in progress or done (planned or stopped ones do not count)."""
+    carried_out = Measure.objects.filter(case=case, status__in=Measure.CARRIED_OUT).count()
     return Criterion("measures", "至少落实一项帮扶措施", carried_out > 0, f"已落实 {carried_out} 项")

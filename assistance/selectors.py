@@ -11,8 +11,9 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from households import selectors as household_selectors
-from households.models import Department
+from households.models import Area, Department
 from monitoring import selectors as monitoring_selectors
+from monitoring.county_settings import SettingsHistory
 from monitoring.models import ELIMINATION_STATES, MonitoringCase, State
 
 from . import rules
@@ -59,10 +60,11 @@ def measure_for(user: Any, pk: Any) -> Measure:
     )
 
 
-def plan_due_days(case: MonitoringCase) -> int:
-    """Days from determination to the plan (county setting, default 15)."""
-    settings = monitoring_selectors.SettingsCache().for_case(case)
-    return int(getattr(settings, "plan_due_days", rules.DEFAULT_PLAN_DUE_DAYS))
+def plan_due_days(case: MonitoringCase, cache: monitoring_selectors.SettingsCache | None = None) -> int:
+    """Days from determination to the plan: the county setting in force on the determination
+    date (default 15), so a later change does not move the deadline of a case already running."""
+    day = case.determined_on or timezone.localdate()
+    return int(monitoring_selectors.case_settings(case, day, cache).plan_due_days)
 
 
 def county_departments(case: MonitoringCase) -> dict[str, Department]:
@@ -131,11 +133,22 @@ def continuing_measures(case: MonitoringCase) -> list[Measure]:
 
 
 def overdue_plans_q(today: datetime.date | None = None) -> Q:
-    """Monitored cases past the plan's due date without any measure in the plan."""
+    """Monitored cases past the plan's due date without any measure in the plan, each judged by
+    its county's plan_due_days in force on its determination date."""
     today = today or timezone.localdate()
+    history = SettingsHistory()
+    due = Q(pk__in=[])
+    for county in Area.objects.filter(level=Area.Level.COUNTY):
+        until = None
+        for version in history.versions(county):  # newest first
+            cutoff = today - datetime.timedelta(days=version.plan_due_days)
+            window = Q(determined_on__gte=version.effective_from, determined_on__lt=cutoff)
+            if until is not None:
+                window &= Q(determined_on__lt=until)
+            due |= Q(household__village__path__startswith=county.path) & window
+            until = version.effective_from
     active = Measure.objects.filter(case=OuterRef("pk")).exclude(status=Measure.Status.STOPPED)
-    cutoff = today - datetime.timedelta(days=rules.DEFAULT_PLAN_DUE_DAYS)
-    return Q(state=State.MONITORED, determined_on__lt=cutoff) & ~Q(Exists(active))
+    return Q(state=State.MONITORED) & due & ~Q(Exists(active))
 
 
 def overdue_plans(user: Any, today: datetime.date | None = None) -> QuerySet[MonitoringCase]:
@@ -223,8 +236,8 @@ def my_assistance(user: Any, today: datetime.date | None = None) -> list[MyCase]
         ]
         next_visit = None
         if case.state == State.MONITORED and case.determined_on:
-            interval = cache.for_case(case).visit_interval_days
             since = max(d for d in (case.last_visit_on, case.determined_on) if d)
+            interval = cache.on_for(case, since).visit_interval_days
             next_visit = since + datetime.timedelta(days=interval)
         found.append(
             MyCase(

@@ -248,7 +248,7 @@ def inbox_section(request):
     if not count:
         return ""
     shown = list(overdue.annotate(head_name=selectors._head_name())[:OVERDUE_PLANS_SHOWN])
-    today = timezone.localdate()
+    today, cache = timezone.localdate(), monitoring_selectors.SettingsCache()
     for case in shown:
-        case.days_late = (today - case.determined_on).days - selectors.rules.DEFAULT_PLAN_DUE_DAYS
+        case.days_late = (today - case.determined_on).days - selectors.plan_due_days(case, cache)
     return render_to_string("assistance/_inbox_section.html", {"cases": shown, "count": count}, request=request)

@@ -30,14 +30,18 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
         registry = households_demo.build_registry(
             stdout=stdout, households_per_village=households_per_village, password=password
         )
+        helpers = assistance_demo.demo_helpers(password=registry.password)
         if registry.created:
             seeding = monitoring_demo.seed_cases(county=registry.county, users=registry.users)
-            assistance_demo.seed_measures(
+            assistance_demo.assign_helpers(
+                county=registry.county, helpers=helpers, cases=seeding.monitored, eliminating=seeding.eliminating
+            )
+            measures = assistance_demo.seed_measures(
                 county=registry.county, cases=seeding.monitored, eliminating=seeding.eliminating
             )
             seeding.finish()
-            write(f"生成监测对象 {seeding.created} 个（覆盖全部 14 个状态）")
-    return registry.logins()
+            write(f"生成监测对象 {seeding.created} 个（覆盖全部 14 个状态），帮扶措施 {measures} 项")
+    return registry.logins() + assistance_demo.helper_logins(helpers, households_demo.Login, registry.password)
 
 
 def wipe_demo(county):

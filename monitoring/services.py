@@ -487,3 +487,49 @@ def visit_create(
         )
         visit.save(update_fields=["case"])
     return visit
+
+
+# --- the contact person -------------------------------------------------------------------
+
+
+@transaction.atomic
+def case_contact_person_set(*, user: Any, case_id: Any, contact_person: Any) -> MonitoringCase:
+    """Assign the case's contact person (帮扶联系人), by a cadre of its village, town or county,
+    from the pool `contact_candidates` allows (DOMAIN.md §1: the role is scoped to the cases
+    assigned to them). Audited with before and after."""
+    case = case_for_update(user, case_id)
+    if not case.is_open:
+        raise Conflict(f"当前状态为“{case.get_state_display()}”，不能再更换帮扶联系人。")
+    if not (
+        permissions.village_cadre(case, user)
+        or permissions.town_official(case, user)
+        or permissions.county_officer(case, user)
+    ):
+        raise PermissionDenied("只有本村、本乡镇或本县的干部可以指定帮扶联系人。")
+    if (
+        contact_person is not None
+        and not contact_candidates(case.household.village).filter(pk=contact_person.pk).exists()
+    ):
+        raise ValidationError(
+            {"contact_person": "帮扶联系人须是本村、本乡镇或本县的干部，或未绑定其他地区的帮扶人员。"}
+        )
+    before = case.contact_person
+    if getattr(before, "pk", None) == getattr(contact_person, "pk", None):
+        return case
+    case.contact_person = contact_person
+    case.save(update_fields=["contact_person", "updated_at"])
+
+    def name(person: Any) -> str:
+        return (person.get_full_name() or person.username) if person else "（未指定）"
+
+    _audit(
+        case,
+        actor=user,
+        action="contact_person_set",
+        label="指定帮扶联系人",
+        from_state=case.state,
+        to_state=case.state,
+        comment=f"{name(before)} → {name(contact_person)}",
+        payload={"before": getattr(before, "pk", None), "after": getattr(contact_person, "pk", None)},
+    )
+    return case

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 
 from assistance import selectors
+from assistance.criteria import measure_carried_out
 from assistance.models import Measure
 from households.models import Member
 from monitoring.models import MonitoringCase
@@ -144,3 +145,21 @@ def test_suggestions_leave_out_what_is_already_planned_and_answer_open_risks_fir
     assert "public_job" not in codes
     # Both risks answered by the public job now: nothing is open, so the order is by purpose.
     assert codes[0] == "medical_aid"
+
+
+def test_the_measure_criterion_counts_measures_carried_out_only(w):
+    day = datetime.date(2026, 3, 11)
+    unmet = measure_carried_out(w.case, day)
+    assert (unmet.code, unmet.label, unmet.met, unmet.figure) == (
+        "measures",
+        "至少落实一项帮扶措施",
+        False,
+        "已落实 0 项",
+    )
+    measure(w, "public_job", status="planned")
+    measure(w, "dibao", status="stopped", stop_reason="不符合条件")
+    assert measure_carried_out(w.case, day).met is False
+    measure(w, "medical_aid", status="in_progress")
+    measure(w, "disability_subsidy", status="done")
+    met = measure_carried_out(w.case, day)
+    assert (met.met, met.figure) == (True, "已落实 2 项")
