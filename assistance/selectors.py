@@ -13,6 +13,7 @@ from django.utils import timezone
 from households import selectors as household_selectors
 from households.models import Area, Department
 from monitoring import selectors as monitoring_selectors
+from monitoring.away import household_lives_away
 from monitoring.county_settings import SettingsHistory
 from monitoring.models import ELIMINATION_STATES, MonitoringCase, State
 
@@ -195,6 +196,7 @@ class MyCase:
     next_visit_on: datetime.date | None
     visit_overdue: bool
     plan_overdue: bool
+    lives_away: bool = False
 
     @property
     def attention(self) -> bool:
@@ -220,10 +222,11 @@ def my_assistance(user: Any, today: datetime.date | None = None) -> list[MyCase]
         .select_related(*monitoring_selectors.LIST_RELATED)
         .annotate(head_name=_head_name())
         .prefetch_related(
+            "household__members",
             Prefetch(
                 "measures",
                 Measure.objects.exclude(status=Measure.Status.STOPPED).select_related(*MEASURE_RELATED),
-            )
+            ),
         )
     )
     cache = monitoring_selectors.SettingsCache()
@@ -234,10 +237,13 @@ def my_assistance(user: Any, today: datetime.date | None = None) -> list[MyCase]
             for m in case.measures.all()
             if m.status not in Measure.FINAL and (case.contact_person_id == user.pk or m.contact_person_id == user.pk)
         ]
-        next_visit = None
+        next_visit, away = None, False
         if case.state == State.MONITORED and case.determined_on:
             since = max(d for d in (case.last_visit_on, case.determined_on) if d)
-            interval = cache.on_for(case, since).visit_interval_days
+            settings = cache.on_for(case, since)
+            # Households living away (外出务工 most of the year) are visited quarterly.
+            away = household_lives_away(case.household)
+            interval = settings.away_visit_interval_days if away else settings.visit_interval_days
             next_visit = since + datetime.timedelta(days=interval)
         found.append(
             MyCase(
@@ -247,6 +253,7 @@ def my_assistance(user: Any, today: datetime.date | None = None) -> list[MyCase]
                 next_visit_on=next_visit,
                 visit_overdue=bool(next_visit and next_visit < today),
                 plan_overdue=case.pk in overdue_plan_ids,
+                lives_away=away,
             )
         )
     found.sort(key=lambda c: (not c.attention, c.next_visit_on or datetime.date.max, c.case.pk))

@@ -231,8 +231,8 @@ SCREENING_UPLOAD_DONE: list[str] = []
 
 # Sections the layers above monitoring add to its pages (monitoring/extensions.py): monitoring
 # imports nothing from them.
-FANPIN_CASE_PAGE_SECTIONS = ["assistance.views.case_section"]
-FANPIN_INBOX_SECTIONS = ["assistance.views.inbox_section"]
+FANPIN_CASE_PAGE_SECTIONS = ["monitoring.rejection_pages.case_section", "assistance.views.case_section"]
+FANPIN_INBOX_SECTIONS = ["monitoring.rejection_pages.inbox_section", "assistance.views.inbox_section"]
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")

@@ -5,7 +5,17 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from . import services
-from .models import CaseEvent, CountySettings, MonitoringCase, MonitoringLine, Objection, Visit, VisitPhoto
+from .models import (
+    CaseEvent,
+    CountySettings,
+    MonitoringCase,
+    MonitoringLine,
+    Objection,
+    RecheckRequest,
+    RejectionNotification,
+    Visit,
+    VisitPhoto,
+)
 
 
 class CountySettingsForm(forms.ModelForm):
@@ -151,3 +161,26 @@ class CaseEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Recorded through the pages and the API (audited on the timeline): read-only here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RejectionNotification)
+class RejectionNotificationAdmin(_ReadOnly):
+    list_display = ["case", "rejected_on", "notified_on", "method", "recipient", "recorded_by"]
+
+
+@admin.register(RecheckRequest)
+class RecheckRequestAdmin(_ReadOnly):
+    list_display = ["case", "requested_on", "requested_by", "reopened_at", "recorded_by"]

@@ -42,7 +42,7 @@ from households import selectors as household_selectors
 from households.filters import IdFilter
 from households.models import Household
 
-from . import selectors, services
+from . import rejection_pages, selectors, services
 from .filters import CaseFilter
 from .forms import STEP_FORMS, CaseCreateForm, MultipleFileField, ObjectionForm, ObjectionResolveForm, VisitForm
 from .models import Objection, Visit
@@ -373,4 +373,5 @@ router.register("visits", VisitViewSet, basename="api-visit")
 urlpatterns = [
     *router.urls,
     path("inbox/", InboxView.as_view(), name="api-inbox"),
+    *rejection_pages.api_urls,
 ]

@@ -12,7 +12,7 @@ from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from households.models import Household
 
@@ -417,6 +417,19 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     def close(self, *, reason, on):
         self.end_reason, self.ended_on = reason, on
 
+    @transition(
+        field=state,
+        source=State.REJECTED,
+        target=RETURN_VALUE(*IDENTIFICATION_STATES),
+        permission=perm.recheck_actor,
+        custom={"label": "申请复核，重新审核", "internal": True},
+    )
+    def reopen_for_recheck(self, *, back_to):
+        """A rejected household asked for a re-check (DOMAIN.md §3): the review opens again at
+        the step that rejected it. Only rechecks.recheck_request_record takes it."""
+        self.end_reason, self.ended_on = "", None
+        return back_to
+
 
 class Objection(models.Model):
     """An objection (异议) raised during a public notice."""
@@ -546,3 +559,66 @@ class VisitPhoto(models.Model):
 
     def __str__(self):
         return self.image.name
+
+class RejectionNotification(models.Model):
+    """How and when a rejected household was told (不予纳入告知): within the county's working
+    days of the rejection (default 5), from the printable 告知书 giving the reason and the way to
+    ask for a re-check. One per rejection: a case re-checked and rejected again is told again."""
+
+    class Method(models.TextChoices):
+        IN_PERSON = "in_person", "当面送达"
+        PHONE = "phone", "电话告知"
+        POST = "post", "邮寄送达"
+        MESSAGE = "message", "短信/微信告知"
+        OTHER = "other", "其他方式"
+
+    case = models.ForeignKey(
+        MonitoringCase, verbose_name="监测对象", on_delete=models.PROTECT, related_name="rejection_notifications"
+    )
+    rejected_on = models.DateField("不予纳入日期")
+    notified_on = models.DateField("告知日期")
+    method = models.CharField("告知方式", max_length=20, choices=Method.choices)
+    recipient = models.CharField("被告知人", max_length=50, help_text="户主或家庭成员姓名")
+    note = models.TextField("说明", blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField("登记时间", default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "不予纳入告知"
+        ordering = ["-notified_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "rejected_on"],
+                name="rejection_notified_once",
+                violation_error_message="该次不予纳入已登记告知。",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case_id} {self.notified_on} {self.get_method_display()}"
+
+
+class RecheckRequest(models.Model):
+    """A rejected household's request for a re-check (申请复核); recording it reopens the review."""
+
+    case = models.ForeignKey(
+        MonitoringCase, verbose_name="监测对象", on_delete=models.PROTECT, related_name="recheck_requests"
+    )
+    requested_on = models.DateField("申请日期")
+    requested_by = models.CharField("申请人", max_length=50)
+    content = models.TextField("复核理由")
+    rejected_on = models.DateField("原不予纳入日期")
+    reopened_at = models.CharField("重新审核环节", max_length=30, choices=State.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField("登记时间", default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "复核申请"
+        ordering = ["-requested_on", "-id"]
+
+    def __str__(self):
+        return f"{self.case_id} {self.requested_on}"

@@ -56,3 +56,9 @@ def identification_step_actor(case, user):
 
 
 elimination_step_actor = identification_step_actor
+
+
+def recheck_actor(case, user):
+    """Who records a re-check request and reopens the review: the cadres of the case's village,
+    town or county (the household asks at any of them)."""
+    return village_cadre(case, user) or town_official(case, user) or county_officer(case, user)

@@ -18,6 +18,7 @@ from households.models import Area, Member, Role
 from households.selectors import AnyUser
 
 from . import workdays
+from .away import lives_away_q
 from .county_settings import CountySettings, SettingsHistory
 from .county_settings import county_settings_on as county_settings_on
 from .models import (
@@ -161,16 +162,18 @@ def with_last_visit(queryset: QuerySet[MonitoringCase]) -> QuerySet[MonitoringCa
 
 def visit_overdue_q(today: datetime.date | None = None) -> Q:
     """Monitored cases without a visit within the county's interval (monthly by default,
-    seed 003 篇三: 每月对监测对象进行一次动态监测), the interval in force on the day of the last
+    seed 003 篇三: 每月对监测对象进行一次动态监测; households living away at least quarterly,
+    away_visit_interval_days), the interval in force on the day of the last
     visit (or of the determination): a visit made before the case was determined does not make
     a fresh case overdue. Needs `with_last_visit`."""
     today = today or timezone.localdate()
+    away = lives_away_q()  # households living away: the quarterly interval (monitoring/away.py)
     q = Q(pk__in=[])
     for county, settings, start, until in _county_versions():
         cutoff = today - datetime.timedelta(days=settings.visit_interval_days)
-        q |= Q(household__village__path__startswith=county.path, visit_since__lt=cutoff) & _in_range(
-            "visit_since", start, until
-        )
+        away_cutoff = today - datetime.timedelta(days=settings.away_visit_interval_days)
+        late = (Q(visit_since__lt=cutoff) & ~away) | (Q(visit_since__lt=away_cutoff) & away)
+        q |= Q(household__village__path__startswith=county.path) & late & _in_range("visit_since", start, until)
     return Q(state=State.MONITORED) & q
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import rejection_pages, views
 
 app_name = "monitoring"
 
@@ -18,4 +18,4 @@ urlpatterns = [
     path("visits/<int:household_pk>/", views.visit_list, name="visit-list"),
     path("visits/<int:household_pk>/new/", views.visit_create, name="visit-create"),
     path("visits/photos/<int:pk>/", views.visit_photo, name="visit-photo"),
-]
+] + rejection_pages.page_urls

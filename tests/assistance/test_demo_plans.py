@@ -71,7 +71,7 @@ def test_demo_contact_persons_sign_in_and_have_their_own_work_lists(seeded, db):
     assert {c.case.state for c in selectors.my_assistance(helper)} == {State.MONITORED}
 
 
-def test_seed_demo_prints_the_contact_persons_logins(settings):
+def test_seed_demo_prints_the_contact_persons_logins(settings, db):
     settings.FANPIN_DEMO_PASSWORD = "demo-pass-2"
     out = io.StringIO()
     call_command("seed_demo", "--households-per-village", "3", stdout=out)
