@@ -40,7 +40,7 @@ class MeasureProgressInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["at", "author", "note", "from_status", "to_status", "changes"]
-    readonly_fields = fields
+    readonly_fields = ["at", "author", "note", "from_status", "to_status", "changes"]
 
     def has_add_permission(self, request, obj=None):
         return False

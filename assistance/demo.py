@@ -142,7 +142,8 @@ def assign_helpers(
             monitoring_services.case_contact_person_set(
                 user=case.contact_person, case_id=case.pk, contact_person=helper.user
             )
-            _date_events(case, case.determined_on + datetime.timedelta(days=1), began, today or timezone.localdate())
+            determined = case.determined_on or timezone.localdate()
+            _date_events(case, determined + datetime.timedelta(days=1), began, today or timezone.localdate())
         position += count
 
 
@@ -225,7 +226,8 @@ class _Planner:
         if story == "missing_developmental" and len(chosen) > 1:
             chosen = [c for c in chosen if self.types[c[0]].kind != MeasureType.Kind.DEVELOPMENTAL] or chosen
         planner = case.contact_person
-        starts = self._day(case.determined_on + datetime.timedelta(days=self.rng.randint(3, 10)))
+        determined = case.determined_on or self.today
+        starts = self._day(determined + datetime.timedelta(days=self.rng.randint(3, 10)))
         for index, (code, funding, (low, high)) in enumerate(chosen):
             kind = self.types[code]
             department = self.departments.get(kind.department_kind)

@@ -6,6 +6,8 @@ needs no code. A monitored case's plan is its measures; each change to a measure
 is deleted: a wrong measure is stopped with a reason.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -143,7 +145,7 @@ class Measure(models.Model):
     def is_final(self):
         return self.status in self.FINAL
 
-    def continues_after(self, day):
+    def continues_after(self, day: datetime.date) -> bool:
         """True when the measure runs on past `day` (e.g. the elimination date): a type that
         may continue, not finished, ending later or open-ended."""
         return (

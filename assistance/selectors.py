@@ -239,7 +239,7 @@ def my_assistance(user: Any, today: datetime.date | None = None) -> list[MyCase]
         ]
         next_visit, away = None, False
         if case.state == State.MONITORED and case.determined_on:
-            since = max(d for d in (case.last_visit_on, case.determined_on) if d)
+            since = max(d for d in (getattr(case, "last_visit_on", None), case.determined_on) if d)
             settings = cache.on_for(case, since)
             # Households living away (外出务工 most of the year) are visited quarterly.
             away = household_lives_away(case.household)

@@ -156,7 +156,7 @@ class RuleWarningSerializer(serializers.Serializer):
 
 class SuggestionSerializer(serializers.Serializer):
     measure_type = serializers.CharField(help_text="措施类型代码")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label: DRF pops it
     kind = serializers.ChoiceField(choices=MeasureType.Kind.choices)
     answers = serializers.ListField(child=serializers.ChoiceField(choices=RiskType.choices))
     reason = serializers.CharField()

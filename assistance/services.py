@@ -27,7 +27,7 @@ from .models import Measure, MeasureProgress, MeasureType
 from .selectors import MEASURE_UPDATE_STATES, PLAN_STATES, measures_visible_to
 
 # What a status may become: done and stopped are final (a wrong measure is stopped, not deleted).
-NEXT_STATUS = {
+NEXT_STATUS: dict[str, set[str]] = {
     Measure.Status.PLANNED: {Measure.Status.IN_PROGRESS, Measure.Status.DONE, Measure.Status.STOPPED},
     Measure.Status.IN_PROGRESS: {Measure.Status.DONE, Measure.Status.STOPPED},
     Measure.Status.DONE: set(),
@@ -51,7 +51,7 @@ REPEATED_NOTE_SECONDS = 120
 def may_plan(case: MonitoringCase, user: Any) -> bool:
     """Who makes the plan: the case's contact person (帮扶联系人) and the cadres of its place —
     village, town and county (DOMAIN.md §1). The administrator takes no part in the workflow."""
-    return (
+    return bool(
         permissions.contact_person(case, user)
         or permissions.village_cadre(case, user)
         or permissions.town_official(case, user)
@@ -85,7 +85,9 @@ def _display(value: Any) -> Any:
     return str(value)
 
 
-def _audit(case: MonitoringCase, *, user: Any, action: str, label: str, comment: str, payload: dict) -> CaseEvent:
+def _audit(
+    case: MonitoringCase, *, user: Any, action: str, label: str, comment: str, payload: dict[str, Any]
+) -> CaseEvent:
     """The event on the case's timeline (monitoring's audit trail, never edited or deleted)."""
     return CaseEvent.objects.create(
         case=case,

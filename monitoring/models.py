@@ -560,6 +560,7 @@ class VisitPhoto(models.Model):
     def __str__(self):
         return self.image.name
 
+
 class RejectionNotification(models.Model):
     """How and when a rejected household was told (不予纳入告知): within the county's working
     days of the rejection (default 5), from the printable 告知书 giving the reason and the way to

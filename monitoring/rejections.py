@@ -89,17 +89,18 @@ def notification_record(
         if not _may_notify(case, user):
             raise PermissionDenied("只有乡镇干部或县乡村振兴局可以登记不予纳入告知。")
         today = timezone.localdate()
+        rejected_on = case.ended_on or today
         if notified_on > today:
             raise ValidationError({"notified_on": "告知日期不能晚于今天。"})
-        if notified_on < case.ended_on:
-            raise ValidationError({"notified_on": f"告知日期不能早于不予纳入日期（{case.ended_on:%Y-%m-%d}）。"})
+        if notified_on < rejected_on:
+            raise ValidationError({"notified_on": f"告知日期不能早于不予纳入日期（{rejected_on:%Y-%m-%d}）。"})
         if method not in RejectionNotification.Method.values:
             raise ValidationError({"method": "请选择告知方式。"})
         if not (recipient or "").strip():
             raise ValidationError({"recipient": "请填写被告知人。"})
         notification = RejectionNotification(
             case=case,
-            rejected_on=case.ended_on,
+            rejected_on=rejected_on,
             notified_on=notified_on,
             method=method,
             recipient=recipient.strip(),
@@ -112,14 +113,14 @@ def notification_record(
         except IntegrityError:
             raise Conflict("该次不予纳入已登记告知（可能是重复提交），请刷新后查看。") from None
         due = notification_due(case)
-        late = due is not None and notified_on > due.date
+        late = f"（超过告知时限 {due.date:%Y-%m-%d}）" if due is not None and notified_on > due.date else ""
         _event(
             case,
             user=user,
             action="rejection_notified",
             label="登记不予纳入告知",
             comment=f"{notified_on:%Y-%m-%d} {notification.get_method_display()}告知 {notification.recipient}"
-            + (f"（超过告知时限 {due.date:%Y-%m-%d}）" if late else "")
+            + late
             + (f"：{note}" if note else ""),
             payload={"notification": notification.pk, "method": method, "notified_on": str(notified_on)},
         )
