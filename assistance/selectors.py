@@ -197,6 +197,9 @@ class MyCase:
     visit_overdue: bool
     plan_overdue: bool
     lives_away: bool = False
+    # False for someone who only carries a measure of the case (e.g. department staff): they
+    # reach the measure, not the case and its plan.
+    case_visible: bool = True
 
     @property
     def attention(self) -> bool:
@@ -230,6 +233,9 @@ def my_assistance(user: Any, today: datetime.date | None = None) -> list[MyCase]
         )
     )
     cache = monitoring_selectors.SettingsCache()
+    visible = set(
+        monitoring_selectors.cases_visible_to(user).filter(pk__in=[c.pk for c in cases]).values_list("pk", flat=True)
+    )
     found = []
     for case in cases:
         measures = [
@@ -254,6 +260,7 @@ def my_assistance(user: Any, today: datetime.date | None = None) -> list[MyCase]
                 visit_overdue=bool(next_visit and next_visit < today),
                 plan_overdue=case.pk in overdue_plan_ids,
                 lives_away=away,
+                case_visible=case.pk in visible,
             )
         )
     found.sort(key=lambda c: (not c.attention, c.next_visit_on or datetime.date.max, c.case.pk))

@@ -1,6 +1,7 @@
 """The plan API (issue 8 item 7): exact paths, fields and status codes; scoped like cases."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -8,10 +9,10 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from assistance.models import Measure
-from monitoring.models import CaseEvent, State
+from monitoring.models import CaseEvent, MonitoringLine, State
 from tests import factories as f
 from tests.assistance.conftest import CST
-from tests.monitoring.cases import case_at
+from tests.monitoring.cases import T_ELIM, case_at
 
 pytestmark = pytest.mark.usefixtures("on_plan_day")
 
@@ -196,3 +197,21 @@ def test_overdue_plans_in_the_api(w):
         rows = api(w.county_officer).get("/api/plans/overdue/").json()["results"]
         assert [r["id"] for r in rows] == [w.case.pk]
         assert api(w.village_cadre_b).get("/api/plans/overdue/").json()["results"] == []
+
+
+def test_propose_elimination_stays_refused_while_no_measure_is_carried_out(w):
+    MonitoringLine.objects.get_or_create(county=w.county, year=2026, defaults={"amount": Decimal("8000")})
+    f.make_income(w.case.household, year=2025, wage_income=60000)
+    f.make_income(w.case.household, year=2026, wage_income=60000)
+    measure_id = add(w).json()["id"]  # planned only
+    with time_machine.travel(T_ELIM, tick=False):
+        refused = api(w.village_cadre).post(
+            f"/api/cases/{w.case.pk}/transitions/propose_elimination/", {}, format="json"
+        )
+        assert refused.status_code == 409
+        assert any("至少落实一项帮扶措施" in r for r in refused.json()["reasons"])
+        api(w.contact).post(
+            f"/api/measures/{measure_id}/progress/", {"note": "已上岗", "status": "in_progress"}, format="json"
+        )
+        plan = api(w.contact).get(f"/api/cases/{w.case.pk}/plan/").json()
+        assert next(c for c in plan["elimination_checklist"] if c["code"] == "measures")["met"] is True

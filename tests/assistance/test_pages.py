@@ -5,16 +5,17 @@ import datetime
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from assistance import services
 from assistance.forms import MeasureCreateForm
-from assistance.models import Measure
+from assistance.models import Measure, MeasureType
 from monitoring.models import CaseEvent
 from tests import factories as f
 from tests.assistance.conftest import CST
 from tests.factories import PASSWORD
-from tests.monitoring.cases import case_at
+from tests.monitoring.cases import advance, case_at
 
 pytestmark = pytest.mark.usefixtures("on_plan_day")
 
@@ -150,3 +151,122 @@ def test_measure_changes_show_on_the_case_timeline(client, w):
     page = client.get(reverse("monitoring:case-detail", args=[w.case.pk])).content.decode()
     assert "添加帮扶措施：低保" in page
     assert CaseEvent.objects.filter(case=w.case, action="measure_added").exists()
+
+
+def test_after_elimination_the_case_page_says_which_measures_continue(client, w):
+    case = advance(w, w.case, "eliminated")
+    credit = Measure.objects.create(
+        case=case,
+        measure_type_id="micro_credit",
+        status="in_progress",
+        starts_on=datetime.date(2026, 4, 1),
+        ends_on=datetime.date(2028, 3, 31),
+    )
+    login(client, w.village_cadre)
+    page = client.get(reverse("monitoring:case-detail", args=[case.pk])).content.decode()
+    assert "风险已消除，以下措施继续落实：小额信贷（至贷款合同期满，2028-03-31）" in page
+    # A continuing measure still takes its progress notes; no new measure is added.
+    services.measure_progress(user=w.village_cadre, measure_id=credit.pk, note="按期付息")
+    response = client.post(
+        reverse("assistance:measure-create", args=[case.pk]), {"measure_type": "dibao", "starts_on": "2026-11-01"}
+    )
+    assert response.status_code == 302
+    assert not Measure.objects.filter(case=case, measure_type_id="dibao").exists()
+
+
+def test_plan_page_queries_stay_flat_as_measures_grow(client, w, django_assert_max_num_queries):
+    login(client, w.contact)
+    for code in ("public_job", "medical_aid", "dibao", "training", "insurance"):
+        Measure.objects.create(case=w.case, measure_type_id=code, status="in_progress")
+    with django_assert_max_num_queries(30):
+        response = client.get(reverse("assistance:plan", args=[w.case.pk]))
+    assert response.content.decode().count('class="item') >= 5
+
+
+def test_someone_carrying_only_a_measure_reaches_the_measure_not_the_plan(client, w):
+    measure = Measure.objects.create(case=w.case, measure_type_id="medical_aid", contact_person=w.town_official_b)
+    login(client, w.town_official_b)
+    page = client.get(reverse("assistance:mine")).content.decode()
+    assert reverse("assistance:measure", args=[measure.pk]) in page
+    assert reverse("assistance:plan", args=[w.case.pk]) not in page
+    assert client.get(reverse("assistance:measure", args=[measure.pk])).status_code == 200
+    assert client.get(reverse("assistance:plan", args=[w.case.pk])).status_code == 404
+
+
+def test_edit_page_changes_the_facts_and_records_before_and_after(client, w):
+    measure = Measure.objects.create(case=w.case, measure_type_id="public_job", contact_person=w.contact)
+    login(client, w.contact)
+    url = reverse("assistance:measure-edit", args=[measure.pk])
+    assert 'name="amount"' in client.get(url).content.decode()
+    bad = client.post(url, {"starts_on": "2026-03-20", "ends_on": "2026-03-01"})
+    assert "结束日期不能早于开始日期。" in bad.content.decode()
+    response = client.post(
+        url,
+        {"starts_on": "2026-03-10", "amount": "9600", "funding_source": "衔接资金", "contact_person": w.contact.pk},
+    )
+    assert response.status_code == 302
+    entry = measure.progress.get()
+    assert entry.changes["amount"] == [None, "9600.00"]
+    assert entry.changes["funding_source"] == ["", "衔接资金"]
+    page = client.get(reverse("assistance:measure", args=[measure.pk])).content.decode()
+    assert "amount：（空） → 9600.00" in page or "9600.00" in page
+
+
+def test_pages_refuse_those_who_take_no_part_in_the_plan(client, w):
+    measure = Measure.objects.create(case=w.case, measure_type_id="public_job")
+    login(client, w.admin)
+    assert client.get(reverse("assistance:measure-create", args=[w.case.pk])).status_code == 403
+    assert client.get(reverse("assistance:measure-edit", args=[measure.pk])).status_code == 403
+    response = client.post(reverse("assistance:measure-progress", args=[measure.pk]), {"note": "越权"})
+    assert response.status_code == 403
+    assert not measure.progress.exists()
+
+
+def test_a_suggestion_no_longer_offered_is_not_added(client, w):
+    login(client, w.contact)
+    response = client.post(
+        reverse("assistance:suggestion-add", args=[w.case.pk]), {"measure_type": "no_such"}, follow=True
+    )
+    assert "该推荐措施已不在推荐列表中" in response.content.decode()
+    assert not Measure.objects.exists()
+
+
+def test_a_stopped_measure_is_not_stopped_twice(client, w):
+    measure = Measure.objects.create(case=w.case, measure_type_id="dibao")
+    login(client, w.contact)
+    url = reverse("assistance:measure-stop", args=[measure.pk])
+    assert "终止原因" in client.get(url).content.decode()
+    client.post(url, {"note": "重复安排"})
+    again = client.post(url, {"note": "再次终止"}, follow=True)
+    assert "该措施已终止" in again.content.decode()
+    edit = client.post(reverse("assistance:measure-edit", args=[measure.pk]), {"starts_on": "2026-03-11"}, follow=True)
+    assert "该措施已终止，不能再修改。" in edit.content.decode()
+
+
+def test_the_county_edits_the_catalogue_in_the_admin_and_nothing_is_deleted(client, w):
+    superuser = get_user_model().objects.create_superuser("root", password=PASSWORD)
+    assert client.login(username=superuser.username, password=PASSWORD)
+    assert client.get("/admin/assistance/measuretype/").status_code == 200
+    response = client.post(
+        "/admin/assistance/measuretype/add/",
+        {
+            "code": "consumption",
+            "label": "消费帮扶",
+            "kind": "developmental",
+            "risk_types": '["industry"]',
+            "department_kind": "rural",
+            "sort_order": 200,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert MeasureType.objects.get(code="consumption").label == "消费帮扶"
+    bad = client.post(
+        "/admin/assistance/measuretype/add/",
+        {"code": "x", "label": "x", "kind": "other", "risk_types": '["nonsense"]', "sort_order": 1},
+    )
+    assert "风险类型应为代码列表" in bad.content.decode()
+    measure = Measure.objects.create(case=w.case, measure_type_id="consumption")
+    assert client.get(f"/admin/assistance/measure/{measure.pk}/change/").status_code == 200
+    assert client.post(f"/admin/assistance/measure/{measure.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Measure.objects.filter(pk=measure.pk).exists()

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -201,3 +202,40 @@ def test_households_living_away_are_visited_quarterly(world):
     parent = Member.objects.filter(household=away_household).first()
     Member.objects.filter(pk=parent.pk).update(work_place="", work_months=0)
     assert set(selectors.overdue_visits(world.county_officer, D(2026, 4, 23))) == {at_home, away}
+
+
+def test_only_cadres_of_the_place_record_a_recheck(w):
+    with at(D(2026, 3, 13)):
+        with pytest.raises(Http404):
+            rejections.recheck_request_record(
+                user=w.village_cadre_b,
+                case_id=w.case.pk,
+                requested_on=D(2026, 3, 13),
+                requested_by="户主",
+                content="复核",
+            )
+        with pytest.raises(ValidationError):
+            rejections.recheck_request_record(
+                user=w.town_official, case_id=w.case.pk, requested_on=D(2026, 3, 13), requested_by="户主", content=""
+            )
+    assert not RecheckRequest.objects.exists()
+
+
+def test_the_letter_page_records_the_notification_and_the_recheck(client, w):
+    assert client.login(username=w.town_official.username, password=PASSWORD)
+    with at(D(2026, 3, 12)):
+        bad = client.post(reverse("monitoring:rejection-notified", args=[w.case.pk]), {"method": "phone"})
+        assert "这个字段是必填项" in bad.content.decode() or "必填" in bad.content.decode()
+        client.post(
+            reverse("monitoring:rejection-notified", args=[w.case.pk]),
+            {"notified_on": "2026-03-12", "method": "phone", "recipient": "户主"},
+        )
+        page = client.get(reverse("monitoring:rejection-letter", args=[w.case.pk])).content.decode()
+        assert "已告知" in page and "电话告知" in page
+        response = client.post(
+            reverse("monitoring:recheck-create", args=[w.case.pk]),
+            {"requested_on": "2026-03-12", "requested_by": "户主", "content": "收入情况有误"},
+        )
+    assert response.status_code == 302
+    w.case.refresh_from_db()
+    assert w.case.state == State.TOWN_REVIEW
