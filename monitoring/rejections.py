@@ -25,14 +25,27 @@ from households.models import Area
 
 from . import permissions, workdays
 from .county_settings import SettingsHistory
-from .models import OPEN_STATES, CaseEvent, MonitoringCase, RecheckRequest, RejectionNotification, State
+from .models import (
+    IDENTIFICATION_STATES,
+    OPEN_STATES,
+    CaseEvent,
+    MonitoringCase,
+    RecheckRequest,
+    RejectionNotification,
+    State,
+)
 from .selectors import LIST_RELATED, case_for_update, case_settings, cases_visible_to
 from .services import Conflict, transition_label
 
 
 def rejected_from(case: MonitoringCase) -> str:
-    """The step the case was rejected at (the latest rejection on its timeline)."""
-    event = CaseEvent.objects.filter(case=case, action="reject", to_state=State.REJECTED).order_by("-at", "-id").first()
+    """The step the case was rejected at: the latest event that ended it as 不予纳入, whichever
+    step took it there (`reject`, or a negative village appraisal recorded as one step)."""
+    event = (
+        CaseEvent.objects.filter(case=case, to_state=State.REJECTED, from_state__in=IDENTIFICATION_STATES)
+        .order_by("-at", "-id")
+        .first()
+    )
     return event.from_state if event else State.REPORTED
 
 

@@ -239,3 +239,18 @@ def test_the_letter_page_records_the_notification_and_the_recheck(client, w):
     assert response.status_code == 302
     w.case.refresh_from_db()
     assert w.case.state == State.TOWN_REVIEW
+
+
+def test_a_case_rejected_at_the_village_reopens_at_the_village(world):
+    add_users(world)
+    case = case_at(world, State.VILLAGE_APPRAISAL, household=f.make_household(world.village_a1))
+    with at(D(2026, 3, 3)):
+        services.case_transition(
+            user=world.village_cadre, case_id=case.pk, name="reject", data={"comment": "不符合条件"}
+        )
+    with at(D(2026, 3, 5)):
+        rejections.recheck_request_record(
+            user=world.town_official, case_id=case.pk, requested_on=D(2026, 3, 5), requested_by="户主", content="复核"
+        )
+    case.refresh_from_db()
+    assert case.state == State.VILLAGE_APPRAISAL
