@@ -201,6 +201,10 @@ SPECTACULAR_SETTINGS = {
         "MeasureStatusEnum": "assistance.models.Measure.Status",
         "MeasureKindEnum": "assistance.models.MeasureType.Kind",
         "DepartmentKindEnum": "households.models.Department.Kind",
+        "WarningStateEnum": "screening.models.WarningState",
+        "CaseStateEnum": "monitoring.models.State",
+        "WarningRiskEnum": "screening.models.WarningRisk",
+        "WarningTierEnum": "screening.models.Tier",
     },
 }
 
@@ -227,7 +231,7 @@ CELERY_BEAT_SCHEDULE = {
 SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 20_000, minimum=1)
 # Called as f(upload_id=…) after an upload becomes its department's current data for the month
 # (dotted paths; the warning rules plug in here).
-SCREENING_UPLOAD_DONE: list[str] = []
+SCREENING_UPLOAD_DONE: list[str] = ["screening.tasks.enqueue_upload_rules"]
 
 # Sections the layers above monitoring add to its pages (monitoring/extensions.py): monitoring
 # imports nothing from them.

@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/", include("monitoring.api")),
     path("api/", include("screening.api")),
     path("api/", include("assistance.api")),
+    path("api/", include("screening.warning_api")),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]
 

@@ -30,6 +30,7 @@ from .forms import STEP_FORMS, StepForm
 from .models import (
     OPEN_STATES,
     CaseEvent,
+    Channel,
     CountySettings,
     MonitoringCase,
     Objection,
@@ -243,14 +244,27 @@ def county_settings_save(*, user: Any, settings: CountySettings) -> CountySettin
 # --- creating a case ---------------------------------------------------------------------
 
 
-def _check_reporter(user: User, household: Household) -> None:
+# A warning verified as included opens a case: the village cadre after a home check, or the
+# town official, verifies it (DOMAIN.md §6).
+WARNING_CHANNELS = (Channel.DEPARTMENT_WARNING, Channel.PLATFORM_WARNING)
+
+
+def _check_reporter(user: User, household: Household, channel: str = "") -> None:
     # The administrator sees everything but takes no part in the workflow (separation of duties).
     path = household.village.path
+    roles = (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) if channel in WARNING_CHANNELS else (Role.VILLAGE_CADRE,)
     if not any(
-        r.role == Role.VILLAGE_CADRE and r.area is not None and path.startswith(r.area.path)
+        r.role in roles and r.area is not None and path.startswith(r.area.path)
         for r in household_selectors.user_roles(user)
     ):
         raise PermissionDenied("只有本村的村干部或驻村工作队可以申报监测对象。")
+
+
+CREATE_LABELS = {
+    "report": "申报监测对象",
+    "visit": "走访发现风险，申报监测对象",
+    "warning": "预警核实纳入，申报监测对象",
+}
 
 
 @transaction.atomic
@@ -275,7 +289,7 @@ def case_create(
         household_selectors.households_visible_to(user).select_related("village"),
         pk=getattr(household, "pk", household),
     )
-    _check_reporter(user, household)
+    _check_reporter(user, household, channel)
     # Lock the household row so two reports of the same household cannot both pass the check.
     Household.objects.select_for_update().filter(pk=household.pk).first()
     if MonitoringCase.objects.filter(household=household, state__in=OPEN_STATES).exists():
@@ -307,13 +321,34 @@ def case_create(
         case,
         actor=user,
         action=source,
-        label="申报监测对象" if source == "report" else "走访发现风险，申报监测对象",
+        label=CREATE_LABELS.get(source, "申报监测对象"),
         from_state="",
         to_state=State.REPORTED,
         comment=reason,
         payload={"channel": channel, "discovered_on": str(discovered_on), **(payload or {})},
     )
     return case
+
+
+@transaction.atomic
+def case_event_record(
+    *, user: User, case_id: object, action: str, label: str, comment: str = "", payload: Mapping[str, Any] | None = None
+) -> CaseEvent:
+    """Record a fact on an open case's timeline without a transition (e.g. a verified warning
+    attached to the household's open case). 404 outside the user's scope; 409 on an ended case."""
+    case = case_for_update(user, case_id)
+    if case.state not in OPEN_STATES:
+        raise Conflict("该监测对象记录已结束，不能再添加记录。")
+    return _audit(
+        case,
+        actor=user,
+        action=action,
+        label=label,
+        from_state=case.state,
+        to_state=case.state,
+        comment=comment,
+        payload=dict(payload or {}),
+    )
 
 
 # --- objections ----------------------------------------------------------------------------

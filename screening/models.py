@@ -8,12 +8,18 @@ upload's rows. Readers take a period's rows through `ScreeningRow.objects.curren
 never sees a half-processed file.
 """
 
+import datetime
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from households.models import Area, Department, Household, Member
+
+ALWAYS_DATE = datetime.date(2000, 1, 1)
 
 
 def screening_upload_path(upload: "ScreeningUpload", filename: str) -> str:
@@ -214,3 +220,258 @@ class ScreeningBadRow(models.Model):
 
     def __str__(self) -> str:
         return f"第 {self.row} 行：{self.reason}"
+
+
+# --- warnings (预警, issue 10) ----------------------------------------------------------------
+
+
+class WarningSettings(models.Model):
+    """One version of a county's warning thresholds, in force from `effective_from` until the
+    next version's date (like monitoring's CountySettings). A rule reads the version in force
+    on the first day of the period it runs for; a change is a new row, never an edit."""
+
+    county = models.ForeignKey(
+        Area,
+        verbose_name="县",
+        on_delete=models.CASCADE,
+        related_name="warning_settings",
+        limit_choices_to={"level": Area.Level.COUNTY},
+    )
+    effective_from = models.DateField("生效日期", default=ALWAYS_DATE, help_text="自该日起的数据月份适用")
+    # 医保
+    medical_share_monitored = models.PositiveSmallIntegerField(
+        "医保：脱贫户和监测对象年度累计自付超过上年农村居民人均可支配收入的比例（%）", default=50
+    )
+    medical_share_other = models.PositiveSmallIntegerField(
+        "医保：其他农村居民年度累计自付超过上年农村居民人均可支配收入的比例（%）", default=100
+    )
+    medical_annual_sum = models.DecimalField(
+        "医保：年度累计自付超过固定金额（元，留空不用）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    medical_stay_sum = models.DecimalField(
+        "医保：单次住院自付超过（元，留空不用）", max_digits=12, decimal_places=2, null=True, blank=True,
+        default=Decimal("10000"),
+    )  # fmt: skip
+    # 残联
+    disability_recent_days = models.PositiveSmallIntegerField("残联：发证日期在数据月份前多少天内视为新增", default=365)
+    # 应急
+    disaster_loss_sum = models.DecimalField(
+        "应急：受灾损失超过（元）", max_digits=12, decimal_places=2, default=Decimal("10000")
+    )
+    # 教育
+    education_burden_stages = models.CharField(
+        "教育：就学负担学段（顿号分隔，留空不用）", max_length=100, blank=True, default=""
+    )
+    # 人社
+    employment_statuses = models.CharField(
+        "人社：视为务工就业不稳的就业状态（顿号分隔）", max_length=100, default="失业、返乡"
+    )
+    # 金融
+    loan_overdue_days = models.PositiveSmallIntegerField("金融：小额信贷逾期超过（天）", default=30)
+    # 民政
+    assistance_recent_days = models.PositiveSmallIntegerField(
+        "民政：救助开始日期在数据月份前多少天内视为新增", default=90
+    )
+    registration_lead_kinds = models.CharField(
+        "未登记人员线索：来自哪些部门的数据（部门代码，顿号分隔）",
+        max_length=200,
+        default="civil_affairs、disabled_federation",
+        help_text="部门数据覆盖全县人口时（如医保），不宜逐人生成线索",
+    )
+    # 平台
+    income_drop_share = models.PositiveSmallIntegerField("平台：人均纯收入比上年下降超过（%）", default=30)
+    # 分级、下发、核实
+    tier_escalate_days = models.PositiveSmallIntegerField(
+        "预警未核实每满多少天升一级（黄→橙→红）", default=7, validators=[MinValueValidator(1)]
+    )
+    auto_dispatch = models.BooleanField("预警自动下发到村", default=True, help_text="否：由乡镇下发")
+    town_confirms = models.BooleanField(
+        "村级核实后须乡镇确认", default=False, help_text="是：村干部提交核实意见，由乡镇干部确认后生效"
+    )
+    # 规模性返贫风险
+    scale_count = models.PositiveIntegerField("规模性风险：同一村镇同一风险同一月份预警户数达到", default=10)
+    scale_share = models.PositiveSmallIntegerField("规模性风险：或占该村镇农户比例达到（%）", default=5)
+    created_at = models.DateTimeField("录入时间", default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "县级预警设置"
+        ordering = ["county", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "effective_from"], name="warning_settings_one_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} 预警设置（{self.effective_from} 起）"
+
+    @staticmethod
+    def words(text: str) -> list[str]:
+        return [w.strip() for w in text.replace(",", "、").replace("，", "、").split("、") if w.strip()]
+
+
+class RuralIncome(models.Model):
+    """The previous-year rural per-capita disposable income the 医保 shares are of, per county
+    and year (the province's or the county's published figure)."""
+
+    county = models.ForeignKey(
+        Area, verbose_name="县", on_delete=models.CASCADE, related_name="rural_incomes",
+        limit_choices_to={"level": Area.Level.COUNTY},
+    )  # fmt: skip
+    year = models.PositiveSmallIntegerField("年度")
+    amount = models.DecimalField("农村居民人均可支配收入（元）", max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "农村居民人均可支配收入"
+        ordering = ["county", "-year"]
+        constraints = [models.UniqueConstraint(fields=["county", "year"], name="rural_income_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.year}年 {self.amount}元"
+
+
+class WarningState(models.TextChoices):
+    NEW = "new", "待下发"
+    DISPATCHED = "dispatched", "待核实"
+    INCLUDED = "included", "已纳入"
+    EXCLUDED = "excluded", "已排除"
+
+
+class WarningRisk(models.TextChoices):
+    """The monitoring risk types, plus the two leads that are not a risk of a case yet."""
+
+    ILLNESS = "illness", "因病"
+    DISABILITY = "disability", "因残"
+    EDUCATION = "education", "因学"
+    DISASTER = "disaster", "因灾"
+    EMPLOYMENT = "employment", "因务工就业不稳"
+    HOUSING = "housing", "住房安全"
+    LOAN = "loan", "小额贷款逾期"
+    INCOME = "income", "收入骤减或低于监测线"
+    EXPENDITURE = "expenditure", "刚性支出过大"
+    ASSISTANCE = "assistance", "新增低保特困对象复核"
+    REGISTRATION = "registration", "未登记人员线索"
+
+
+class Tier(models.TextChoices):
+    RED = "red", "红色"
+    ORANGE = "orange", "橙色"
+    YELLOW = "yellow", "黄色"
+
+
+TIER_RANK = {Tier.YELLOW: 1, Tier.ORANGE: 2, Tier.RED: 3}
+RANK_TIER = {v: k for k, v in TIER_RANK.items()}
+
+
+class RiskWarning(models.Model):
+    """One warning per household, risk type and period (registration leads: per ID number).
+    A second match adds its evidence; re-running never duplicates (database-enforced)."""
+
+    county = models.ForeignKey(Area, verbose_name="县", on_delete=models.PROTECT, related_name="+")
+    town = models.ForeignKey(Area, verbose_name="乡镇", null=True, on_delete=models.PROTECT, related_name="+")
+    village = models.ForeignKey(Area, verbose_name="村", null=True, on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(
+        Household, verbose_name="农户", null=True, on_delete=models.PROTECT, related_name="warnings"
+    )
+    id_number = models.CharField("身份证号（未登记人员）", max_length=18, blank=True)
+    person_name = models.CharField("姓名（未登记人员）", max_length=100, blank=True)
+    period = models.DateField("数据月份")
+    risk_type = models.CharField("风险类型", max_length=20, choices=WarningRisk.choices)
+    rule = models.CharField("触发规则", max_length=40)
+    department = models.CharField("来源部门", max_length=30, help_text="部门类别，平台规则为 platform")
+    severity = models.CharField("规则严重程度", max_length=10, choices=Tier.choices)
+    figure = models.TextField("触发数据")
+    evidence = models.JSONField("证据", default=list)
+    uploads = models.JSONField("来源上传", default=list)  # upload ids the evidence came from
+    state = models.CharField("状态", max_length=12, choices=WarningState.choices, default=WarningState.NEW)
+    raised_on = models.DateField("预警日期", default=timezone.localdate)
+    dispatched_at = models.DateTimeField("下发时间", null=True, blank=True)
+    proposed_decision = models.CharField("村级核实意见", max_length=12, blank=True)
+    proposed_reason = models.TextField("村级核实说明", blank=True)
+    verified_at = models.DateTimeField("核实时间", null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="核实人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField("核实说明", blank=True)
+    case = models.ForeignKey(
+        "monitoring.MonitoringCase", verbose_name="监测对象", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("生成时间", default=timezone.now)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "预警"
+        ordering = ["-raised_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "risk_type", "period"],
+                condition=Q(household__isnull=False),
+                name="warning_one_per_household_risk_period",
+            ),
+            models.UniqueConstraint(
+                fields=["county", "id_number", "risk_type", "period"],
+                condition=Q(household__isnull=True),
+                name="warning_one_lead_per_person_period",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["included", "excluded"]) | Q(verified_at__isnull=False),
+                name="warning_verified_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["county", "state", "raised_on"], name="warning_county_state"),
+            models.Index(fields=["village", "state"], name="warning_village_state"),
+            models.Index(fields=["town", "state"], name="warning_town_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_risk_type_display()} {self.period:%Y-%m} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (WarningState.NEW, WarningState.DISPATCHED)
+
+
+class WarningEvent(models.Model):
+    """The audit trail of a warning: raised, evidence added, dispatched, verified."""
+
+    warning = models.ForeignKey(RiskWarning, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField("操作", max_length=30)
+    label = models.CharField("操作名称", max_length=100)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField("时间", default=timezone.now)
+    comment = models.TextField("说明", blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "预警操作记录"
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.warning_id} {self.label}"
+
+
+class ScaleAlert(models.Model):
+    """规模性返贫风险: many warnings of one risk type in one village or town in one period,
+    raised once for that area, risk and period."""
+
+    county = models.ForeignKey(Area, verbose_name="县", on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(Area, verbose_name="村或乡镇", on_delete=models.PROTECT, related_name="+")
+    risk_type = models.CharField("风险类型", max_length=20, choices=WarningRisk.choices)
+    period = models.DateField("数据月份")
+    households = models.PositiveIntegerField("预警户数")
+    total_households = models.PositiveIntegerField("该地农户数")
+    threshold = models.CharField("触发条件", max_length=200)
+    raised_at = models.DateTimeField("生成时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "规模性返贫风险预警"
+        ordering = ["-period", "-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "risk_type", "period"], name="scale_alert_once_per_area_risk_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.get_risk_type_display()} {self.period:%Y-%m}"

@@ -30,3 +30,29 @@ def finalize_upload(upload_id: int, attempt: int) -> None:
 def sweep_uploads() -> None:
     """Every ten minutes (CELERY_BEAT_SCHEDULE): recover uploads a dead worker or a lost message left behind."""
     services.uploads_sweep()
+
+
+@app.task(name="screening.run_upload_rules", ignore_result=True)
+def run_upload_rules(upload_id: int) -> None:
+    """The warning rules of a finished upload's department (enqueued on commit of the upload's finalisation)."""
+    from . import warning_services
+
+    warning_services.run_upload_rules(upload_id=upload_id)
+
+
+def enqueue_upload_rules(*, upload_id: int) -> None:
+    """SCREENING_UPLOAD_DONE handler: the rules run as the next task of the upload's chain."""
+    run_upload_rules.delay(upload_id)
+
+
+@app.task(name="screening.run_platform_rules", ignore_result=True)
+def run_platform_rules(period: str | None = None) -> None:
+    """Monthly (django-celery-beat, created by migration): the platform rules over the registry."""
+    import datetime
+
+    from django.utils import timezone
+
+    from . import warning_services
+
+    day = datetime.date.fromisoformat(period + "-01") if period else timezone.localdate().replace(day=1)
+    warning_services.run_platform_rules(period=day)

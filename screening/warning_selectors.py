@@ -1,0 +1,214 @@
+"""Who sees which warnings, their tiers, counts and the figures for tuning (DOMAIN.md §1, §6, §8).
+
+- County officers: every warning and scale alert of their county.
+- Town officials: the warnings of their town, whatever the state.
+- Village cadres: their village's warnings once dispatched (a new one is the town's).
+- Department staff: no warning; per upload only the counts of what their rows became.
+Anything else is 404.
+
+The tier (red / orange / yellow) is the rule's severity raised one step for each
+`tier_escalate_days` an open warning stays unverified (county settings in force today),
+computed in SQL so lists filter and sort by it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from households import selectors as household_selectors
+from households.models import Area, Role
+from households.selectors import AnyUser
+
+from .models import RANK_TIER, TIER_RANK, RiskWarning, ScaleAlert, ScreeningUpload, Tier, WarningSettings, WarningState
+
+OPEN = (WarningState.NEW, WarningState.DISPATCHED)
+
+
+def warnings_visible_to(user: AnyUser) -> QuerySet[RiskWarning]:
+    if not user.is_authenticated:
+        return RiskWarning.objects.none()
+    if household_selectors.is_admin(user):
+        return RiskWarning.objects.all()
+    q = Q(pk__in=[])
+    for role in household_selectors.user_roles(user):
+        if role.area is None:
+            continue
+        if role.role == Role.COUNTY_OFFICER:
+            q |= Q(county=role.area)
+        elif role.role == Role.TOWN_OFFICIAL:
+            q |= Q(town=role.area)
+        elif role.role == Role.VILLAGE_CADRE:
+            q |= Q(village=role.area) & ~Q(state=WarningState.NEW)
+    return RiskWarning.objects.filter(q)
+
+
+def _get_or_404(queryset: QuerySet[RiskWarning], pk: object) -> RiskWarning:
+    return household_selectors.get_or_404(queryset, pk=pk)
+
+
+def warning_for(user: AnyUser, pk: object, today: datetime.date | None = None) -> RiskWarning:
+    queryset = with_tier(warnings_visible_to(user), today).select_related(
+        "county", "town", "village", "household", "case", "verified_by"
+    )
+    return _get_or_404(queryset, pk)
+
+
+def warning_for_update(user: AnyUser, pk: object) -> RiskWarning:
+    """The warning locked for the transaction (404 outside the user's scope)."""
+    visible = _get_or_404(warnings_visible_to(user).only("pk"), pk)
+    return (
+        RiskWarning.objects.select_for_update(of=("self",))
+        .select_related("county", "town", "village")
+        .get(pk=visible.pk)
+    )
+
+
+def _settings_today(today: datetime.date) -> dict[int, WarningSettings]:
+    """Each county's warning settings in force today, in one query."""
+    found: dict[int, WarningSettings] = {}
+    for row in WarningSettings.objects.filter(effective_from__lte=today).order_by("county_id", "-effective_from"):
+        found.setdefault(row.county_id, row)
+    return found
+
+
+DEFAULT_ESCALATE_DAYS = WarningSettings._meta.get_field("tier_escalate_days").get_default()
+
+
+def with_tier(queryset: QuerySet[RiskWarning], today: datetime.date | None = None) -> QuerySet[RiskWarning]:
+    """Annotate `tier_rank` (1–3) and `tier`: the severity, one step up per `tier_escalate_days`
+    unverified (two steps at most)."""
+    today = today or timezone.localdate()
+    severity = Case(
+        *(When(severity=tier, then=Value(rank)) for tier, rank in TIER_RANK.items()),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    whens = []
+    settings = _settings_today(today)
+    for county_id, s in settings.items():
+        whens += _bumps(Q(county_id=county_id), s.tier_escalate_days, today)
+    whens += _bumps(~Q(county_id__in=list(settings)), DEFAULT_ESCALATE_DAYS, today)
+    bump = Case(*whens, default=Value(0), output_field=IntegerField())
+    tier = Case(
+        *(When(tier_rank=rank, then=Value(str(tier))) for rank, tier in RANK_TIER.items()),
+        default=Value(str(Tier.YELLOW)),
+    )
+    return queryset.annotate(tier_rank=Least(severity + bump, Value(3))).annotate(tier=tier)
+
+
+def _bumps(county: Q, days: int, today: datetime.date) -> list[When]:
+    open_q = county & Q(state__in=OPEN)
+    return [
+        When(open_q & Q(raised_on__lte=today - datetime.timedelta(days=2 * days)), then=Value(2)),
+        When(open_q & Q(raised_on__lte=today - datetime.timedelta(days=days)), then=Value(1)),
+    ]
+
+
+def inbox(user: AnyUser, today: datetime.date | None = None) -> QuerySet[RiskWarning]:
+    """Sorted by tier (red first), then age (oldest first)."""
+    return (
+        with_tier(warnings_visible_to(user), today)
+        .select_related("village", "town", "household", "case")
+        .order_by("-tier_rank", "raised_on", "pk")
+    )
+
+
+def open_count(user: AnyUser) -> int:
+    """The navigation's count: open warnings the user can act on."""
+    if not household_selectors.has_role(user, Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICER):
+        return 0
+    visible = warnings_visible_to(user)
+    if household_selectors.has_role(user, Role.VILLAGE_CADRE) and not household_selectors.has_role(
+        user, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICER
+    ):
+        return visible.filter(state=WarningState.DISPATCHED).count()
+    return visible.filter(state__in=OPEN).count()
+
+
+def counts(queryset: QuerySet[RiskWarning]) -> dict[str, dict[str, int]]:
+    """Counts by state and by tier of a (filtered) list, in one query."""
+    out: dict[str, dict[str, int]] = {"state": defaultdict(int), "tier": defaultdict(int)}  # type: ignore[dict-item]
+    for row in queryset.order_by().values("state", "tier").annotate(n=Count("pk")):
+        out["state"][row["state"]] += row["n"]
+        out["tier"][row["tier"]] += row["n"]
+    return {k: dict(v) for k, v in out.items()}
+
+
+def alerts_visible_to(user: AnyUser) -> QuerySet[ScaleAlert]:
+    if not user.is_authenticated:
+        return ScaleAlert.objects.none()
+    if household_selectors.is_admin(user):
+        return ScaleAlert.objects.select_related("area", "county")
+    counties = [a for a in household_selectors.scope_areas(user, (Role.COUNTY_OFFICER,))]
+    return ScaleAlert.objects.filter(county__in=counties).select_related("area", "county")
+
+
+def alert_warnings(alert: ScaleAlert) -> QuerySet[RiskWarning]:
+    """The warnings behind a scale alert."""
+    field = "village" if alert.area.level == Area.Level.VILLAGE else "town"
+    return RiskWarning.objects.filter(**{field: alert.area}, risk_type=alert.risk_type, period=alert.period)
+
+
+def rule_quality(user: AnyUser) -> list[dict[str, Any]]:
+    """Per county and rule: warnings raised, verified, included, and the share of verified
+    that were included (for tuning thresholds; no ranking of people)."""
+    counties = household_selectors.scope_areas(user, (Role.COUNTY_OFFICER,))
+    queryset = (
+        RiskWarning.objects.all()
+        if household_selectors.is_admin(user)
+        else RiskWarning.objects.filter(county__in=counties)
+    )
+    rows = (
+        queryset.values("county__name", "rule")
+        .annotate(
+            total=Count("pk"),
+            included=Count("pk", filter=Q(state=WarningState.INCLUDED)),
+            excluded=Count("pk", filter=Q(state=WarningState.EXCLUDED)),
+        )
+        .order_by("county__name", "rule")
+    )
+    out = []
+    for row in rows:
+        verified = row["included"] + row["excluded"]
+        out.append(
+            {
+                **row,
+                "verified": verified,
+                "precision": round(row["included"] * 100 / verified, 1) if verified else None,
+            }
+        )
+    return out
+
+
+def upload_outcomes(upload: ScreeningUpload) -> dict[str, int]:
+    """What an upload's rows became, counts only (for department staff): the warnings citing
+    the upload, and how they were verified."""
+    rows = RiskWarning.objects.filter(uploads__contains=[upload.pk]) if _json_contains() else None
+    if rows is None:
+        ids = [
+            w.pk
+            for w in RiskWarning.objects.filter(county=upload.department.county, period=upload.period).only(
+                "pk", "uploads"
+            )
+            if upload.pk in w.uploads
+        ]
+        rows = RiskWarning.objects.filter(pk__in=ids)
+    found = dict(rows.order_by().values_list("state").annotate(n=Count("pk")))
+    return {
+        "warnings": sum(found.values()),
+        "open": found.get(WarningState.NEW, 0) + found.get(WarningState.DISPATCHED, 0),
+        "included": found.get(WarningState.INCLUDED, 0),
+        "excluded": found.get(WarningState.EXCLUDED, 0),
+    }
+
+
+def _json_contains() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
