@@ -12,6 +12,7 @@ from django.db import transaction
 from assistance import demo as assistance_demo
 from households import demo as households_demo
 from monitoring import demo as monitoring_demo
+from screening import demo as screening_demo
 
 demo_county = households_demo.demo_county
 
@@ -41,11 +42,14 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
             )
             seeding.finish()
             write(f"生成监测对象 {seeding.created} 个（覆盖全部 14 个状态），帮扶措施 {measures} 项")
+            warnings = screening_demo.seed_warnings(county=registry.county, users=registry.users)
+            write(f"上传上月部门数据（医保、残联、住建、民政），生成预警 {warnings} 条")
     return registry.logins() + assistance_demo.helper_logins(helpers, households_demo.Login, registry.password)
 
 
 def wipe_demo(county):
     """Remove the demo county, top layer first (measures, cases and visits, then the registry)."""
+    screening_demo.wipe_warnings(county)
     assistance_demo.wipe_measures(county)
     monitoring_demo.wipe_cases(county)
     households_demo.wipe_registry(county)

@@ -39,7 +39,7 @@ from django.db.models.functions import Cast
 from households.models import Area, Department, Household, IncomeRecord
 from monitoring.models import OPEN_STATES, MonitoringCase, MonitoringLine
 
-from .models import ALWAYS_DATE, RuralIncome, ScreeningRow, Tier, WarningRisk, WarningSettings
+from .models import ALWAYS_DATE, RuralIncome, ScreeningRow, ScreeningRowQuerySet, Tier, WarningRisk, WarningSettings
 
 Kind = Department.Kind
 PLATFORM = "platform"
@@ -57,7 +57,7 @@ class Context:
     period: datetime.date  # first day of the month
     settings: WarningSettings
 
-    def rows(self, kind: str, whole_year: bool = False) -> QuerySet[ScreeningRow]:
+    def rows(self, kind: str, whole_year: bool = False) -> ScreeningRowQuerySet:
         """The current rows of the county's department of `kind` for the period (or, with
         `whole_year`, for January up to the period)."""
         rows = ScreeningRow.objects.current().filter(department__county=self.county, department__kind=kind)
@@ -116,7 +116,7 @@ def _row_evidence(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _row_hits(rows: QuerySet[ScreeningRow], figure: Callable[[dict[str, Any]], str], code: str) -> list[Hit]:
+def _row_hits(rows: ScreeningRowQuerySet, figure: Callable[[dict[str, Any]], str], code: str) -> list[Hit]:
     """One hit per matched row (the common shape of the per-record rules)."""
     hits = []
     for row in rows.matched().values(*MATCHED_FIELDS, "period", "amount", "event_date", "code", "data", "record_key"):

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from . import downloads, selectors, services
+from . import downloads, selectors, services, warning_selectors
 from .forms import UploadForm
 from .layouts import LAYOUTS
 from .models import ScreeningUpload
@@ -65,6 +65,7 @@ def upload_detail(request, pk):
         "bad_rows_total": total,
         "bad_rows_hidden": max(0, total - len(bad_rows)),
         "progress_text": progress_text(upload),
+        "outcomes": warning_selectors.upload_outcomes(upload) if upload.status == ScreeningUpload.Status.DONE else None,
     }
     return render(request, "screening/upload_detail.html", context)
 

@@ -115,7 +115,7 @@ def inbox(user: AnyUser, today: datetime.date | None = None) -> QuerySet[RiskWar
     return (
         with_tier(warnings_visible_to(user), today)
         .select_related("village", "town", "household", "case")
-        .order_by("-tier_rank", "raised_on", "pk")
+        .order_by("-tier_rank", "raised_on", "pk")  # type: ignore[misc]  # annotated by with_tier
     )
 
 
@@ -133,8 +133,8 @@ def open_count(user: AnyUser) -> int:
 
 def counts(queryset: QuerySet[RiskWarning]) -> dict[str, dict[str, int]]:
     """Counts by state and by tier of a (filtered) list, in one query."""
-    out: dict[str, dict[str, int]] = {"state": defaultdict(int), "tier": defaultdict(int)}  # type: ignore[dict-item]
-    for row in queryset.order_by().values("state", "tier").annotate(n=Count("pk")):
+    out: dict[str, dict[str, int]] = {"state": defaultdict(int), "tier": defaultdict(int)}
+    for row in queryset.order_by().values("state", "tier").annotate(n=Count("pk")):  # type: ignore[misc]
         out["state"][row["state"]] += row["n"]
         out["tier"][row["tier"]] += row["n"]
     return {k: dict(v) for k, v in out.items()}

@@ -14,7 +14,9 @@ class WarningSerializer(serializers.ModelSerializer):
     risk_type_label = serializers.CharField(source="get_risk_type_display", read_only=True)
     rule_label = serializers.SerializerMethodField()
     period = serializers.DateField(format="%Y-%m", read_only=True)
-    case = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="监测对象 id，未纳入时为 null")
+    case = serializers.PrimaryKeyRelatedField(  # type: ignore[var-annotated]
+        read_only=True, allow_null=True, help_text="监测对象 id，未纳入时为 null"
+    )
     household_number = serializers.CharField(source="household.number", read_only=True, default=None)
     village_name = serializers.CharField(source="village.name", read_only=True, default=None)
     town_name = serializers.CharField(source="town.name", read_only=True, default=None)

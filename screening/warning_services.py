@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
@@ -281,11 +282,19 @@ def warning_dispatch(*, user: AnyUser, warning_id: object) -> RiskWarning:
     warning.state = WarningState.DISPATCHED
     warning.dispatched_at = timezone.now()
     warning.save()
-    WarningEvent.objects.create(warning=warning, actor=user, action="dispatched", label="乡镇下发到村")
+    WarningEvent.objects.create(warning=warning, actor=_actor(user), action="dispatched", label="乡镇下发到村")
     return warning
 
 
-DECISIONS = {WarningState.INCLUDED: "核实纳入", WarningState.EXCLUDED: "核实排除"}
+DECISIONS: dict[str, str] = {WarningState.INCLUDED: "核实纳入", WarningState.EXCLUDED: "核实排除"}
+
+
+def _actor(user: AnyUser) -> User:
+    """Every lifecycle step is taken by a signed-in user (the scope check answered 404 otherwise)."""
+    assert isinstance(user, User)
+    return user
+
+
 CASE_RISK = {r.value for r in RiskType}
 
 
@@ -322,7 +331,7 @@ def warning_verify(*, user: AnyUser, warning_id: object, decision: str, reason: 
         warning.proposed_decision, warning.proposed_reason = decision, reason
         warning.save(update_fields=["proposed_decision", "proposed_reason", "updated_at"])
         WarningEvent.objects.create(
-            warning=warning, actor=user, action="proposed", label=f"村级{DECISIONS[decision]}，待乡镇确认",
+            warning=warning, actor=_actor(user), action="proposed", label=f"村级{DECISIONS[decision]}，待乡镇确认",
             comment=reason, payload={"decision": decision},
         )  # fmt: skip
         return warning
@@ -331,13 +340,13 @@ def warning_verify(*, user: AnyUser, warning_id: object, decision: str, reason: 
     warning.state = decision
     warning.reason = reason
     warning.verified_at = timezone.now()
-    warning.verified_by = user  # type: ignore[assignment]
+    warning.verified_by = _actor(user)
     warning.save()
     label = DECISIONS[decision]
     if warning.proposed_decision and role == Role.TOWN_OFFICIAL:
         label = f"乡镇确认{label}"
     WarningEvent.objects.create(
-        warning=warning, actor=user, action=decision, label=label, comment=reason,
+        warning=warning, actor=_actor(user), action=decision, label=label, comment=reason,
         payload={"decision": decision, "case": warning.case_id},
     )  # fmt: skip
     return warning
@@ -353,10 +362,11 @@ def _include(user: AnyUser, warning: RiskWarning, reason: str) -> MonitoringCase
         "figure": warning.figure,
         "evidence": [{k: v for k, v in item.items() if k != "rows"} for item in warning.evidence],
     }
+    assert warning.household_id is not None
     open_case = MonitoringCase.objects.filter(household_id=warning.household_id, state__in=OPEN_STATES).first()
     if open_case is not None:
         monitoring_services.case_event_record(
-            user=user,  # type: ignore[arg-type]
+            user=_actor(user),
             case_id=open_case.pk,
             action="warning",
             label=f"预警核实：{warning.get_risk_type_display()}（{warning.period:%Y-%m}）",
@@ -367,8 +377,8 @@ def _include(user: AnyUser, warning: RiskWarning, reason: str) -> MonitoringCase
     channel = Channel.PLATFORM_WARNING if warning.department == PLATFORM else Channel.DEPARTMENT_WARNING
     risk = warning.risk_type if warning.risk_type in CASE_RISK else RiskType.OTHER
     return monitoring_services.case_create(
-        user=user,  # type: ignore[arg-type]
-        household=warning.household_id,  # type: ignore[arg-type]
+        user=_actor(user),
+        household=warning.household_id,
         channel=channel,
         discovered_on=warning.raised_on,
         reason=f"{warning.figure}\n核实情况：{reason}",

@@ -34,6 +34,8 @@ def nav_section(context):
         return "cases"
     if match.namespace == "households":
         return "households"
+    if match.namespace == "screening" and name.startswith("screening:warning"):
+        return "warnings"
     if match.namespace == "screening":
         return "screening"
     return ""
