@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from households.models import Department, Household
 from monitoring import services as monitoring_services
-from monitoring.models import CaseEvent, MonitoringCase, State
+from monitoring.models import CaseEvent, MonitoringCase, State, purging_demo_records
 
 from . import rules, services
 from .catalogue import install_default_catalogue
@@ -167,8 +167,9 @@ def seed_measures(*, county: Any, cases: Any, eliminating: Any = (), today: date
 def wipe_measures(county: Any) -> None:
     """Remove the demo county's measures and their notes (`seed_demo --reset`), before its cases."""
     under = county.path
-    MeasureProgress.objects.filter(measure__case__household__village__path__startswith=under).delete()
-    Measure.objects.filter(case__household__village__path__startswith=under).delete()
+    with purging_demo_records():  # a case's record is otherwise never deleted
+        MeasureProgress.objects.filter(measure__case__household__village__path__startswith=under).delete()
+        Measure.objects.filter(case__household__village__path__startswith=under).delete()
 
 
 def _past(day: datetime.date, today: datetime.date, hour: int, tick: int = 0) -> datetime.datetime:

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from households.models import Department
-from monitoring.models import RiskType
+from monitoring.models import ProtectedRecord, RiskType
 
 
 class MeasureType(models.Model):
@@ -64,7 +64,7 @@ class MeasureType(models.Model):
         return [labels.get(r, r) for r in self.risk_types]
 
 
-class Measure(models.Model):
+class Measure(ProtectedRecord):
     class Status(models.TextChoices):
         PLANNED = "planned", "计划中"
         IN_PROGRESS = "in_progress", "实施中"
@@ -155,7 +155,7 @@ class Measure(models.Model):
         )
 
 
-class MeasureProgress(models.Model):
+class MeasureProgress(ProtectedRecord):
     """A dated note on a measure: who, when, what was done, what changed. Never edited."""
 
     measure = models.ForeignKey(Measure, verbose_name="帮扶措施", on_delete=models.PROTECT, related_name="progress")

@@ -103,6 +103,20 @@ class MonitoringLineAdmin(admin.ModelAdmin):
     list_filter = ["year"]
 
 
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    """A case's record in the admin: read, never changed or deleted here (issue 7 point 4). Every
+    workflow fact moves through monitoring.services (pages, API), which audit each change."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CaseEventInline(admin.TabularInline):
     model = CaseEvent
     extra = 0
@@ -114,53 +128,60 @@ class CaseEventInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-
-@admin.register(MonitoringCase)
-class MonitoringCaseAdmin(admin.ModelAdmin):
-    """State is read-only here: it only moves through the workflow services (pages, API)."""
-
-    list_display = ["household", "state", "category", "primary_risk", "channel", "discovered_on", "determined_on"]
-    list_filter = ["state", "category", "primary_risk", "channel"]
-    search_fields = ["household__number", "household__members__name"]
-    raw_id_fields = ["household", "contact_person", "reported_by"]
-    readonly_fields = ["state", "created_at", "updated_at"]
-    inlines = [CaseEventInline]
-
-
-@admin.register(Objection)
-class ObjectionAdmin(admin.ModelAdmin):
-    list_display = ["case", "raised_by", "raised_on", "status"]
-    list_filter = ["status"]
-    raw_id_fields = ["case"]
-    readonly_fields = ["status", "resolved_by", "resolved_at"]
-
-
-class VisitPhotoInline(admin.TabularInline):
-    model = VisitPhoto
-    extra = 0
-
-
-@admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
-    list_display = ["household", "visited_on", "visitors", "case"]
-    raw_id_fields = ["household", "case"]
-    inlines = [VisitPhotoInline]
-
-
-@admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "case", "label", "from_state", "to_state", "actor"]
-    list_filter = ["label"]
-    raw_id_fields = ["case"]
-
-    def has_add_permission(self, request):
-        return False
-
     def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(MonitoringCase)
+class MonitoringCaseAdmin(ReadOnlyRecordAdmin):
+    """Read-only: dates, category, risks, document number and state move only through the
+    workflow services, each change on the timeline. Historical cases come in through
+    `case_import_historical` (API /api/cases/historical/, command import_historical_cases)."""
+
+    list_display = [
+        "household",
+        "state",
+        "category",
+        "primary_risk",
+        "channel",
+        "discovered_on",
+        "determined_on",
+        "historical",
+    ]
+    list_filter = ["state", "category", "primary_risk", "channel", "historical"]
+    search_fields = ["household__number", "household__members__name"]
+    inlines = [CaseEventInline]
+
+
+@admin.register(Objection)
+class ObjectionAdmin(ReadOnlyRecordAdmin):
+    list_display = ["case", "raised_by", "raised_on", "status"]
+    list_filter = ["status"]
+
+
+class VisitPhotoInline(admin.TabularInline):
+    model = VisitPhoto
+    extra = 0
+    can_delete = False
+    readonly_fields = ["image"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Visit)
+class VisitAdmin(ReadOnlyRecordAdmin):
+    list_display = ["household", "visited_on", "visitors", "case"]
+    inlines = [VisitPhotoInline]
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyRecordAdmin):
+    list_display = ["at", "case", "label", "from_state", "to_state", "actor"]
+    list_filter = ["label"]
 
 
 class _ReadOnly(admin.ModelAdmin):

@@ -7,6 +7,7 @@
 - /api/cases/overdue/                       identification cases past the county's deadline
 - /api/objections/{id}/, .../resolve/       an objection; record its outcome
 - /api/visits/, /api/visits/{id}/           visits (?household=&case=); record one (offline dedupe)
+- /api/visits/overdue/                      monitored cases whose visit is overdue (as on the inbox page)
 - /api/inbox/                               cases waiting for the caller's action (我的待办)
 
 A case's state only moves through a transition: there is no PUT, PATCH or DELETE (405).
@@ -24,6 +25,7 @@ import uuid
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.http import QueryDict
 from django.urls import path
 from django.utils import timezone
@@ -44,7 +46,15 @@ from households.models import Household
 
 from . import rejection_pages, selectors, services
 from .filters import CaseFilter
-from .forms import STEP_FORMS, CaseCreateForm, MultipleFileField, ObjectionForm, ObjectionResolveForm, VisitForm
+from .forms import (
+    STEP_FORMS,
+    CaseCreateForm,
+    HistoricalCaseForm,
+    MultipleFileField,
+    ObjectionForm,
+    ObjectionResolveForm,
+    VisitForm,
+)
 from .models import Objection, Visit
 from .serializers import (
     REASON_STEPS,
@@ -54,9 +64,11 @@ from .serializers import (
     CaseListSerializer,
     ConflictSerializer,
     ErrorSerializer,
+    HistoricalCaseSerializer,
     ObjectionCreateSerializer,
     ObjectionResolveSerializer,
     ObjectionSerializer,
+    OverdueVisitSerializer,
     TransitionRequestSerializer,
     VisitCreateSerializer,
     VisitSerializer,
@@ -95,7 +107,7 @@ def plain_data(request, form_class=None):
     many = {
         name
         for name, field in (form_class.base_fields.items() if form_class else ())
-        if isinstance(field, (forms.MultipleChoiceField, MultipleFileField))
+        if isinstance(field, (forms.MultipleChoiceField, forms.ModelMultipleChoiceField, MultipleFileField))
     }
     errors = {}
     for key, value in data.items():
@@ -125,7 +137,14 @@ def parse_uuid(value):
 def conflict_response(user, case_id, exc):
     case = selectors.case_for(user, case_id)
     return Response(
-        {"detail": exc.message, "reasons": exc.reasons, "state": case.state, "state_label": case.get_state_display()},
+        {
+            "detail": exc.message,
+            "reasons": exc.reasons,
+            "state": case.state,
+            "state_label": case.get_state_display(),
+            # What the caller may still do, e.g. elimination_return when a criterion fails.
+            "available_transitions": services.available_transitions(case, user),
+        },
         status=status.HTTP_409_CONFLICT,
     )
 
@@ -185,6 +204,37 @@ class CaseViewSet(CaseListContextMixin, mixins.ListModelMixin, mixins.RetrieveMo
         if not form.is_valid():
             raise form_errors(form)
         case = services.case_create(user=request.user, **form.cleaned_data)
+        return Response(self.detail_data(case.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="补录历史监测对象",
+        description="系统启用前已认定的监测对象：县乡村振兴局人员按原认定文号补录，直接进入“监测帮扶中”，"
+        "风险消除的监测期从原认定日期起算；操作记录为“补录历史监测对象”。普通流程的各步日期不能倒签。"
+        "400：数据缺失或不正确；403：不是本县县级人员；404：农户不在管辖范围。",
+        request=HistoricalCaseSerializer,
+        responses={201: CaseDetailSerializer, **ERRORS},
+    )
+    @action(detail=False, methods=["post"])
+    def historical(self, request):
+        shape = HistoricalCaseSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        household = household_selectors.get_or_404(
+            household_selectors.households_visible_to(request.user), pk=shape.validated_data["household"]
+        )
+        form = HistoricalCaseForm(
+            plain_data(request, HistoricalCaseForm), households=Household.objects.filter(pk=household.pk)
+        )
+        if not form.is_valid():
+            raise form_errors(form)
+        contact = shape.validated_data.get("contact_person")
+        contact_user = None
+        if contact is not None:
+            contact_user = selectors.contact_candidates(household.village).filter(pk=contact).first()
+            if contact_user is None:
+                raise ValidationError(
+                    {"contact_person": "帮扶联系人须是本村、本乡镇或本县的干部，或未绑定其他地区的帮扶人员。"}
+                )
+        case = services.case_import_historical(user=request.user, contact_person=contact_user, **form.cleaned_data)
         return Response(self.detail_data(case.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -317,6 +367,22 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         scope = household_selectors.area_scope_q(self.request.user, field="household__village")
         visible = Visit.objects.filter(scope) if self.request.user.is_authenticated else Visit.objects.none()
         return visible.select_related("household", "recorded_by").prefetch_related("photos")
+
+    @extend_schema(
+        summary="走访超期的监测对象",
+        description="监测帮扶中、超过本县走访间隔（按上次走访或认定之日有效的设置）未走访的对象，"
+        "最久未走访的在前；与“我的待办”页面所列相同，范围同监测对象列表。",
+        filters=False,
+        responses=OverdueVisitSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], filter_backends=[])
+    def overdue(self, request):
+        cases = annotate_head(selectors.overdue_visits(request.user)).order_by(
+            F("visit_since").asc(nulls_first=True), "household__number"
+        )
+        page = self.paginate_queryset(cases)
+        context = {**self.get_serializer_context(), "settings_cache": selectors.SettingsCache()}
+        return self.get_paginated_response(OverdueVisitSerializer(page, many=True, context=context).data)
 
     @extend_schema(
         summary="录入走访记录",

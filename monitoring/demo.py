@@ -34,8 +34,21 @@ from households.models import Department, Household, IncomeRecord, Member, Role,
 from households.services import INCOME_PARTS
 
 from . import services
-from .conditions import household_has_labour
-from .models import CaseEvent, Category, Channel, MonitoringCase, MonitoringLine, Objection, RiskType, State, Visit
+from .conditions import category_problem, household_has_labour
+from .county_settings import ALWAYS
+from .models import (
+    CaseEvent,
+    Category,
+    Channel,
+    CountySettings,
+    MonitoringCase,
+    MonitoringLine,
+    Objection,
+    RiskType,
+    State,
+    Visit,
+    purging_demo_records,
+)
 
 SEED = 20240715
 
@@ -209,6 +222,10 @@ def seed_cases(*, county, users, today=None):
     today = today or timezone.localdate()
     with transaction.atomic():
         _monitoring_lines(county, today)
+        # The demo county keeps signed commitments on paper at the village (a county setting).
+        CountySettings.objects.get_or_create(
+            county=county, effective_from=ALWAYS, defaults={"commitment_paper_allowed": True}
+        )
         if MonitoringCase.objects.filter(household__village__path__startswith=county.path).exists():
             return CaseSeeding()
         seeder = _Seeder(county, users, today)
@@ -225,8 +242,10 @@ def wipe_cases(county):
     """Remove the demo county's cases and visits (`seed_demo --reset`): households are
     protected while cases and visits point at them."""
     under = county.path
-    MonitoringCase.objects.filter(household__village__path__startswith=under).delete()
-    Visit.objects.filter(household__village__path__startswith=under).delete()
+    with purging_demo_records():
+        MonitoringCase.objects.filter(household__village__path__startswith=under, previous_case__isnull=False).delete()
+        MonitoringCase.objects.filter(household__village__path__startswith=under).delete()
+        Visit.objects.filter(household__village__path__startswith=under).delete()
 
 
 def _monitoring_lines(county, today):
@@ -277,7 +296,11 @@ class _Seeder:
             else:
                 user = self._staff(f"cadre_{village.code}", Role.VILLAGE_CADRE, village, self._name())
             self.cadres[village.pk] = user
-            self.names[village.pk] = [user.get_full_name() or self._name(), self._name()]
+            first = user.get_full_name() or user.username
+            second = self._name()
+            while second == first:
+                second = self._name()
+            self.names[village.pk] = [first, second]
         return self.cadres[village.pk]
 
     def official(self, town):
@@ -323,7 +346,8 @@ class _Seeder:
             record is not None
             and line is not None
             and record.per_capita_net_income >= line * Decimal("1.1")
-            and record.rigid_expenditure <= record.total_net_income
+            # Rigid spending resolved: per-capita income after it above the line (issue 7 point 5).
+            and (record.total_net_income - record.rigid_expenditure) / (record.household_size or 1) > line
         )
 
     def _income_rank(self, household):
@@ -335,12 +359,46 @@ class _Seeder:
         household that meets the elimination criteria for the elimination path."""
         free = self.free.get(village.pk, [])
         needs_elimination = story.target in ELIMINATION_PATH or story.elimination_return
-        pool = [h for h in free if self._eliminable(h)] if needs_elimination else sorted(free, key=self._income_rank)
-        if not pool:
-            return None
-        household = pool[0] if not needs_elimination else self.rng.choice(pool)
+        if needs_elimination:
+            pool = [h for h in free if self._eliminable(h)]
+            if not pool:
+                return None
+            household = self.rng.choice(pool)
+        else:
+            # A category must fit the registry (the notice lists it, the county confirms it):
+            # the lowest incomes first, the hardship that led to the report entered as income.
+            household = None
+            for candidate in sorted(free, key=self._income_rank):
+                self._record_hardship(candidate, village)
+                if self._fitting_category(candidate):
+                    household = candidate
+                    break
+            if household is None:
+                return None
         free.remove(household)
         return household
+
+    def _record_hardship(self, household, village):
+        """This year's income as the cadre enters it when the risk appears (seed 004: villages
+        enter income as it changes): wages and business down by two thirds, and the self-paid
+        medical bill of an illness. Only for a household whose registry income puts it outside
+        the monitoring range, so the category the county confirms fits the registry."""
+        if not category_problem(household, Category.EDGE) or not category_problem(household, Category.UNSTABLE):
+            return
+        year = self.today.year
+        if any(r.year == year and r.month is None for r in household.incomes.all()):
+            return
+        parts = household_services.income_record_initial(household, year)
+        for name in ("wage_income", "business_income"):
+            if name in parts:
+                parts[name] = (Decimal(parts[name]) / 3).quantize(Decimal("1"), ROUND_DOWN)
+        if any(m.health in (Member.Health.SERIOUS, Member.Health.CHRONIC) for m in household.active_members()):
+            parts["medical_expense"] = Decimal(self.rng.randrange(20000, 60000, 500))
+        household_services.income_record_save(
+            user=self.cadre(village), household=household, note="申报时家庭收入骤减", **{"year": year, **parts}
+        )
+        # The candidates' incomes were prefetched: read them again.
+        getattr(household, "_prefetched_objects_cache", {}).pop("incomes", None)
 
     # --- dates ----------------------------------------------------------------------------
 
@@ -387,6 +445,8 @@ class _Seeder:
             discovered = self.day(story.days_ago)
         risk, secondary = self._risks(household)
         head = household.head.name if household.head else household.number
+        if story.target in ELIMINATION_PATH or story.elimination_return:
+            return self._historical(household, story, discovered, risk, secondary, head, cadre, official, county)
         case = services.case_create(
             user=cadre,
             household=household,
@@ -417,16 +477,19 @@ class _Seeder:
         if story.target == State.REPORTED:
             return case
 
-        checkers = "、".join(self.names[village.pk])
+        # The village cadre (a user) and a second, named person: two different people; the
+        # signed commitment kept on paper at the village (the demo county allows it).
         case = self.step(
             case,
             cadre,
             "start_appraisal",
             d(HOME_CHECK),
             home_check_on=d(HOME_CHECK),
-            home_checkers=checkers,
+            home_checker_users=[cadre.pk],
+            home_checkers=self.names[village.pk][1],
             home_check_note="入户核实，家庭情况与申报一致。",
             commitment_signed_on=d(HOME_CHECK),
+            commitment_archive_ref=f"{village.name}承诺书〔{d(HOME_CHECK).year}〕{case.pk}号",
         )
         if story.target == State.VILLAGE_APPRAISAL and not story.objection:
             return case
@@ -542,22 +605,51 @@ class _Seeder:
             document_number=f"清乡振〔{determined_on.year}〕{self.document_serial}号",
             comment="同意纳入监测，落实帮扶措施。",
         )
-        eliminating = story.target in ELIMINATION_PATH or story.elimination_return
-        appraisal_on = self.day(story.elim_ago) if eliminating else None
-        self._visits(case, household, cadre, determined_on, story, until=appraisal_on)
+        # (The elimination path starts as a historical case: _historical.)
+        self._visits(case, household, cadre, determined_on, story)
         if story.target == State.CLOSED:
+            # 自然减少 follows registry facts: every member has moved out (recorded in the registry).
+            for member in household.active_members():
+                household_services.member_update(user=cadre, member=member, status=Member.Status.MOVED_OUT)
             return self.step(
                 case, county, "close", self.today, comment="全户已迁入城镇落户并注销农村户籍，按自然减少处理。"
             )
-        if eliminating:
-            # The elimination steps wait for the assistance demo's measures (CaseSeeding.finish).
-            self.pending.append((case, household, story, cadre, official, county, appraisal_on))
         return case
 
     def finish(self):
         for pending in self.pending:
             self._eliminate(*pending)
         self.pending = []
+
+    def _historical(self, household, story, discovered, risk, secondary, head, cadre, official, county):
+        """A case determined before the county used fanpin, brought in by the county officer
+        with its original document number (the explicit historical path), then monitored
+        (visits) and, once the assistance demo has recorded its measure, taken through the
+        elimination steps (finish)."""
+        determined_on = discovered + datetime.timedelta(days=10)
+        self.document_serial += 1
+        category = Category.UNSTABLE if household.household_type == Household.Type.FORMERLY_POOR else Category.EDGE
+        case = services.case_import_historical(
+            user=county,
+            household=household,
+            channel=Channel.CADRE_VISIT,
+            discovered_on=discovered,
+            reason=REASONS.get(risk, "{head}家庭收入明显下降，存在返贫致贫风险。").format(
+                head=head, amount=self.rng.randrange(8000, 60000, 500)
+            ),
+            category=category,
+            primary_risk=risk,
+            secondary_risks=secondary,
+            determined_on=determined_on,
+            document_number=f"清乡振〔{determined_on.year}〕{self.document_serial}号",
+            contact_person=cadre,
+            comment="系统启用前已认定，按原认定文件补录。",
+        )
+        self._stamp(case, determined_on)
+        appraisal_on = self.day(story.elim_ago)
+        self._visits(case, household, cadre, determined_on, story, until=appraisal_on)
+        self.pending.append((case, household, story, cadre, official, county, appraisal_on))
+        return case
 
     def _publish(self, case, cadre, appraisal_on, notice_start, village):
         return self.step(
@@ -574,7 +666,7 @@ class _Seeder:
         )
 
     def _eliminate(self, case, household, story, cadre, official, county, appraisal_on):
-        self._income_above_line(household, cadre)
+        self._income_above_line(household, cadre, since=appraisal_on)
         case = self.step(
             case,
             cadre,
@@ -644,7 +736,16 @@ class _Seeder:
         secondary = [RiskType.EMPLOYMENT] if risk != RiskType.EMPLOYMENT and self.rng.random() < 0.3 else []
         return risk, secondary
 
+    def _fitting_category(self, household):
+        return any(not category_problem(household, c) for c in Category.values)
+
     def _category(self, household, risk):
+        preferred = self._preferred_category(household, risk)
+        if not category_problem(household, preferred):
+            return preferred
+        return next((c for c in Category.values if not category_problem(household, c)), preferred)
+
+    def _preferred_category(self, household, risk):
         if household.household_type == Household.Type.FORMERLY_POOR:
             return Category.UNSTABLE
         if risk in SUDDEN_RISKS and self.rng.random() < 0.6:
@@ -680,18 +781,23 @@ class _Seeder:
             )
             self._stamp(case, visited_on, hour=12)
 
-    def _income_above_line(self, household, cadre):
-        """The half year of monthly income entries (seed 004: villages enter income monthly)
-        that show income stably above the line, entered through the registry's service."""
+    def _income_above_line(self, household, cadre, since):
+        """The monthly income entries (seed 004: villages enter income monthly) from half a year
+        before the elimination appraisal (`since`) to last month, showing income stably above
+        the line at every elimination step, entered through the registry's service."""
         annual = self._latest_annual(household)
         if annual is None:
             year = self.today.year - 1
             annual = household_services.income_record_save(
                 user=cadre, household=household, **household_services.income_record_initial(household, year)
             )
-        first = self.today.replace(day=1) - relativedelta(months=6)
-        for n in range(6):
-            month = first + relativedelta(months=n)
+        first = since.replace(day=1) - relativedelta(months=6)
+        last = self.today.replace(day=1) - relativedelta(months=1)
+        months = []
+        while first <= last:
+            months.append(first)
+            first += relativedelta(months=1)
+        for month in months:
             if IncomeRecord.objects.filter(household=household, year=month.year, month=month.month).exists():
                 continue
             parts = {name: (getattr(annual, name) / 12).quantize(Decimal("1"), ROUND_DOWN) for name in INCOME_PARTS}

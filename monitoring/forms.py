@@ -36,6 +36,9 @@ class StepForm(forms.Form):
     """Every step may carry a comment and one attachment; `reason_required` steps need a reason."""
 
     reason_required = False
+    # The form field holding the step's own date: the conditions (the elimination checklist)
+    # are judged for that day (monitoring.conditions.check_day). None: the day it is taken.
+    step_date_field: str | None = None
     comment = forms.CharField(label="意见/说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     attachment = forms.FileField(
         label="附件", required=False, help_text="可选，如会议记录、公示照片的扫描件", validators=[validate_document]
@@ -64,30 +67,92 @@ class StepForm(forms.Form):
         """Fields written onto the case before the transition's conditions are checked."""
         return {}
 
+    def save_relations(self, case):
+        """Relations the step records (many-to-many), written once the case is saved."""
+
+    def step_date(self):
+        return self.cleaned_data.get(self.step_date_field) if self.step_date_field else None
+
     def transition_kwargs(self):
         return {}
 
 
+def home_checker_candidates(case):
+    """Who may be chosen as a home checker: the active users acting in the case's village or its
+    town (issue 7 point 6); anyone else is named in the text field."""
+    from django.contrib.auth import get_user_model
+
+    if case is None:
+        return get_user_model().objects.none()
+    village = case.household.village
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, roles__area_id__in=[village.pk, village.parent_id])
+        .distinct()
+        .order_by("username")
+    )
+
+
+class CheckerChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
 class StartAppraisalForm(StepForm):
     home_check_on = forms.DateField(label="入户核实日期", required=False, widget=DateInput())
-    home_checkers = forms.CharField(label="核实人员（至少两名，用顿号分隔）", required=False, max_length=200)
+    home_checker_users = CheckerChoiceField(
+        label="核实人员（本村、本乡镇干部）",
+        queryset=Household.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    home_checkers = forms.CharField(
+        label="其他核实人员（姓名，用顿号分隔）",
+        required=False,
+        max_length=200,
+        help_text="至少两名不同的人员：可勾选上面的干部，也可填写姓名",
+    )
     home_check_note = forms.CharField(label="核实情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     commitment_signed_on = forms.DateField(label="承诺授权书签署日期", required=False, widget=DateInput())
-    commitment_scan = forms.FileField(label="承诺授权书扫描件（可选）", required=False, validators=[validate_document])
+    commitment_scan = forms.FileField(label="承诺授权书扫描件", required=False, validators=[validate_document])
+    commitment_archive_ref = forms.CharField(
+        label="纸质承诺书村级档案编号",
+        required=False,
+        max_length=100,
+        help_text="仅当本县允许纸质件留存村级时，可代替扫描件",
+    )
 
-    FACTS = ["home_check_on", "home_checkers", "home_check_note", "commitment_signed_on", "commitment_scan"]
+    FACTS = [
+        "home_check_on",
+        "home_checkers",
+        "home_check_note",
+        "commitment_signed_on",
+        "commitment_scan",
+        "commitment_archive_ref",
+    ]
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, case=case, **kwargs)
+        self.fields["home_checker_users"].queryset = home_checker_candidates(case)
         if case is not None:
             for name in self.FACTS:
                 value = getattr(case, name)
                 if value:
                     self.fields[name].initial = value
+            if case.pk:
+                self.fields["home_checker_users"].initial = list(case.home_checker_users.values_list("pk", flat=True))
 
     def case_facts(self):
         # Fields left blank keep what was recorded before.
-        return {name: self.cleaned_data[name] for name in self.FACTS if self.cleaned_data.get(name)}
+        facts = {name: self.cleaned_data[name] for name in self.FACTS if self.cleaned_data.get(name)}
+        if self.cleaned_data.get("home_checker_users"):
+            facts["chosen_checkers"] = list(self.cleaned_data["home_checker_users"])
+        return facts
+
+    def save_relations(self, case):
+        chosen = self.cleaned_data.get("home_checker_users")
+        if chosen:
+            case.home_checker_users.set(chosen)
 
 
 def _notice_kwargs(form, elimination):
@@ -113,7 +178,9 @@ class PublishNoticeForm(StepForm):
     secondary_risks = forms.MultipleChoiceField(
         label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
-    notice_start = forms.DateField(label="公示开始日期", initial=today, widget=DateInput())
+    notice_start = forms.DateField(
+        label="公示开始日期", initial=today, widget=DateInput(), help_text="评议结果为不同意纳入时不公示，直接不予纳入"
+    )
 
     NOTICE_FACTS = ("category", "primary_risk", "secondary_risks")
 
@@ -124,14 +191,15 @@ class PublishNoticeForm(StepForm):
                 if getattr(case, name):
                     self.fields[name].initial = getattr(case, name)
 
-    def clean_appraisal_result(self):
-        result = self.cleaned_data["appraisal_result"]
-        if result == AppraisalResult.REJECTED:
-            raise forms.ValidationError("评议结果为不同意纳入时不能发布公示，请使用“不予纳入”操作并填写原因。")
-        return result
+    @property
+    def negative(self):
+        return self.cleaned_data.get("appraisal_result") == AppraisalResult.REJECTED
 
     def clean(self):
         data = super().clean()
+        if self.negative:
+            # A negative appraisal ends the case as 不予纳入 in this step: no notice, no category.
+            return data
         # Blank keeps what the report recorded; the notice cannot go out without them.
         for name, message in (
             ("category", "请选择拟纳入类别（公示名单要列出）。"),
@@ -146,6 +214,8 @@ class PublishNoticeForm(StepForm):
             k: self.cleaned_data[k]
             for k in ("appraisal_on", "appraisal_attendance", "appraisal_result", "appraisal_minutes")
         }
+        if self.negative:
+            return facts
         for name in ("category", "primary_risk"):
             if self.cleaned_data.get(name):
                 facts[name] = self.cleaned_data[name]
@@ -155,6 +225,9 @@ class PublishNoticeForm(StepForm):
         return facts
 
     def transition_kwargs(self):
+        if self.negative:
+            self.cleaned_data.pop("notice_start", None)
+            return {"reason": self.cleaned_data.get("comment") or self.cleaned_data["appraisal_minutes"]}
         return _notice_kwargs(self, elimination=False)
 
 
@@ -171,8 +244,38 @@ class EndingForm(ReasonForm):
         return {"reason": self.cleaned_data["comment"], "on": today()}
 
 
+class CloseForm(EndingForm):
+    """自然减少: the household dissolved by registry facts, or merged into another (recorded here)."""
+
+    merged_into = forms.CharField(
+        label="并入农户户编号",
+        required=False,
+        max_length=30,
+        help_text="该户并入其他农户时填写；全户成员均已死亡或迁出时留空",
+    )
+
+    def clean_merged_into(self):
+        number = (self.cleaned_data.get("merged_into") or "").strip()
+        if not number:
+            return None
+        found = Household.objects.filter(number=number).select_related("village").first()
+        if found is None:
+            raise forms.ValidationError(f"登记册中没有户编号为 {number} 的农户。")
+        if self.case is not None:
+            if found.pk == self.case.household_id:
+                raise forms.ValidationError("不能并入本户自身。")
+            if found.village.county != self.case.household.village.county:
+                raise forms.ValidationError("并入农户须是本县登记的农户。")
+        return found
+
+    def case_facts(self):
+        merged = self.cleaned_data.get("merged_into")
+        return {"merged_into": merged} if merged else {}
+
+
 class TownApproveForm(StepForm):
     reviewed_on = forms.DateField(label="审核日期", initial=today, widget=DateInput())
+    step_date_field = "reviewed_on"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -209,11 +312,7 @@ class CountyApproveForm(StepForm):
         risks = [data.get("primary_risk"), *data.get("secondary_risks", [])]
         if RiskType.OTHER in risks and not data.get("risk_note"):
             self.add_error("risk_note", "风险类型选择了“其他”，请说明具体风险。")
-        determined = data.get("determined_on")
-        if determined and self.case and determined < self.case.discovered_on:
-            self.add_error("determined_on", "认定日期不能早于发现日期。")
-        if determined and determined > today():
-            self.add_error("determined_on", "认定日期不能晚于今天。")
+        # The determination date's bounds (discovery, town review, today) are the model's.
         return data
 
     def case_facts(self):
@@ -227,6 +326,7 @@ class CountyApproveForm(StepForm):
 
 class ProposeEliminationForm(StepForm):
     appraisal_on = forms.DateField(label="消除评议日期", initial=today, widget=DateInput())
+    step_date_field = "appraisal_on"
 
     def transition_kwargs(self):
         return {"appraisal_on": self.cleaned_data["appraisal_on"]}
@@ -234,6 +334,7 @@ class ProposeEliminationForm(StepForm):
 
 class EliminationNoticeForm(StepForm):
     notice_start = forms.DateField(label="公示开始日期", initial=today, widget=DateInput())
+    step_date_field = "notice_start"
 
     def transition_kwargs(self):
         return _notice_kwargs(self, elimination=True)
@@ -247,6 +348,7 @@ class TownAcceptEliminationForm(TownApproveForm):
 class CountyApproveEliminationForm(StepForm):
     reason = forms.ChoiceField(label="风险消除方式", choices=EliminationReason.choices)
     eliminated_on = forms.DateField(label="风险消除日期", initial=today, widget=DateInput())
+    step_date_field = "eliminated_on"
 
     def transition_kwargs(self):
         return {"eliminated_on": self.cleaned_data["eliminated_on"], "reason": self.cleaned_data["reason"]}
@@ -269,7 +371,7 @@ STEP_FORMS = {
     "elimination_return": ReasonForm,
     "reject": EndingForm,
     "withdraw": EndingForm,
-    "close": EndingForm,
+    "close": CloseForm,
 }
 
 
@@ -306,6 +408,29 @@ class CaseCreateForm(forms.ModelForm):
         if value > today():
             raise forms.ValidationError("发现日期不能晚于今天。")
         return value
+
+
+class HistoricalCaseForm(forms.Form):
+    """A case determined before the county used fanpin (services.case_import_historical)."""
+
+    household = forms.ModelChoiceField(label="农户", queryset=Household.objects.none())
+    channel = forms.ChoiceField(label="发现渠道", choices=Channel.choices)
+    discovered_on = forms.DateField(label="发现日期", widget=DateInput())
+    reason = forms.CharField(label="申报理由/风险情况", widget=forms.Textarea(attrs={"rows": 3}))
+    category = forms.ChoiceField(label="监测对象类别", choices=Category.choices)
+    primary_risk = forms.ChoiceField(label="主要风险类型", choices=RiskType.choices)
+    secondary_risks = forms.MultipleChoiceField(
+        label="次要风险类型", choices=RiskType.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    risk_note = forms.CharField(label="其他风险说明", max_length=200, required=False)
+    determined_on = forms.DateField(label="原认定日期", widget=DateInput())
+    document_number = forms.CharField(label="原认定文号", max_length=100)
+    comment = forms.CharField(label="补录说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, households=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if households is not None:
+            self.fields["household"].queryset = households
 
 
 class ObjectionForm(forms.ModelForm):

@@ -7,7 +7,12 @@ only. Services in `monitoring/services.py` wrap every transition in a locked, au
 all-or-nothing action.
 """
 
+import contextlib
+import contextvars
+import datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
@@ -19,11 +24,13 @@ from households.models import Household
 from . import permissions as perm
 from .checklist import Criterion, elimination_checklist
 from .conditions import (
-    appraisal_positive,
+    appraisal_recorded,
+    category_problem,
     commitment_recorded,
     elimination_criteria_met,
     has_labour_capacity,
     home_check_recorded,
+    household_dissolved,
     no_open_objections,
     notice_period_over,
 )
@@ -47,6 +54,75 @@ def _extensions(allowed):
 
 validate_image = _extensions(IMAGE_EXTENSIONS)
 validate_document = _extensions(DOCUMENT_EXTENSIONS)
+
+
+# --- a case's record is never deleted ------------------------------------------------------
+
+_purging = contextvars.ContextVar("monitoring_purging", default=False)
+
+
+class RecordProtected(Exception):
+    """A case's record (the case, its events, objections, visits) cannot be deleted (DOMAIN.md
+    §3: "eliminated cases stay visible, marked, never deleted"; issue 7 point 4)."""
+
+
+@contextlib.contextmanager
+def purging_demo_records():
+    """Let the demo county's records be deleted (`seed_demo --reset` only): nothing a user can
+    reach opens this."""
+    token = _purging.set(True)
+    try:
+        yield
+    finally:
+        _purging.reset(token)
+
+
+def refuse_delete(model_label):
+    if not _purging.get():
+        raise RecordProtected(f"{model_label}是监测对象档案的一部分，不能删除。")
+
+
+class RecordQuerySet(models.QuerySet):
+    def delete(self):
+        refuse_delete(self.model._meta.verbose_name)
+        return super().delete()
+
+
+class ProtectedRecord(models.Model):
+    """Rows of a case's record: deleting one (or a queryset of them) raises RecordProtected."""
+
+    objects = RecordQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        refuse_delete(self._meta.verbose_name)
+        return super().delete(*args, **kwargs)
+
+
+def _check_dates(checks):
+    """Each step's date lies between the dates it follows and today in the deployment's time
+    zone (issue 7 point 2). `checks`: (form field, label, value, [(bound, bound label), ...]).
+    Raises ValidationError keyed by the form field, in Chinese."""
+    today = timezone.localdate()
+    errors = {}
+    for key, label, value, bounds in checks:
+        if value is None:
+            continue
+        if value > today:
+            errors[key] = f"{label}不能晚于今天。"
+            continue
+        for bound, bound_label in bounds:
+            if bound is not None and value < bound:
+                errors[key] = f"{label}不能早于{bound_label}（{bound}）。"
+                break
+    if errors:
+        raise ValidationError(errors)
+
+
+def _day_after(day):
+    return day + datetime.timedelta(days=1) if day else None
 
 
 class State(models.TextChoices):
@@ -122,7 +198,7 @@ class EliminationReason(models.TextChoices):
     NATURAL = "natural", "风险自然消除"
 
 
-class MonitoringCase(ConcurrentTransitionMixin, models.Model):
+class MonitoringCase(ConcurrentTransitionMixin, ProtectedRecord):
     household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.PROTECT, related_name="cases")
     state = FSMField("状态", default=State.REPORTED, choices=State.choices, protected=True, db_index=True)
 
@@ -154,6 +230,12 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     commitment_scan = models.FileField(
         "承诺授权书扫描件", upload_to="commitments/%Y/%m/", blank=True, validators=[validate_document]
     )
+    commitment_archive_ref = models.CharField(
+        "承诺授权书村级档案编号", max_length=100, blank=True, help_text="县级设置允许纸质件留存村级时填写"
+    )
+    home_checker_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name="核实人员（系统用户）", blank=True, related_name="+"
+    )
 
     # 民主评议 and 公示
     appraisal_on = models.DateField("评议日期", null=True, blank=True)
@@ -167,7 +249,16 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     town_reviewed_on = models.DateField("乡镇审核日期", null=True, blank=True)
     town_review_note = models.TextField("乡镇审核意见", blank=True)
     determined_on = models.DateField("认定日期", null=True, blank=True)
+    determination_recorded_on = models.DateField(
+        "认定录入日期",
+        null=True,
+        blank=True,
+        help_text="认定在系统中登记的日期；风险消除的监测期从认定日期和此日期中较晚者起算",
+    )
     document_number = models.CharField("认定文号", max_length=100, blank=True)
+    historical = models.BooleanField(
+        "历史监测对象补录", default=False, help_text="系统启用前已认定的对象，由县级按原认定文号补录"
+    )
 
     # 风险消除
     elimination_appraisal_on = models.DateField("消除评议日期", null=True, blank=True)
@@ -180,9 +271,31 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     # 结束
     ended_on = models.DateField("结束日期", null=True, blank=True)
     end_reason = models.TextField("不予纳入/撤回/自然减少原因", blank=True)
+    merged_into = models.ForeignKey(
+        Household,
+        verbose_name="并入农户",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="自然减少：该户并入的农户",
+    )
+    previous_case = models.ForeignKey(
+        "self",
+        verbose_name="原申报记录",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="re_reports",
+        help_text="撤回后在期限内重新申报时，沿用其发现日期",
+    )
 
     created_at = models.DateTimeField("创建时间", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    # Not a field: the date of the step being taken, set by the service for the conditions
+    # (monitoring.conditions.check_day); None when only showing what may be done.
+    step_on: datetime.date | None = None
 
     class Meta:
         verbose_name = verbose_name_plural = "监测对象"
@@ -225,9 +338,60 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
     def open_objection_count(self):
         return self.objections.filter(status=Objection.Status.OPEN, notice=self.state).count()
 
+    @property
+    def elimination_wait_from(self):
+        """The elimination wait counts from the later of the determination date and the day the
+        determination was recorded (issue 7 point 2: a determination back-dated today does not
+        shorten it)."""
+        if not self.determined_on:
+            return None
+        return max(self.determined_on, self.determination_recorded_on or self.determined_on)
+
     def elimination_criteria(self, today=None) -> list[Criterion]:
         """Each elimination criterion with its figure (DOMAIN.md §5), shown before proposing."""
         return elimination_checklist(self, today)
+
+    def check_step_dates(self, name, kwargs):
+        """Each step's date lies between the dates it follows (and the discovery) and today
+        (issue 7 point 2): ValidationError keyed by the step form's field. The transitions call
+        it, and the service before the conditions, so a wrong date is a 400 on its field."""
+        _check_dates(self._step_date_checks(name, kwargs))
+
+    def _step_date_checks(self, name, kw):
+        found = self.discovered_on, "发现日期"
+        if name == "start_appraisal":
+            return [
+                ("home_check_on", "入户核实日期", self.home_check_on, [found]),
+                ("commitment_signed_on", "承诺授权书签署日期", self.commitment_signed_on, [found]),
+            ]
+        if name == "publish_notice":
+            last_check = max(d for d in (self.home_check_on, self.commitment_signed_on, self.discovered_on) if d)
+            checks = [("appraisal_on", "民主评议日期", self.appraisal_on, [(last_check, "入户核实及承诺书签署日期")])]
+            if self.appraisal_result != AppraisalResult.REJECTED:
+                checks.append(("notice_start", "公示开始日期", kw.get("start"), [(self.appraisal_on, "民主评议日期")]))
+            return checks
+        if name == "town_approve":
+            return [("reviewed_on", "审核日期", kw["reviewed_on"], [(_day_after(self.notice_end), "公示期满后一日")])]
+        if name == "county_approve":
+            return [
+                (
+                    "determined_on",
+                    "认定日期",
+                    kw["determined_on"],
+                    [found, (self.town_reviewed_on, "乡镇审核日期")],
+                )
+            ]
+        if name == "propose_elimination":
+            return [("appraisal_on", "消除评议日期", kw["appraisal_on"], [(self.determined_on, "认定日期")])]
+        if name == "publish_elimination_notice":
+            return [("notice_start", "公示开始日期", kw["start"], [(self.elimination_appraisal_on, "消除评议日期")])]
+        if name == "town_accept_elimination":
+            bound = _day_after(self.elimination_notice_end), "公示期满后一日"
+            return [("reviewed_on", "验收日期", kw["accepted_on"], [bound])]
+        if name == "county_approve_elimination":
+            bound = self.elimination_accepted_on, "乡镇验收日期"
+            return [("eliminated_on", "风险消除日期", kw["eliminated_on"], [bound])]
+        return []
 
     # --- identification --------------------------------------------------------------
 
@@ -240,18 +404,32 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
         custom={"label": "开始村级评议"},
     )
     def start_appraisal(self):
-        """Home check (≥2 cadres) and the commitment & authorization are on record."""
+        """Home check (two different people) and the commitment & authorization are on record,
+        dated between the discovery and today."""
+        self.check_step_dates("start_appraisal", {})
 
     @transition(
         field=state,
         source=State.VILLAGE_APPRAISAL,
-        target=State.PUBLIC_NOTICE,
-        conditions=[appraisal_positive],
+        target=RETURN_VALUE(State.PUBLIC_NOTICE, State.REJECTED),
+        conditions=[appraisal_recorded],
         permission=perm.village_cadre,
         custom={"label": "发布公示"},
     )
-    def publish_notice(self, *, start, end):
+    def publish_notice(self, *, start=None, end=None, reason=""):
+        """Record the 民主评议. Positive: the notice goes out (starting no earlier than the
+        appraisal). Negative: the case ends as 不予纳入 in the same step, keeping the appraisal's
+        date, attendance and minutes (DOMAIN.md §3; issue 7 point 7)."""
+        self.check_step_dates("publish_notice", {"start": start})
+        if self.appraisal_result == AppraisalResult.REJECTED:
+            self.end_reason = reason or self.appraisal_minutes
+            self.ended_on = timezone.localdate()
+            return State.REJECTED
+        problem = category_problem(self.household, self.category)
+        if problem:
+            raise ValidationError({"category": problem})
         self.notice_start, self.notice_end = start, end
+        return State.PUBLIC_NOTICE
 
     @transition(
         field=state,
@@ -284,6 +462,7 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
         custom={"label": "乡镇审核通过"},
     )
     def town_approve(self, *, reviewed_on, note):
+        self.check_step_dates("town_approve", {"reviewed_on": reviewed_on})
         self.town_reviewed_on, self.town_review_note = reviewed_on, note
 
     @transition(
@@ -305,6 +484,11 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
         custom={"label": "县级认定"},
     )
     def county_approve(self, *, category, primary_risk, secondary_risks, determined_on, document_number):
+        self.check_step_dates("county_approve", {"determined_on": determined_on})
+        problem = category_problem(self.household, category)
+        if problem:
+            raise ValidationError({"category": problem})
+        self.determination_recorded_on = timezone.localdate()
         self.category, self.primary_risk = category, primary_risk
         self.secondary_risks = [r for r in secondary_risks if r != primary_risk]
         self.determined_on, self.document_number = determined_on, document_number
@@ -330,23 +514,27 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
         custom={"label": "提出风险消除"},
     )
     def propose_elimination(self, *, appraisal_on):
+        """Every criterion holds on the appraisal date (and at each later elimination step)."""
+        self.check_step_dates("propose_elimination", {"appraisal_on": appraisal_on})
         self.elimination_appraisal_on = appraisal_on
 
     @transition(
         field=state,
         source=State.ELIMINATION_APPRAISAL,
         target=State.ELIMINATION_NOTICE,
+        conditions=[has_labour_capacity, elimination_criteria_met],
         permission=perm.village_cadre,
         custom={"label": "发布风险消除公示"},
     )
     def publish_elimination_notice(self, *, start, end):
+        self.check_step_dates("publish_elimination_notice", {"start": start})
         self.elimination_notice_start, self.elimination_notice_end = start, end
 
     @transition(
         field=state,
         source=State.ELIMINATION_NOTICE,
         target=State.ELIMINATION_TOWN_REVIEW,
-        conditions=[notice_period_over, no_open_objections],
+        conditions=[notice_period_over, no_open_objections, has_labour_capacity, elimination_criteria_met],
         permission=perm.village_cadre,
         custom={"label": "公示结束，报乡镇验收"},
     )
@@ -357,20 +545,24 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.ELIMINATION_TOWN_REVIEW,
         target=State.ELIMINATION_COUNTY_REVIEW,
+        conditions=[has_labour_capacity, elimination_criteria_met],
         permission=perm.town_official,
         custom={"label": "乡镇验收通过"},
     )
     def town_accept_elimination(self, *, accepted_on):
+        self.check_step_dates("town_accept_elimination", {"accepted_on": accepted_on})
         self.elimination_accepted_on = accepted_on
 
     @transition(
         field=state,
         source=State.ELIMINATION_COUNTY_REVIEW,
         target=State.ELIMINATED,
+        conditions=[has_labour_capacity, elimination_criteria_met],
         permission=perm.county_officer,
         custom={"label": "县级审定风险消除"},
     )
     def county_approve_elimination(self, *, eliminated_on, reason):
+        self.check_step_dates("county_approve_elimination", {"eliminated_on": eliminated_on})
         self.eliminated_on, self.elimination_reason = eliminated_on, reason
         self.ended_on = eliminated_on
 
@@ -411,10 +603,13 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.MONITORED,
         target=State.CLOSED,
+        conditions=[household_dissolved],
         permission=perm.county_officer,
         custom={"label": "自然减少"},
     )
     def close(self, *, reason, on):
+        """自然减少: only when registry facts dissolve the household (every member deceased or
+        moved out, or the household merged into another, recorded as `merged_into`)."""
         self.end_reason, self.ended_on = reason, on
 
     @transition(
@@ -431,7 +626,7 @@ class MonitoringCase(ConcurrentTransitionMixin, models.Model):
         return back_to
 
 
-class Objection(models.Model):
+class Objection(ProtectedRecord):
     """An objection (异议) raised during a public notice."""
 
     class Status(models.TextChoices):
@@ -474,7 +669,7 @@ class Objection(models.Model):
         return f"{self.case_id} {self.get_status_display()}"
 
 
-class CaseEvent(models.Model):
+class CaseEvent(ProtectedRecord):
     """The audit trail: every transition and every recorded fact, never edited or deleted."""
 
     case = models.ForeignKey(MonitoringCase, on_delete=models.CASCADE, related_name="events")
@@ -502,7 +697,7 @@ class CaseEvent(models.Model):
         return bool(self.to_state) and self.to_state != self.from_state
 
 
-class Visit(models.Model):
+class Visit(ProtectedRecord):
     """A home visit (走访记录). Starts from the household's last known state; photos and
     location are optional evidence, never required (DOMAIN.md §8)."""
 
@@ -550,7 +745,7 @@ class Visit(models.Model):
         return [label for key, label in Household.SECURITY_ITEMS if not getattr(self, f"{key}_secure")]
 
 
-class VisitPhoto(models.Model):
+class VisitPhoto(ProtectedRecord):
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField("照片", upload_to="visits/%Y/%m/", validators=[validate_image])
 

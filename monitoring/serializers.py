@@ -174,6 +174,31 @@ class CaseListSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer)
         return bool(found and found.overdue)
 
 
+class OverdueVisitSerializer(CaseListSerializer):
+    """A monitored case whose visit is overdue: when it was last visited and when the next visit
+    was due (the county's interval in force on the day of the last visit or determination)."""
+
+    last_visit_on = serializers.DateField(allow_null=True, read_only=True, help_text="上次走访日期（无则为空）")
+    visit_due_on = serializers.SerializerMethodField(help_text="应走访日期")
+    days_overdue = serializers.SerializerMethodField(help_text="已超过应走访日期的天数")
+
+    class Meta(CaseListSerializer.Meta):
+        fields = [*CaseListSerializer.Meta.fields, "last_visit_on", "visit_due_on", "days_overdue"]
+        read_only_fields = fields
+
+    def _due(self, case):
+        cache = self.context.setdefault("settings_cache", selectors.SettingsCache())
+        interval = cache.on_for(case, case.visit_since).visit_interval_days
+        return case.visit_since + datetime.timedelta(days=interval)
+
+    @extend_schema_field(serializers.DateField())
+    def get_visit_due_on(self, case):
+        return self._due(case).isoformat()
+
+    def get_days_overdue(self, case) -> int:
+        return (timezone.localdate() - self._due(case)).days
+
+
 class ActionSerializer(serializers.Serializer):
     """A step the caller may take on the case, enabled now or with the reasons it is not yet."""
 
@@ -485,6 +510,8 @@ def _schema_field(form_field, used_by):
     from django import forms as dj
 
     kwargs = {"required": False, "help_text": f"{form_field.label}（用于：{'、'.join(used_by)}）"}
+    if isinstance(form_field, dj.ModelMultipleChoiceField):
+        return serializers.ListField(child=serializers.IntegerField(), **kwargs)
     if isinstance(form_field, dj.MultipleChoiceField):
         return serializers.ListField(child=serializers.ChoiceField(choices=form_field.choices), **kwargs)
     if isinstance(form_field, dj.ChoiceField):
@@ -540,6 +567,26 @@ class ConflictSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField(), help_text="未满足的条件")
     state = serializers.ChoiceField(choices=State.choices, help_text="当前状态")
     state_label = serializers.CharField()
+    available_transitions = serializers.ListField(
+        child=serializers.CharField(), help_text="调用者现在仍可执行的操作（如条件不再满足时的 elimination_return）"
+    )
+
+
+class HistoricalCaseSerializer(serializers.Serializer):
+    """Request body of a historical case (validated by monitoring.forms.HistoricalCaseForm)."""
+
+    household = serializers.IntegerField(help_text="农户 id；不在您管辖范围内的农户按不存在处理（404）")
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    discovered_on = serializers.DateField()
+    reason = serializers.CharField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    primary_risk = serializers.ChoiceField(choices=RiskType.choices)
+    secondary_risks = serializers.ListField(child=serializers.ChoiceField(choices=RiskType.choices), required=False)
+    risk_note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    determined_on = serializers.DateField(help_text="原认定日期，早于今天")
+    document_number = serializers.CharField(max_length=100, help_text="原认定文号")
+    contact_person = serializers.IntegerField(required=False, allow_null=True, help_text="帮扶联系人（用户 id）")
+    comment = serializers.CharField(required=False, allow_blank=True, help_text="补录说明")
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, FSMFieldMixin, FSMMeta, Transition, get_all_FIELD_transitions
 
@@ -25,9 +25,10 @@ from households.models import Household, Role
 from households.selectors import AnyUser
 
 from . import permissions
-from .conditions import Condition
+from .conditions import Condition, category_problem
 from .forms import STEP_FORMS, StepForm
 from .models import (
+    ELIMINATION_STATES,
     OPEN_STATES,
     CaseEvent,
     Channel,
@@ -38,7 +39,7 @@ from .models import (
     Visit,
     VisitPhoto,
 )
-from .selectors import case_for_update, cases_visible_to, contact_candidates
+from .selectors import case_for_update, cases_visible_to, contact_candidates, county_settings_on
 
 
 class Conflict(Exception):
@@ -142,7 +143,7 @@ def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if key in ("comment", "attachment") or hasattr(value, "read"):
             continue
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple, QuerySet)):
             out[key] = [str(v) for v in value]
         elif value is None or isinstance(value, (bool, int, str)):
             out[key] = value
@@ -196,17 +197,29 @@ def _take(
         raise ValidationError({k: [e["message"] for e in v] for k, v in form.errors.get_json_data().items()})
     for key, value in form.case_facts().items():
         setattr(case, key, value)
+    # The checklist is judged for the step's own date (an elimination appraisal held on a day
+    # when the case had been monitored six months), the facts as they stand now.
+    case.step_on = form.step_date()
+    kwargs = form.transition_kwargs()
+    case.check_step_dates(name, kwargs)
     reasons = unmet_conditions(case, name)
     if reasons:
-        raise Conflict(f"暂不能执行“{transition_label(name)}”：" + " ".join(reasons), reasons)
+        message = f"暂不能执行“{transition_label(name)}”：" + " ".join(reasons)
+        if case.state in ELIMINATION_STATES:
+            message += " 可选择“退回继续监测”（elimination_return）。"
+        raise Conflict(message, reasons)
     from_state = case.state
-    getattr(case, name)(**form.transition_kwargs())
+    getattr(case, name)(**kwargs)
     case.save()
+    form.save_relations(case)
+    label = transition_label(name)
+    if name == "publish_notice" and case.state == State.REJECTED:
+        label = "民主评议不同意纳入，不予纳入"
     _audit(
         case,
         actor=user,
         action=name,
-        label=transition_label(name),
+        label=label,
         from_state=from_state,
         to_state=case.state,
         comment=form.cleaned_data.get("comment", ""),
@@ -247,6 +260,22 @@ def county_settings_save(*, user: Any, settings: CountySettings) -> CountySettin
 # A warning verified as included opens a case: the village cadre after a home check, or the
 # town official, verifies it (DOMAIN.md §6).
 WARNING_CHANNELS = (Channel.DEPARTMENT_WARNING, Channel.PLATFORM_WARNING)
+
+
+def withdrawn_case_to_resume(household: Household, today: datetime.date | None = None) -> MonitoringCase | None:
+    """The household's case withdrawn within the county's re-report window (setting
+    `re_report_window_days`, default 90, as in force on the withdrawal day), if any: a new report
+    links to it and keeps its discovery date."""
+    today = today or timezone.localdate()
+    previous = (
+        MonitoringCase.objects.filter(household=household, state=State.WITHDRAWN, ended_on__isnull=False)
+        .order_by("-ended_on", "-id")
+        .first()
+    )
+    if previous is None or previous.ended_on is None:
+        return None
+    window = county_settings_on(household.village.county, previous.ended_on).re_report_window_days
+    return previous if (today - previous.ended_on).days <= window else None
 
 
 def _check_reporter(user: User, household: Household, channel: str = "") -> None:
@@ -290,6 +319,8 @@ def case_create(
         pk=getattr(household, "pk", household),
     )
     _check_reporter(user, household, channel)
+    if discovered_on > timezone.localdate():
+        raise ValidationError({"discovered_on": "发现日期不能晚于今天。"})
     # Lock the household row so two reports of the same household cannot both pass the check.
     Household.objects.select_for_update().filter(pk=household.pk).first()
     if MonitoringCase.objects.filter(household=household, state__in=OPEN_STATES).exists():
@@ -298,8 +329,16 @@ def case_create(
         raise ValidationError(
             {"contact_person": "帮扶联系人须是本村、本乡镇或本县的干部，或未绑定其他地区的帮扶人员。"}
         )
+    previous = withdrawn_case_to_resume(household)
+    reported_discovery = discovered_on
+    if previous is not None:
+        # Withdrawing an overdue case and reporting it again must not reset its deadline
+        # (issue 7 point 9): the new report links to it and keeps its discovery date.
+        discovered_on = min(previous.discovered_on, discovered_on)
+        payload = {**(payload or {}), "previous_case": previous.pk, "reported_discovered_on": str(reported_discovery)}
     case = MonitoringCase(
         household=household,
+        previous_case=previous,
         channel=channel,
         discovered_on=discovered_on,
         reason=reason,
@@ -321,7 +360,8 @@ def case_create(
         case,
         actor=user,
         action=source,
-        label=CREATE_LABELS.get(source, "申报监测对象"),
+        label=CREATE_LABELS.get(source, "申报监测对象")
+        + (f"（撤回后重新申报，沿用原发现日期 {discovered_on}）" if previous is not None else ""),
         from_state="",
         to_state=State.REPORTED,
         comment=reason,
@@ -349,6 +389,107 @@ def case_event_record(
         comment=comment,
         payload=dict(payload or {}),
     )
+
+
+# --- historical cases ------------------------------------------------------------------------
+
+
+def _check_county_officer(user: Any, household: Household) -> None:
+    path = household.village.path
+    if not any(
+        r.role == Role.COUNTY_OFFICER and r.area is not None and path.startswith(r.area.path)
+        for r in household_selectors.user_roles(user)
+    ):
+        raise PermissionDenied("只有本县的县乡村振兴局人员可以补录历史监测对象。")
+
+
+@transaction.atomic
+def case_import_historical(
+    *,
+    user: Any,
+    household: Any,
+    channel: str,
+    discovered_on: datetime.date,
+    reason: str,
+    category: str,
+    primary_risk: str,
+    determined_on: datetime.date,
+    document_number: str,
+    secondary_risks: Any = (),
+    risk_note: str = "",
+    contact_person: Any = None,
+    comment: str = "",
+) -> MonitoringCase:
+    """Bring in a case determined before the county used fanpin (years of existing cases), at
+    监测帮扶中, by a county officer with the original determination's document number: the one
+    explicit, audited path for historical cases (issue 7 point 2), never the ordinary steps
+    back-dated. The elimination wait then counts from the original determination date. The
+    category must still fit the registry's household type (point 8)."""
+    household = household_selectors.get_or_404(
+        household_selectors.households_visible_to(user).select_related("village"),
+        pk=getattr(household, "pk", household),
+    )
+    _check_county_officer(user, household)
+    Household.objects.select_for_update().filter(pk=household.pk).first()
+    if MonitoringCase.objects.filter(household=household, state__in=OPEN_STATES).exists():
+        raise ValidationError({"household": "该户已有进行中的监测对象记录，不能重复补录。"})
+    errors = {}
+    today = timezone.localdate()
+    if not (document_number or "").strip():
+        errors["document_number"] = "请填写原认定文号。"
+    if determined_on >= today:
+        errors["determined_on"] = "历史监测对象的认定日期应早于今天；今天认定的请走正常认定流程。"
+    if discovered_on > determined_on:
+        errors["discovered_on"] = "发现日期不能晚于认定日期。"
+    problem = category_problem(household, category, income=False)
+    if problem:
+        errors["category"] = problem
+    if contact_person is not None and not contact_candidates(household.village).filter(pk=contact_person.pk).exists():
+        errors["contact_person"] = "帮扶联系人须是本村、本乡镇或本县的干部，或未绑定其他地区的帮扶人员。"
+    if errors:
+        raise ValidationError(errors)
+    # The one place a case starts past 已申报: set at construction, never assigned afterwards.
+    case = MonitoringCase(
+        household=household,
+        state=State.MONITORED,
+        historical=True,
+        channel=channel,
+        discovered_on=discovered_on,
+        reason=reason,
+        category=category,
+        primary_risk=primary_risk,
+        secondary_risks=[r for r in secondary_risks if r != primary_risk],
+        risk_note=risk_note or "",
+        contact_person=contact_person,
+        reported_by=user,
+        determined_on=determined_on,
+        determination_recorded_on=determined_on,
+        document_number=document_number.strip(),
+    )
+    case.full_clean(exclude=["state"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        raise ValidationError({"household": "该户已有进行中的监测对象记录，不能重复补录。"}) from None
+    _audit(
+        case,
+        actor=user,
+        action="import_historical",
+        label="补录历史监测对象",
+        from_state="",
+        to_state=State.MONITORED,
+        comment=comment or reason,
+        payload={
+            "channel": channel,
+            "discovered_on": str(discovered_on),
+            "determined_on": str(determined_on),
+            "document_number": case.document_number,
+            "category": category,
+            "primary_risk": primary_risk,
+        },
+    )
+    return case
 
 
 # --- objections ----------------------------------------------------------------------------

@@ -15,10 +15,17 @@ from rest_framework.test import APIClient
 
 from households.models import IncomeRecord, Member
 from monitoring import services
-from monitoring.models import MonitoringCase
+from monitoring.models import CountySettings, MonitoringCase
 from tests import factories as f
 
-HOME_CHECK = {"home_check_on": "2026-01-02", "home_checkers": "张三、李四", "commitment_signed_on": "2026-01-02"}
+# A JSON body carries no file: this county keeps signed commitments on paper at the village
+# (commitment_paper_allowed), so the archive reference stands for the scan (issue 7 point 6).
+HOME_CHECK = {
+    "home_check_on": "2026-01-02",
+    "home_checkers": "张三、李四",
+    "commitment_signed_on": "2026-01-02",
+    "commitment_archive_ref": "东山村承诺书〔2026〕1号",
+}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -41,6 +48,7 @@ def client_for(world, role):
 def objects(world):
     """Ids the table's paths refer to: households, members, incomes and a reported case in
     village a1 (the village cadre's) and b1 (another town's)."""
+    CountySettings.objects.create(county=world.county, commitment_paper_allowed=True)
     case_a1 = services.case_create(
         user=world.village_cadre,
         household=world.household_a1,

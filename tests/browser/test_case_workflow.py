@@ -72,8 +72,14 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     # --- village cadre: home check and commitment, then the appraisal and the notice ----------
     _take_step(page, "开始村级评议")
     page.get_by_label("入户核实日期").fill((discovered + datetime.timedelta(days=1)).isoformat())
-    page.get_by_label("核实人员").fill("张建国、李秀英")
+    # Two different people: the cadre (a user of the village) and a named colleague; the scan of
+    # the signed commitment (issue 7 point 6).
+    page.get_by_label("village", exact=True).check()
+    page.get_by_label("其他核实人员（姓名，用顿号分隔）").fill("李秀英")
     page.get_by_label("承诺授权书签署日期").fill((discovered + datetime.timedelta(days=1)).isoformat())
+    page.get_by_label("承诺授权书扫描件", exact=True).set_input_files(
+        files=[{"name": "承诺授权书.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 signed"}]
+    )
     _submit_step(page, "开始村级评议")
     expect(page.locator(".page-head .state")).to_have_text("村级评议")
 

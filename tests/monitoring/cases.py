@@ -95,15 +95,28 @@ def add_users(w):
 
 
 def make_eligible(w, case, income=60000):
-    """What the elimination criteria need (DOMAIN.md §5): a monitoring line, an income well
-    above it this year and a measure carried out."""
+    """What the elimination criteria need (DOMAIN.md §5): monitoring lines, an income well
+    above them this year and the year before, and a measure carried out."""
+    MonitoringLine.objects.get_or_create(county=w.county, year=2025, defaults={"amount": Decimal("7800")})
     MonitoringLine.objects.get_or_create(county=w.county, year=2026, defaults={"amount": Decimal("8000")})
+    # Stable: this year and the year before above their lines (issue 7 point 5).
+    f.make_income(case.household, year=2025, wage_income=income)
     f.make_income(case.household, year=2026, wage_income=income)
     Measure.objects.create(case=case, measure_type_id="medical_aid", status=Measure.Status.DONE)
 
 
+def dissolve(household):
+    """Registry facts that dissolve a household (every member moved out): what 自然减少 needs."""
+    from households.models import Member
+
+    household.members.update(status=Member.Status.MOVED_OUT)
+
+
 def report(w, household=None, contact_person=None, discovered_on=DISCOVERED):
-    with time_machine.travel(T_REPORT, tick=False):
+    # Reported on the day of the calendar above, or on the discovery day if that is later:
+    # a report is never dated in the future (issue 7 point 2).
+    when = max(T_REPORT, datetime.datetime.combine(discovered_on, datetime.time(10), CST))
+    with time_machine.travel(when, tick=False):
         return services.case_create(
             user=w.village_cadre,
             household=household or w.household_a1,
@@ -114,6 +127,18 @@ def report(w, household=None, contact_person=None, discovered_on=DISCOVERED):
         )
 
 
+def commitment_scan():
+    """A fresh upload of the signed commitment's scan (a file can be read once)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("承诺授权书.pdf", b"%PDF-1.4 signed commitment", content_type="application/pdf")
+
+
+def step_files(name):
+    """The files a step needs: the start of the appraisal takes the commitment's scan."""
+    return {"commitment_scan": commitment_scan()} if name == "start_appraisal" else {}
+
+
 def advance(w, case, state):
     """Take the normal steps from the case's state up to `state`, each by its usual actor."""
     start = ORDER.index(case.state)
@@ -122,7 +147,7 @@ def advance(w, case, state):
             make_eligible(w, case)
         with time_machine.travel(when, tick=False):
             case = services.case_transition(
-                user=getattr(w, actor), case_id=case.pk, name=name, data=dict(STEP_DATA[name])
+                user=getattr(w, actor), case_id=case.pk, name=name, data=dict(STEP_DATA[name]), files=step_files(name)
             )
         assert case.state == reached
     return case

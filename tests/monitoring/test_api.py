@@ -50,6 +50,13 @@ def report(world, household=None, **extra):
 
 
 HOME_CHECK = {"home_check_on": "2026-03-02", "home_checkers": "张三、李四", "commitment_signed_on": "2026-03-02"}
+
+
+def scan():
+    """The signed commitment's scan the start of the appraisal needs (issue 7 point 6)."""
+    return {"commitment_scan": SimpleUploadedFile("承诺书.pdf", b"%PDF-1.4 signed", content_type="application/pdf")}
+
+
 APPRAISAL = {
     "appraisal_on": "2026-03-02",
     "appraisal_attendance": 12,
@@ -69,7 +76,9 @@ COUNTY = {
 
 def on_notice(world, case):
     """Move a reported case to its public notice (2 March - 6 March 2026) through the services."""
-    services.case_transition(user=world.village_cadre, case_id=case.pk, name="start_appraisal", data=HOME_CHECK)
+    services.case_transition(
+        user=world.village_cadre, case_id=case.pk, name="start_appraisal", data=HOME_CHECK, files=scan()
+    )
     return services.case_transition(user=world.village_cadre, case_id=case.pk, name="publish_notice", data=APPRAISAL)
 
 
@@ -103,7 +112,7 @@ def test_whole_path_from_report_to_elimination_through_the_api(world):
         assert body["deadline"] == "2026-03-16" and body["days_left"] == 14 and body["overdue"] is False
         case = MonitoringCase.objects.get(pk=body["id"])
 
-        response = step(w.village_cadre, case, "start_appraisal", HOME_CHECK)
+        response = step(w.village_cadre, case, "start_appraisal", {**HOME_CHECK, **scan()}, fmt="multipart")
         assert response.status_code == 200, response.content
         assert response.json()["state"] == "village_appraisal"
         response = step(w.village_cadre, case, "publish_notice", APPRAISAL)
@@ -127,7 +136,9 @@ def test_whole_path_from_report_to_elimination_through_the_api(world):
         assert body["risk_labels"] == ["因病", "因残"] and body["determined_on"] == "2026-03-07"
         assert body["days_left"] is None and body["deadline"] is None
 
+    MonitoringLine.objects.create(county=w.county, year=2025, amount=7800)
     MonitoringLine.objects.create(county=w.county, year=2026, amount=8000)
+    f.make_income(w.household_a1, year=2025, wage_income=45000)  # stable: the year before too
     f.make_income(w.household_a1, year=2026, wage_income=60000)
     Measure.objects.create(case=case, measure_type_id="medical_aid", status="done")
     with time_machine.travel(datetime.datetime(2026, 10, 7, 10), tick=False):
@@ -617,7 +628,7 @@ def at_town_review_of(world, household):
             discovered_on=datetime.date(2026, 3, 1),
             reason="因病",
         )
-        services.case_transition(user=cadre, case_id=case.pk, name="start_appraisal", data=HOME_CHECK)
+        services.case_transition(user=cadre, case_id=case.pk, name="start_appraisal", data=HOME_CHECK, files=scan())
         services.case_transition(user=cadre, case_id=case.pk, name="publish_notice", data=APPRAISAL)
     with time_machine.travel(MAR_7, tick=False):
         return services.case_transition(user=cadre, case_id=case.pk, name="close_notice", data={})

@@ -159,7 +159,7 @@ def test_a_stale_copy_of_the_case_cannot_be_saved_over_a_newer_state(world):
             user=w.county_officer, case_id=case.pk, name="county_return", data={"comment": "补充材料"}
         )
     stale.county_approve(
-        category="edge", primary_risk="illness", secondary_risks=[], determined_on=DISCOVERED, document_number="x"
+        category="edge", primary_risk="illness", secondary_risks=[], determined_on=T_REVIEW.date(), document_number="x"
     )
     with pytest.raises(ConcurrentTransition), transaction.atomic():
         stale.save()

@@ -11,19 +11,29 @@ from django.core.exceptions import ValidationError
 from assistance.models import Measure
 from households.models import IncomeRecord, Member
 from monitoring import services
-from monitoring.conditions import appraisal_positive
+from monitoring.conditions import appraisal_recorded
 from monitoring.models import CaseEvent, MonitoringCase, MonitoringLine, State
 from tests import factories as f
-from tests.monitoring.cases import APPRAISAL, CST, HOME_CHECK, T_ELIM, T_REPORT, T_REVIEW, case_at, report
+from tests.monitoring.cases import (
+    APPRAISAL,
+    CST,
+    HOME_CHECK,
+    T_ELIM,
+    T_REPORT,
+    T_REVIEW,
+    case_at,
+    commitment_scan,
+    report,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def refused(user, case, name, data=None, when=T_ELIM):
+def refused(user, case, name, data=None, when=T_ELIM, files=None):
     """Take the step, expect a Conflict, check nothing was recorded, return its reasons."""
     events = CaseEvent.objects.filter(case=case).count()
     with time_machine.travel(when, tick=False), pytest.raises(services.Conflict) as exc:
-        services.case_transition(user=user, case_id=case.pk, name=name, data=data or {})
+        services.case_transition(user=user, case_id=case.pk, name=name, data=data or {}, files=files)
     assert MonitoringCase.objects.get(pk=case.pk).state == case.state
     assert CaseEvent.objects.filter(case=case).count() == events
     assert exc.value.message.startswith("暂不能执行")
@@ -67,7 +77,8 @@ def test_no_commitment_refuses_starting_the_appraisal(world):
 def test_home_check_by_fewer_than_two_checkers_refuses_starting_the_appraisal(world, checkers):
     case = report(world)
     data = {**HOME_CHECK, "home_checkers": checkers}
-    assert refused(world.village_cadre, case, "start_appraisal", data, when=T_REPORT) == [
+    scan = {"commitment_scan": commitment_scan()}
+    assert refused(world.village_cadre, case, "start_appraisal", data, when=T_REPORT, files=scan) == [
         "尚未记录入户核实情况（核实日期和至少两名核实人员）。"
     ]
 
@@ -88,28 +99,41 @@ def test_two_checkers_separated_by_any_usual_mark_are_enough(world):
             case_id=case.pk,
             name="start_appraisal",
             data={**HOME_CHECK, "home_checkers": "张三，李四"},
+            files={"commitment_scan": commitment_scan()},
         )
     assert case.state == State.VILLAGE_APPRAISAL
 
 
-def test_negative_appraisal_refuses_the_notice_and_says_to_reject(world):
+def test_a_negative_appraisal_ends_the_case_as_rejected_keeping_its_facts(world):
+    """Issue 7 point 7 (was: refused, waiting for a separate reject that dropped the minutes)."""
     case = case_at(world, State.VILLAGE_APPRAISAL)
-    with time_machine.travel(T_REPORT, tick=False), pytest.raises(ValidationError) as exc:
-        services.case_transition(
+    with time_machine.travel(T_REPORT, tick=False):
+        case = services.case_transition(
             user=world.village_cadre,
             case_id=case.pk,
             name="publish_notice",
-            data={**APPRAISAL, "appraisal_result": "rejected"},
+            data={**APPRAISAL, "appraisal_result": "rejected", "appraisal_minutes": "多数代表认为该户收入稳定"},
         )
-    assert exc.value.message_dict["appraisal_result"] == [
-        "评议结果为不同意纳入时不能发布公示，请使用“不予纳入”操作并填写原因。"
-    ]
-    # The model's own guard says the same, whatever calls it.
-    case.appraisal_on, case.appraisal_attendance, case.appraisal_result = datetime.date(2026, 3, 2), 9, "rejected"
-    assert not appraisal_positive(case)
-    assert appraisal_positive.explain(case) == "民主评议结果为不同意纳入，应作不予纳入处理。"
-    case.appraisal_result = ""
-    assert appraisal_positive.explain(case) == "尚未记录民主评议（日期、参会人数、结果）。"
+    case = MonitoringCase.objects.get(pk=case.pk)
+    assert case.state == State.REJECTED
+    assert (case.appraisal_on, case.appraisal_attendance, case.appraisal_result) == (
+        datetime.date(2026, 3, 2),
+        15,
+        "rejected",
+    )
+    assert case.appraisal_minutes == "多数代表认为该户收入稳定" and case.end_reason == "多数代表认为该户收入稳定"
+    assert case.notice_start is None and case.ended_on == datetime.date(2026, 3, 2)
+    event = CaseEvent.objects.get(case=case, action="publish_notice")
+    assert (event.from_state, event.to_state, event.label) == (
+        State.VILLAGE_APPRAISAL,
+        State.REJECTED,
+        "民主评议不同意纳入，不予纳入",
+    )
+    assert event.payload["appraisal_attendance"] == 15 and "notice_start" not in event.payload
+    # The model's own guard, whatever calls it: an appraisal must be on record.
+    blank = MonitoringCase(appraisal_result="")
+    assert not appraisal_recorded(blank)
+    assert appraisal_recorded.explain(blank) == "尚未记录民主评议（日期、参会人数、结果）。"
 
 
 def test_missing_appraisal_minutes_are_field_errors(world):
@@ -129,7 +153,9 @@ def monitored(world):
     """A monitored case (determined 9 Mar 2026) meeting every elimination criterion."""
     w = world
     case = case_at(w, State.MONITORED)
+    MonitoringLine.objects.create(county=w.county, year=2025, amount=Decimal("7800"))
     MonitoringLine.objects.create(county=w.county, year=2026, amount=Decimal("8000"))
+    w.income_before = f.make_income(w.household_a1, year=2025, wage_income=45000)  # 15,000 per person
     w.income = f.make_income(w.household_a1, year=2026, wage_income=60000)  # 20,000 per person
     w.measure = Measure.objects.create(case=case, measure_type_id="medical_aid", status=Measure.Status.DONE)
     return case
@@ -171,34 +197,72 @@ def test_no_measure_carried_out_refuses_elimination(world, monitored):
 def test_income_below_the_monitoring_line_refuses_elimination(world, monitored):
     IncomeRecord.objects.filter(pk=world.income.pk).update(per_capita_net_income=Decimal("7000.00"))
     assert propose_refused(world, monitored) == (
-        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年人均 7000.00 元，监测线 8000.00 元）。"
+        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年人均 7000.00 元，监测线 8000.00 元；"
+        "2025 年人均 15000.00 元，监测线 7800.00 元）。"
     )
 
 
-def test_a_recent_month_below_the_line_means_income_is_not_stable(world, monitored):
-    IncomeRecord.objects.create(
-        household=world.household_a1,
+def _month(household, month, per_capita):
+    return IncomeRecord.objects.create(
+        household=household,
         year=2026,
-        month=8,
-        wage_income=Decimal("300"),
-        total_net_income=Decimal("300"),
+        month=month,
+        wage_income=per_capita * 3,
+        total_net_income=per_capita * 3,
         household_size=3,
-        per_capita_net_income=Decimal("100.00"),
+        per_capita_net_income=per_capita,
     )
-    assert propose_refused(world, monitored).endswith("近半年有 1 个月低于监测线）。")
+
+
+def test_one_good_year_after_a_poor_one_is_not_stable_without_six_good_months(world, monitored):
+    """Issue 7 point 5: the year before was 3,813 per person against a 7,800 line."""
+    IncomeRecord.objects.filter(pk=world.income_before.pk).update(per_capita_net_income=Decimal("3813.00"))
+    assert propose_refused(world, monitored) == (
+        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年人均 20000.00 元，监测线 8000.00 元；"
+        "2025 年人均 3813.00 元，监测线 7800.00 元；近 6 个月中6 个月无月度收入记录）。"
+    )
+    for month in range(4, 10):  # April to September, before the October proposal
+        _month(world.household_a1, month, Decimal("700.00"))
+    low = IncomeRecord.objects.get(household=world.household_a1, month=8)
+    low.per_capita_net_income = Decimal("100.00")
+    low.save()
+    assert propose_refused(world, monitored).endswith("近 6 个月中1 个月低于监测线月均值 666.67 元）。")
+    low.per_capita_net_income = Decimal("700.00")
+    low.save()
+    with time_machine.travel(T_ELIM, tick=False):
+        case = services.case_transition(
+            user=world.village_cadre, case_id=monitored.pk, name="propose_elimination", data={}
+        )
+    assert case.state == State.ELIMINATION_APPRAISAL
+    income = next(c for c in case.elimination_criteria(datetime.date(2026, 10, 12)) if c.code == "income")
+    assert income.figure.endswith("近 6 个月月人均收入均高于监测线月均值 666.67 元")
 
 
 def test_no_monitoring_line_for_the_year_refuses_elimination(world, monitored):
     MonitoringLine.objects.all().delete()
     assert propose_refused(world, monitored) == (
-        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年监测线未设置）。"
+        "风险消除条件未全部满足：人均纯收入稳定高于监测线（2026 年监测线未设置）；"
+        "大额刚性支出已解决（2026 年家庭纯收入 60000.00 元，刚性支出 0.00 元，扣除后人均 20000.00 元，"
+        "2026 年监测线未设置）。"
     )
 
 
 def test_rigid_expenditure_above_income_refuses_elimination(world, monitored):
     IncomeRecord.objects.filter(pk=world.income.pk).update(medical_expense=Decimal("80000"))
     assert propose_refused(world, monitored) == (
-        "风险消除条件未全部满足：大额刚性支出已解决（2026 年刚性支出 80000.00 元，家庭纯收入 60000.00 元）。"
+        "风险消除条件未全部满足：大额刚性支出已解决（2026 年家庭纯收入 60000.00 元，刚性支出 80000.00 元，"
+        "扣除后人均 -6666.67 元，监测线 8000.00 元）。"
+    )
+
+
+def test_rigid_spending_just_under_income_is_not_resolved(world, monitored):
+    """Issue 7 point 5: 29,500 元 of rigid spending against 30,000 元 income counted as resolved."""
+    IncomeRecord.objects.filter(pk=world.income.pk).update(
+        total_net_income=Decimal("30000"), per_capita_net_income=Decimal("10000"), medical_expense=Decimal("29500")
+    )
+    assert propose_refused(world, monitored) == (
+        "风险消除条件未全部满足：大额刚性支出已解决（2026 年家庭纯收入 30000.00 元，刚性支出 29500.00 元，"
+        "扣除后人均 166.67 元，监测线 8000.00 元）。"
     )
 
 
@@ -213,7 +277,7 @@ def test_a_two_worries_three_guarantees_problem_refuses_elimination(world, monit
 
 
 def test_several_unmet_criteria_are_all_listed(world, monitored):
-    world.measure.delete()
+    Measure.objects.filter(pk=world.measure.pk).update(status=Measure.Status.STOPPED)  # never deleted
     world.household_a1.medical_secure = False
     world.household_a1.save()
     message = propose_refused(world, monitored)
@@ -240,7 +304,7 @@ def test_labour_capacity_counts_only_members_still_living_there(world, monitored
 
 
 def test_unmet_criteria_disable_the_offered_action_with_the_reason(world, monitored):
-    world.measure.delete()
+    Measure.objects.filter(pk=world.measure.pk).update(status=Measure.Status.STOPPED)  # never deleted
     with time_machine.travel(T_ELIM, tick=False):
         actions = {a.name: a for a in services.actions_for(monitored, world.village_cadre)}
     assert not actions["propose_elimination"].enabled

@@ -13,7 +13,7 @@ from households.models import Role
 from monitoring import selectors, services, workdays
 from monitoring.models import CaseEvent, CountySettings, MonitoringCase, State
 from tests import factories as f
-from tests.monitoring.cases import APPRAISAL, CST, case_at, report
+from tests.monitoring.cases import APPRAISAL, CST, case_at, commitment_scan, report
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,8 @@ def test_overdue_list_agrees_with_the_days_left_of_every_case(world, today, work
     CountySettings.objects.create(county=w.county, determination_days=15, determination_in_working_days=working_days)
     CountySettings.objects.create(county=w.other_county, determination_days=20)
     days = [today - datetime.timedelta(days=n) for n in range(0, 40, 2)]
-    cases = _report_many(w, w.county, days) + _report_many(w, w.other_county, days)
+    with at(today):  # reported on `today`: no report is dated in the future
+        cases = _report_many(w, w.county, days) + _report_many(w, w.other_county, days)
 
     overdue = set(MonitoringCase.objects.filter(selectors.overdue_q(today)).values_list("pk", flat=True))
     cache = selectors.SettingsCache()
@@ -166,7 +167,11 @@ def _publish(w, case, start):
             user=w.village_cadre,
             case_id=case.pk,
             name="publish_notice",
-            data={**APPRAISAL, "notice_start": start.isoformat()},
+            data={
+                **APPRAISAL,
+                "appraisal_on": max(start, case.home_check_on).isoformat(),
+                "notice_start": start.isoformat(),
+            },
         )
 
 
@@ -195,6 +200,7 @@ def test_notice_in_working_days_follows_the_chinese_calendar(world, start, end):
             case_id=case.pk,
             name="start_appraisal",
             data={"home_check_on": "2026-03-02", "home_checkers": "张三、李四", "commitment_signed_on": "2026-03-02"},
+            files={"commitment_scan": commitment_scan()},
         )
     case = _publish(w, case, start)
     assert case.notice_end == end
@@ -212,6 +218,7 @@ def test_notice_beyond_the_holiday_data_records_the_fallback_note(world):
             case_id=case.pk,
             name="start_appraisal",
             data={"home_check_on": "2027-02-05", "home_checkers": "张三、李四", "commitment_signed_on": "2027-02-05"},
+            files={"commitment_scan": commitment_scan()},
         )
     case = _publish(w, case, D(2027, 2, 5))  # a Friday
     assert case.notice_end == D(2027, 2, 11)  # Fri 5, Mon 8 ... Thu 11, weekdays only

@@ -23,6 +23,7 @@ from tests.monitoring.cases import (
     T_REVIEW,
     add_users,
     case_at,
+    commitment_scan,
     report,
 )
 
@@ -248,7 +249,9 @@ def test_a_step_through_the_page_moves_the_state_and_writes_the_audit_row(login,
     with time_machine.travel(T_REPORT, tick=False):
         form_page = client.get(action_url(case, "start_appraisal"))
         assert form_page.status_code == 200 and 'enctype="multipart/form-data"' in text(form_page)
-        response = client.post(action_url(case, "start_appraisal"), HOME_CHECK, follow=True)
+        response = client.post(
+            action_url(case, "start_appraisal"), {**HOME_CHECK, "commitment_scan": commitment_scan()}, follow=True
+        )
     case.refresh_from_db()
     assert case.state == State.VILLAGE_APPRAISAL
     assert response.redirect_chain[-1][0] == detail_url(case)

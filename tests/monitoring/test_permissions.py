@@ -10,7 +10,7 @@ from django.http import Http404
 
 from monitoring import selectors, services
 from monitoring.models import CaseEvent, MonitoringCase, State
-from tests.monitoring.cases import STEP_DATA, T_LATE, add_users, case_at, make_eligible
+from tests.monitoring.cases import STEP_DATA, T_LATE, add_users, case_at, dissolve, make_eligible, step_files
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,9 @@ def attempt(case, user, name):
     try:
         with transaction.atomic():
             try:
-                moved = services.case_transition(user=user, case_id=case.pk, name=name, data=dict(STEP_DATA[name]))
+                moved = services.case_transition(
+                    user=user, case_id=case.pk, name=name, data=dict(STEP_DATA[name]), files=step_files(name)
+                )
             except Http404:
                 outcome = "404"
             except PermissionDenied:
@@ -109,6 +111,8 @@ def test_transition_is_allowed_only_for_the_role_acting_at_that_step(world, name
     case = case_at(w, state, contact_person=w.contact)
     if state == State.MONITORED:
         make_eligible(w, case)
+    if name == "close":
+        dissolve(case.household)  # 自然减少 needs the household dissolved (issue 7 point 3)
 
     got, want = {}, {}
     with time_machine.travel(T_LATE, tick=False):

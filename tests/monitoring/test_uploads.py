@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from monitoring import services
 from monitoring.models import CaseEvent
+from tests.monitoring.cases import commitment_scan
 
 
 def _report(world):
@@ -29,7 +30,7 @@ def _start_appraisal(world, case, upload):
             "home_checkers": "张三、李四",
             "commitment_signed_on": datetime.date.today(),
         },
-        files={"attachment": upload},
+        files={"attachment": upload, "commitment_scan": commitment_scan()},
     )
 
 

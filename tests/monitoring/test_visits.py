@@ -16,7 +16,7 @@ from monitoring import selectors, services
 from monitoring.forms import VisitForm
 from monitoring.models import CaseEvent, Channel, CountySettings, MonitoringCase, State, Visit, VisitPhoto
 from tests import factories as f
-from tests.monitoring.cases import CST, case_at, report
+from tests.monitoring.cases import CST, case_at, commitment_scan, dissolve, report
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,11 @@ def test_visit_can_open_a_case_carrying_its_facts_over(world):
     # With the commitment recorded, the appraisal can start from the visit's facts.
     with at(D(2026, 3, 21)):
         case = services.case_transition(
-            user=w.village_cadre, case_id=case.pk, name="start_appraisal", data={"commitment_signed_on": "2026-03-21"}
+            user=w.village_cadre,
+            case_id=case.pk,
+            name="start_appraisal",
+            data={"commitment_signed_on": "2026-03-21"},
+            files={"commitment_scan": commitment_scan()},
         )
     assert case.state == State.VILLAGE_APPRAISAL and case.home_checkers == "张三、李四"
 
@@ -190,6 +194,7 @@ def test_contact_person_of_an_open_case_may_record_a_visit(world):
     assert v.case == case and v.recorded_by == contact
     with pytest.raises(Http404):  # not their case: nothing else opens to them
         visit(contact, w.household_a2)
+    dissolve(w.household_a1)
     with at(D(2026, 6, 1)):
         services.case_transition(user=w.county_officer, case_id=case.pk, name="close", data={"comment": "迁出"})
     with pytest.raises(Http404):  # the case ended: so did their access
@@ -235,6 +240,7 @@ def test_only_monitored_cases_in_scope_are_on_the_visit_list(world):
     report(w, household=f.make_household(w.village_a1))  # not yet monitored
     assert overdue(w.village_cadre, D(2026, 6, 1)) == [case]
     assert overdue(w.village_cadre_b, D(2026, 6, 1)) == []
+    dissolve(w.household_a1)
     with at(D(2026, 6, 1)):
         services.case_transition(user=w.county_officer, case_id=case.pk, name="close", data={"comment": "迁出"})
     assert overdue(w.county_officer, D(2026, 6, 2)) == []

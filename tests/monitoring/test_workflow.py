@@ -27,6 +27,8 @@ from tests.monitoring.cases import (
     T_REPORT,
     T_REVIEW,
     case_at,
+    commitment_scan,
+    dissolve,
     make_eligible,
     report,
 )
@@ -44,7 +46,7 @@ def test_whole_path_from_report_to_elimination_by_the_role_acting_at_each_step(w
     assert case.state == State.REPORTED and case.reported_by == w.village_cadre
 
     with time_machine.travel(T_REPORT, tick=False):
-        case = step(w.village_cadre, case, "start_appraisal", HOME_CHECK)
+        case = step(w.village_cadre, case, "start_appraisal", HOME_CHECK, files={"commitment_scan": commitment_scan()})
         assert case.state == State.VILLAGE_APPRAISAL
         assert case.home_checkers == "张三、李四" and case.commitment_signed_on == datetime.date(2026, 3, 2)
         case = step(
@@ -81,12 +83,12 @@ def test_whole_path_from_report_to_elimination_by_the_role_acting_at_each_step(w
             w.county_officer,
             case,
             "county_approve",
-            {**COUNTY_APPROVAL, "secondary_risks": ["disability", "illness"], "determined_on": "2026-03-08"},
+            {**COUNTY_APPROVAL, "secondary_risks": ["disability", "illness"], "determined_on": "2026-03-09"},
         )
         assert case.state == State.MONITORED
         assert case.category == "sudden" and case.primary_risk == "illness"
         assert case.secondary_risks == ["disability"]  # the primary risk is not repeated
-        assert case.determined_on == datetime.date(2026, 3, 8)
+        assert case.determined_on == datetime.date(2026, 3, 9)  # not before the town review (issue 7 point 2)
         assert case.document_number == "示乡振〔2026〕3号"
         assert case.risk_types() == ["因病", "因残"]
 
@@ -272,6 +274,7 @@ def test_county_officer_closes_a_monitored_case_with_a_reason(world):
     with time_machine.travel(T_LATE, tick=False):
         with pytest.raises(ValidationError):
             step(w.county_officer, case, "close", {})
+        dissolve(case.household)
         case = step(w.county_officer, case, "close", {"comment": "户内人员均已迁出"})
     assert case.state == State.CLOSED and case.get_state_display() == "自然减少"
     assert case.end_reason == "户内人员均已迁出" and case.ended_on == T_LATE.date()
@@ -403,7 +406,7 @@ def test_county_approval_needs_its_data(world):
         assert set(exc.value.message_dict) == {"category", "primary_risk", "document_number"}
         with pytest.raises(ValidationError) as exc:
             step(w.county_officer, case, "county_approve", {**COUNTY_APPROVAL, "determined_on": "2026-02-27"})
-        assert exc.value.message_dict == {"determined_on": ["认定日期不能早于发现日期。"]}
+        assert exc.value.message_dict == {"determined_on": ["认定日期不能早于发现日期（2026-03-01）。"]}
         with pytest.raises(ValidationError) as exc:
             step(w.county_officer, case, "county_approve", {**COUNTY_APPROVAL, "secondary_risks": ["other"]})
         assert exc.value.message_dict == {"risk_note": ["风险类型选择了“其他”，请说明具体风险。"]}
@@ -417,26 +420,25 @@ def test_county_approval_needs_its_data(world):
     assert case.risk_types() == ["因病", "其他"]
 
 
-def test_negative_appraisal_cannot_be_published_and_is_ended_by_reject(world):
+def test_negative_appraisal_ends_the_case_as_rejected_in_the_same_step(world):
+    """Issue 7 point 7 (the rule was: refused, then a separate reject)."""
     w = world
     case = case_at(w, State.VILLAGE_APPRAISAL)
     with time_machine.travel(T_REPORT, tick=False):
-        with pytest.raises(ValidationError) as exc:
-            step(
-                w.village_cadre,
-                case,
-                "publish_notice",
-                {
-                    "appraisal_on": "2026-03-02",
-                    "appraisal_attendance": 15,
-                    "appraisal_result": "rejected",
-                    "appraisal_minutes": "多数不同意",
-                    "notice_start": "2026-03-02",
-                },
-            )
-        assert "不予纳入" in exc.value.message_dict["appraisal_result"][0]
-        case = step(w.village_cadre, case, "reject", {"comment": "民主评议未通过"})
+        case = step(
+            w.village_cadre,
+            case,
+            "publish_notice",
+            {
+                "appraisal_on": "2026-03-02",
+                "appraisal_attendance": 15,
+                "appraisal_result": "rejected",
+                "appraisal_minutes": "多数不同意",
+                "comment": "民主评议未通过",
+            },
+        )
     assert case.state == State.REJECTED
+    assert case.end_reason == "民主评议未通过" and case.appraisal_minutes == "多数不同意"
 
 
 def test_contact_person_may_propose_elimination(world):
