@@ -113,3 +113,23 @@ def test_the_county_sees_scale_alerts_and_rule_quality(client, world):
     assert "<td>应急受灾损失</td><td>2</td><td>1</td><td>1</td><td>0</td><td>100.0 %</td>" in page
     client.force_login(world.town_official)
     assert client.get("/screening/warnings/analysis/").status_code == 403
+
+
+def test_a_warning_settings_version_in_force_is_read_only_in_the_admin(client, world):
+    import datetime
+
+    from screening.models import WarningSettings
+
+    in_force = WarningSettings.objects.create(county=world.county, effective_from=datetime.date(2026, 1, 1))
+    later = WarningSettings.objects.create(county=world.county, effective_from=datetime.date(2099, 1, 1))
+    world.admin.is_staff = world.admin.is_superuser = True
+    world.admin.save()
+    client.force_login(world.admin)
+    assert client.get("/admin/screening/warningsettings/").status_code == 200
+    page = client.get(f"/admin/screening/warningsettings/{in_force.pk}/change/").content.decode()
+    assert 'name="medical_share_monitored"' not in page
+    assert (
+        'name="medical_share_monitored"'
+        in client.get(f"/admin/screening/warningsettings/{later.pk}/change/").content.decode()
+    )
+    assert client.get("/admin/screening/riskwarning/").status_code == 200
