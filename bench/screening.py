@@ -58,6 +58,7 @@ HEADER = ["姓名", "身份证号", "就诊日期", "医疗总费用", "报销�
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--members", type=int, default=350_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=200_000)
     parser.add_argument("--naive-rows", type=int, default=20_000)
@@ -73,6 +74,7 @@ def main():
 
     call_command("migrate", verbosity=0)
     county = build_registry(args.households, args.keep)
+    top_up_members(county, args.members)
     department = Department.objects.get(county=county, kind=Department.Kind.MEDICAL_INSURANCE)
     members = Member.objects.filter(household__village__path__startswith=county.path).count()
     print(f"registry: {members:,} members")
@@ -152,6 +154,44 @@ def build_registry(households, keep):
     return county
 
 
+def top_up_members(county, target):
+    """The demo draws about 3.2 people per household: add children (bulk_create, as the demo
+    does) to households in turn until the county has `target` members."""
+    from households.models import Household
+
+    members = Member.objects.filter(household__village__path__startswith=county.path)
+    missing = target - members.count()
+    if missing <= 0:
+        return
+    taken = set(Member.objects.values_list("id_number", flat=True))
+    households = list(
+        Household.objects.filter(village__path__startswith=county.path).order_by("pk").values_list("pk", flat=True)
+    )
+    new, day, sequence = [], datetime.date(2012, 1, 1), 0
+    while len(new) < missing:
+        sequence = (sequence + 2) % 1000
+        if sequence == 0:
+            day += datetime.timedelta(days=1)
+        number = idnumber.make(county.code[:6], day, sequence)
+        if number in taken:
+            continue
+        taken.add(number)
+        new.append(
+            Member(
+                household_id=households[len(new) % len(households)],
+                id_number=number,
+                name="张小明",
+                relation=Member.Relation.CHILD,
+                birth_date=day,
+                sex="F",
+            )
+        )
+    Member.objects.bulk_create(new, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE households_member")
+    print(f"added {len(new):,} members (bulk_create) to reach {target:,}")
+
+
 def make_csv(path, county, rows):
     """60 % of rows are visits of registry members (several per person, distinct dates), 40 %
     people in no household; 1 % bad rows (wrong check digit, an amount that is no number, an
@@ -226,6 +266,7 @@ def clear():
 
 
 def run_floor(csv_path, department):
+    """No validation at all: the row number makes each key unique (bad rows would clash)."""
     upload = ScreeningUpload.objects.create(department=department, period=datetime.date(2025, 11, 1), status="done")
     county_path = department.county.path
     started = time.perf_counter()
@@ -245,7 +286,8 @@ def run_floor(csv_path, department):
             INSERT INTO screening_screeningrow (upload_id, department_id, period, chunk, row_number, record_key,
                 id_number, name, name_differs, member_id, household_id, village_id, town_id, amount, event_date,
                 code, data)
-            SELECT %s, %s, %s, 0, s.row_number + 1, s.id_number || '|' || s.visit_date || '|' || s.inpatient || '|',
+            SELECT %s, %s, %s, 0, s.row_number + 1,
+                   s.id_number || '|' || s.visit_date || '|' || s.inpatient || '|' || s.row_number,
                    s.id_number, s.name, COALESCE(r.name <> s.name, FALSE), r.member_id, r.household_id, r.village_id,
                    r.town_id,
                    CASE WHEN s.self_paid ~ '^[0-9]+(\\.[0-9]+)?$' THEN s.self_paid::numeric END,

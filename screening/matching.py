@@ -9,42 +9,14 @@ inside their transaction.
 
 import datetime
 import io
-import json
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 
 from .models import ScreeningRow
-from .parsing import Record
 
 STAGE = "screening_stage"
-STAGE_COLUMNS = "row_number, record_key, id_number, name, amount, event_date, code, data"
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)
-
-
-def stage_values(record: Record, amount: str, event_date: str, code: str) -> tuple[Any, ...]:
-    """One staging row: the typed columns ScreeningRow keeps, and every value as text in `data`."""
-    values = record.values
-    data = json.dumps({k: _text(v) for k, v in values.items()}, ensure_ascii=False, separators=(",", ":"))
-    amount_value = values.get(amount) if amount else None
-    date_value = values.get(event_date) if event_date else None
-    return (
-        record.row,
-        record.record_key,
-        record.id_number,
-        record.name,
-        None if amount_value is None else str(amount_value),
-        None if date_value is None else date_value.isoformat(),
-        _text(values[code]) if code and code in values else "",
-        data,
-    )
 
 
 def insert_rows(
@@ -54,45 +26,59 @@ def insert_rows(
     period: datetime.date,
     chunk: int,
     county_path: str,
+    value_keys: Sequence[str],
+    amount: str,
+    event_date: str,
+    code: str,
     rows: Sequence[tuple[Any, ...]],
 ) -> int:
-    """Stage `rows` (from stage_values) and write them as ScreeningRow in one INSERT … SELECT;
-    return how many matched a member of the county. Needs the caller's transaction."""
+    """Stage `rows` (parsing.ChunkResult.records: row number, record key, ID number, name, then
+    one text per value key) and write them as ScreeningRow in one INSERT … SELECT; return how
+    many matched a member of the county. The typed columns and `data` (every value key) are
+    built by the database from the staged texts. Needs the caller's transaction."""
     table = ScreeningRow._meta.db_table
     postgres = connection.vendor == "postgresql"
+    staged = [f"v{i}" for i in range(len(value_keys))]
+    column_of = dict(zip(value_keys, staged, strict=True))
+    columns = ["row_number", "record_key", "id_number", "name", *staged]
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        definition = ", ".join(
+            ["row_number integer", "record_key text", "id_number text", "name text", *(f"{c} text" for c in staged)]
+        )
         if postgres:
             # A chunk's commit need not wait for the disk: finalize's commit (synchronous) comes
             # after every chunk's in the log and flushes them with it; a crash before that loses
             # only chunks that are not marked done, and they are run again.
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute(
-                f"CREATE TEMP TABLE {STAGE} (row_number integer, record_key text, id_number varchar(18), name text,"
-                " amount numeric(14, 2), event_date date, code text, data text) ON COMMIT DROP"
-            )
+            cursor.execute(f"CREATE TEMP TABLE {STAGE} ({definition}) ON COMMIT DROP")
             buffer = io.StringIO()
             write = buffer.write
             for row in rows:
-                write("\t".join(_copy_field(v) for v in row))
+                write("\t".join(map(_copy_field, row)))
                 write("\n")
             buffer.seek(0)
-            cursor.copy_expert(f"COPY {STAGE} ({STAGE_COLUMNS}) FROM STDIN", buffer)
+            cursor.copy_expert(f"COPY {STAGE} ({', '.join(columns)}) FROM STDIN", buffer)
         else:
-            cursor.execute(
-                f"CREATE TEMP TABLE {STAGE} (row_number integer, record_key text, id_number text, name text,"
-                " amount text, event_date text, code text, data text)"
-            )
-            cursor.executemany(f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
-        data = "s.data::jsonb" if postgres else "s.data"
-        amount = "s.amount" if postgres else "CAST(s.amount AS NUMERIC)"
+            cursor.execute(f"CREATE TEMP TABLE {STAGE} ({definition})")
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {STAGE} ({', '.join(columns)}) VALUES ({marks})", rows)
+        pairs = ", ".join(f"'{key}', s.{column}" for key, column in column_of.items())
+        data = f"jsonb_build_object({pairs})" if postgres else f"json_object({pairs})"
+        amount_sql = f"CAST(s.{column_of[amount]} AS NUMERIC)" if amount in column_of else "NULL"
+        date_sql = (
+            (f"CAST(s.{column_of[event_date]} AS DATE)" if postgres else f"s.{column_of[event_date]}")
+            if event_date in column_of
+            else "NULL"
+        )
+        code_sql = f"COALESCE(s.{column_of[code]}, '')" if code in column_of else "''"
         insert = f"""
             INSERT INTO {table} (upload_id, department_id, period, chunk, row_number, record_key, id_number, name,
                                  name_differs, member_id, household_id, village_id, town_id, amount, event_date,
                                  code, data)
             SELECT %s, %s, %s, %s, s.row_number, s.record_key, s.id_number, s.name,
                    CASE WHEN r.member_id IS NOT NULL AND r.name <> s.name THEN {_true()} ELSE {_false()} END,
-                   r.member_id, r.household_id, r.village_id, r.town_id, {amount}, s.event_date, s.code, {data}
+                   r.member_id, r.household_id, r.village_id, r.town_id, {amount_sql}, {date_sql}, {code_sql}, {data}
             FROM {STAGE} s
             LEFT JOIN (
                 SELECT m.id AS member_id, m.id_number, m.name, m.household_id, h.village_id, v.parent_id AS town_id
@@ -142,7 +128,7 @@ def _copy_field(value: Any) -> str:
     """A value in COPY's text format: NULL as \\N; backslash, tab and line breaks escaped."""
     if value is None:
         return "\\N"
-    text = value if isinstance(value, str) else str(value) if not isinstance(value, Decimal) else format(value, "f")
+    text = value if isinstance(value, str) else str(value)
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text

@@ -141,23 +141,21 @@ class BadCell:
 
 
 @dataclass
-class Record:
-    row: int
-    record_key: str
-    id_number: str
-    name: str
-    values: dict[str, Any]  # key -> parsed value (Decimal, date, str, int)
-    cells: list[str]  # the row's cells as text, in FileLayout.keys order
-
-
-@dataclass
 class ChunkResult:
-    records: list[Record] = field(default_factory=list)
+    # One tuple per valid record, as it is staged for matching (screening.matching): row
+    # number, record key, ID number, name, then the value of each of FileLayout.value_keys as
+    # text (amounts "1234.50", dates ISO) or None when blank.
+    records: list[tuple[Any, ...]] = field(default_factory=list)
     bad: list[BadCell] = field(default_factory=list)
     bad_cells: dict[int, list[str]] = field(default_factory=dict)  # row -> its cells, for the download
     rows_read: int = 0  # data rows: valid + invalid
     rows_invalid: int = 0
     rows_skipped: int = 0  # notes and totals lines
+
+
+def value_keys(file_layout: FileLayout) -> list[str]:
+    """The layout's columns found in the file after the ID number and name, in file order."""
+    return [k for k in file_layout.keys if k not in ("id_number", "name")]
 
 
 def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) -> ChunkResult:
@@ -171,9 +169,14 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
     columns = [layout.by_key[k] for k in keys]
     headers = [file_layout.header(k) for k in keys]
     id_index = keys.index("id_number")
-    others = [(i, c.key, c, PARSERS[c.kind]) for i, c in enumerate(columns) if i != id_index]
+    name_index = keys.index("name") if "name" in keys else -1
+    others = [(i, c.key, c, PARSERS[c.kind]) for i, c in enumerate(columns) if i not in (id_index, name_index)]
+    staged = value_keys(file_layout)
+    key_positions = [staged.index(k) if k in staged else -1 for k in layout.key]
+    name_column = layout.by_key["name"]
+    cross_check = CROSS_CHECKS.get(layout.kind)
     result = ChunkResult()
-    seen: dict[str, Record] = {}
+    seen: dict[str, tuple[tuple[Any, ...], list[str]]] = {}
     conflicted: set[str] = set()
     for row_number, raw_cells in rows:
         texts = [clean_text(v) for v in raw_cells]
@@ -190,11 +193,18 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
                 continue
         result.rows_read += 1
         problems: list[BadCell] = []
-        values: dict[str, Any] = {}
         found = spreadsheets.read_id_cell(raw_cells[id_index], id_text)
         if found.error:
             problems.append(BadCell(row_number, headers[id_index], found.error))
-        id_number = found.number
+        name = texts[name_index] if name_index >= 0 else ""
+        if not name:
+            problems.append(BadCell(row_number, headers[name_index] if name_index >= 0 else "姓名", "姓名不能为空。"))
+        else:
+            try:
+                name = _parse_text(name_column, None, name)
+            except ValueError as exc:
+                problems.append(BadCell(row_number, headers[name_index], str(exc)))
+        values: dict[str, Any] = {}
         for index, key, column, parse in others:
             text = texts[index]
             if not text:
@@ -205,36 +215,45 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
                 values[key] = parse(column, raw_cells[index], text)
             except ValueError as exc:
                 problems.append(BadCell(row_number, headers[index], str(exc)))
-        name = values.pop("name", "")
-        if not problems:
-            problems.extend(_cross_checks(layout.kind, values, file_layout, row_number))
+        if not problems and cross_check is not None:
+            problems.extend(cross_check(values, file_layout, row_number))
         if problems:
             _reject(result, row_number, problems, texts)
             continue
-        record_key = "|".join([id_number, *(_key_text(values.get(k)) for k in layout.key)])
-        record = Record(row_number, record_key, id_number, name, values, texts)
+        value_texts = tuple(_stage_text(values.get(k)) for k in staged)
+        record_key = "|".join([found.number, *(value_texts[p] or "" if p >= 0 else "" for p in key_positions)])
+        record = (row_number, record_key, found.number, name, *value_texts)
         earlier = seen.get(record_key)
         if earlier is None:
             if record_key not in conflicted:
-                seen[record_key] = record
+                seen[record_key] = (record, texts)
             else:
                 _reject(result, row_number, [BadCell(row_number, headers[id_index], _conflict_text(layout))], texts)
             continue
-        if (earlier.name, earlier.values) == (name, values):
-            _reject(
-                result, row_number, [BadCell(row_number, "", f"与第 {earlier.row} 行完全相同，重复的行未计入。")], texts
-            )
+        earlier_record, earlier_texts = earlier
+        if earlier_record[3:] == record[3:]:
+            repeat = BadCell(row_number, "", f"与第 {earlier_record[0]} 行完全相同，重复的行未计入。")
+            _reject(result, row_number, [repeat], texts)
             continue
         # Neither row is trusted: the department must say which is right.
         conflicted.add(record_key)
         del seen[record_key]
+        first = earlier_record[0]
         reason = f"与第 {row_number} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
-        _reject(result, earlier.row, [BadCell(earlier.row, headers[id_index], reason)], earlier.cells)
-        reason = f"与第 {earlier.row} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
+        _reject(result, first, [BadCell(first, headers[id_index], reason)], earlier_texts)
+        reason = f"与第 {first} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
         _reject(result, row_number, [BadCell(row_number, headers[id_index], reason)], texts)
-    result.records = list(seen.values())  # in file order: a dict keeps insertion order
+    result.records = [record for record, _ in seen.values()]  # in file order: a dict keeps insertion order
     result.bad.sort(key=lambda b: b.row)
     return result
+
+
+def _stage_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
 
 
 def _reject(result: ChunkResult, row: int, problems: list[BadCell], cells: list[str]) -> None:
@@ -257,26 +276,24 @@ def _only_figures(texts: list[str], columns: list[Column], id_index: int) -> boo
     return bool(filled) and all(c.kind in ("amount", "int") for c in filled)
 
 
-def _key_text(value: object) -> str:
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return "" if value is None else str(value)
+def _medical_checks(values: dict[str, Any], file_layout: FileLayout, row: int) -> list[BadCell]:
+    total, paid, reimbursed = values.get("total_cost"), values.get("self_paid"), values.get("reimbursed")
+    if total is not None and paid is not None and paid > total:
+        return [BadCell(row, file_layout.header("self_paid"), "个人自付金额大于医疗总费用。")]
+    if total is not None and paid is not None and reimbursed is not None and paid + reimbursed > total + 1:
+        return [BadCell(row, file_layout.header("reimbursed"), "报销金额与个人自付金额之和大于医疗总费用。")]
+    return []
 
 
-def _cross_checks(kind: str, values: dict[str, Any], file_layout: FileLayout, row: int) -> list[BadCell]:
-    problems = []
-    if kind == "medical_insurance":
-        total, paid, reimbursed = values.get("total_cost"), values.get("self_paid"), values.get("reimbursed")
-        if total is not None and paid is not None and paid > total:
-            problems.append(BadCell(row, file_layout.header("self_paid"), "个人自付金额大于医疗总费用。"))
-        elif total is not None and paid is not None and reimbursed is not None and paid + reimbursed > total + 1:
-            problems.append(
-                BadCell(row, file_layout.header("reimbursed"), "报销金额与个人自付金额之和大于医疗总费用。")
-            )
+def _period_checks(values: dict[str, Any], file_layout: FileLayout, row: int) -> list[BadCell]:
     start, end = values.get("start_date"), values.get("end_date")
     if start and end and end < start:
-        problems.append(BadCell(row, file_layout.header("end_date"), "结束日期早于开始日期。"))
-    return problems
+        return [BadCell(row, file_layout.header("end_date"), "结束日期早于开始日期。")]
+    return []
+
+
+# Checks across the columns of one row, per department kind.
+CROSS_CHECKS = {"medical_insurance": _medical_checks, "civil_affairs": _period_checks}
 
 
 # --- values --------------------------------------------------------------------------------

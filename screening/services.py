@@ -345,14 +345,17 @@ def do_chunk(chunk: ScreeningChunk) -> None:
     result = parsing.parse_chunk(file_layout, _unpickle(bytes(chunk.payload or b"")))
     matching.delete_rows(upload_id=upload.pk, chunk=chunk.index)
     ScreeningBadRow.objects.filter(upload=upload, chunk=chunk.index).delete()
-    stage = [matching.stage_values(r, layout.amount, layout.event_date, layout.code) for r in result.records]
     matched = matching.insert_rows(
         upload_id=upload.pk,
         department_id=upload.department_id,
         period=upload.period,
         chunk=chunk.index,
         county_path=upload.department.county.path,
-        rows=stage,
+        value_keys=parsing.value_keys(file_layout),
+        amount=layout.amount,
+        event_date=layout.event_date,
+        code=layout.code,
+        rows=result.records,
     )
     ScreeningBadRow.objects.bulk_create(
         [
