@@ -124,9 +124,11 @@ def open_file(layout: Layout, fileobj: IO[bytes], filename: str) -> tuple[FileLa
 
 def partition_key(raw: object) -> str:
     """The ID number as rows are grouped into chunks: every row of one person lands in the same
-    chunk, so duplicates are found inside a chunk. Must agree with read_id_cell's normalisation."""
-    if isinstance(raw, str) and raw.isascii():
-        return raw.strip().strip("'\"` ").upper()
+    chunk, so duplicates are found inside a chunk. It must equal the number read_id_cell reads
+    from any spelling of it (full-width digits, quotes, ="…", spaces, a lower-case x): two
+    spellings in two chunks would be one record written twice."""
+    if isinstance(raw, str) and len(raw) == 18 and raw.isascii() and raw.isalnum():
+        return raw.upper()  # the plain spelling of nearly every row
     return idnumber.normalize(clean_text(raw).strip(spreadsheets.ID_QUOTES + " "))
 
 

@@ -25,11 +25,11 @@ share them.
 
 import datetime
 import functools
-import io
 import logging
 import math
 import pickle
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
@@ -252,14 +252,14 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
             rows_in = buckets[bucket]
             rows_in.append((row_number, cells))
             if len(rows_in) >= FLUSH_ROWS:
-                parts[bucket].append(pickle.dumps(rows_in, protocol=pickle.HIGHEST_PROTOCOL))
+                parts[bucket].append(_pack(rows_in))
                 buckets[bucket] = []
             seen += 1
             if seen % PROGRESS_EVERY == 0:
                 ScreeningUpload.objects.filter(pk=upload.pk).update(rows_read=seen, heartbeat_at=timezone.now())
     for bucket, rows_in in enumerate(buckets):
         if rows_in:
-            parts[bucket].append(pickle.dumps(rows_in, protocol=pickle.HIGHEST_PROTOCOL))
+            parts[bucket].append(_pack(rows_in))
     chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 20_000)))
     count = max(1, min(BUCKETS, math.ceil(seen / chunk_rows)))
     notices = []
@@ -415,11 +415,22 @@ def _record_progress(upload_id: int) -> None:
     )
 
 
+def _pack(rows: list[tuple[int, list[Any]]]) -> bytes:
+    """Rows as one length-prefixed, compressed pickle (a chunk's payload is a run of these):
+    compressed, a million rows weigh a quarter as much in memory and on the way to the database."""
+    packed = zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    return len(packed).to_bytes(4, "big") + packed
+
+
 def _unpickle(payload: bytes) -> list[tuple[int, list[Any]]]:
     rows: list[tuple[int, list[Any]]] = []
-    stream = io.BytesIO(payload)
-    while stream.tell() < len(payload):
-        rows.extend(pickle.load(stream))  # noqa: S301 - written by _read_into_chunks, see there
+    view = memoryview(payload)
+    position = 0
+    while position < len(payload):
+        size = int.from_bytes(view[position : position + 4], "big")
+        part = zlib.decompress(view[position + 4 : position + 4 + size])
+        rows.extend(pickle.loads(part))  # noqa: S301 - written by _read_into_chunks, see there
+        position += 4 + size
     rows.sort(key=lambda r: r[0])  # file order, so "the first of two duplicates" is the upper row
     return rows
 

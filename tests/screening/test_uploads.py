@@ -416,3 +416,25 @@ CALLED = []
 
 def remember_upload(*, upload_id):
     CALLED.append(upload_id)
+
+
+def test_one_person_spelled_differently_lands_in_one_chunk_and_is_found_a_duplicate(world, settings):
+    settings.SCREENING_CHUNK_ROWS = 2
+    member = county_members(world)[0]
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in member.id_number)
+    rows = [medical_row(person_id(n)) for n in range(8)]
+    rows += [
+        medical_row(member),
+        medical_row(
+            member.id_number.lower() if member.id_number.endswith("X") else f"'{member.id_number}", member.name
+        ),
+        medical_row(full_width, member.name),
+        medical_row(f'="{member.id_number}"', member.name, paid="1"),
+    ]
+    upload = service_upload(world.department_staff, csv_bytes(rows))
+
+    upload.refresh_from_db()
+    assert upload.status == "done" and upload.chunks_total > 3
+    reasons = {b.row: b.reason for b in upload.bad_rows.all()}
+    assert set(reasons) == {10, 11, 12, 13}  # the repeats, and the conflicting pair
+    assert not ScreeningRow.objects.filter(upload=upload, id_number=member.id_number).exists()
