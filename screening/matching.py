@@ -98,7 +98,10 @@ def insert_rows(
         else:
             cursor.execute(insert, params)
             cursor.execute(
-                f"SELECT COUNT(member_id) FROM {table} WHERE upload_id = %s AND chunk = %s", [upload_id, chunk]
+                f"SELECT COUNT(*) FROM {STAGE} s JOIN households_member m ON m.id_number = s.id_number"
+                " JOIN households_household h ON h.id = m.household_id"
+                " JOIN households_area v ON v.id = h.village_id WHERE v.path LIKE %s",
+                [county_path + "%"],
             )
         matched = cursor.fetchone()[0]
         if not postgres:
@@ -106,14 +109,10 @@ def insert_rows(
     return int(matched)
 
 
-def delete_rows(*, upload_id: int, chunk: int | None = None) -> None:
-    """Remove an upload's rows (or one chunk's) in one statement."""
-    table = ScreeningRow._meta.db_table
+def delete_rows(*, upload_id: int) -> None:
+    """Remove an upload's rows in one statement."""
     with connection.cursor() as cursor:
-        if chunk is None:
-            cursor.execute(f"DELETE FROM {table} WHERE upload_id = %s", [upload_id])
-        else:
-            cursor.execute(f"DELETE FROM {table} WHERE upload_id = %s AND chunk = %s", [upload_id, chunk])
+        cursor.execute(f"DELETE FROM {ScreeningRow._meta.db_table} WHERE upload_id = %s", [upload_id])
 
 
 def _true() -> str:

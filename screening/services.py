@@ -336,15 +336,14 @@ def check_chunk(*, upload_id: int, index: int, attempt: int) -> ScreeningChunk |
 
 
 def do_chunk(chunk: ScreeningChunk) -> None:
-    """Validate, match and write one chunk's rows; the chunk row must be locked (check_chunk).
-    Whatever an interrupted earlier run of this chunk left is replaced, so running it twice
-    gives the same rows."""
+    """Validate, match and write one chunk's rows; the chunk row must be locked (check_chunk),
+    which makes a second delivery wait and then find the chunk done."""
     upload = chunk.upload
     file_layout = file_layout_of(upload)
     layout = file_layout.layout
     result = parsing.parse_chunk(file_layout, _unpickle(bytes(chunk.payload or b"")))
-    matching.delete_rows(upload_id=upload.pk, chunk=chunk.index)
-    ScreeningBadRow.objects.filter(upload=upload, chunk=chunk.index).delete()
+    # Nothing of this chunk is written yet: its rows and its done flag commit together, and a
+    # new attempt starts from an upload with no rows (upload_prepare deletes them).
     matched = matching.insert_rows(
         upload_id=upload.pk,
         department_id=upload.department_id,
