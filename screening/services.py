@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
+from celery import Signature, chord
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -43,6 +44,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from fanpin.celery import app as celery_app
 from households import selectors as household_selectors
 from households.models import Department
 from households.spreadsheets import SUPPORTED_EXTENSIONS, SpreadsheetError
@@ -158,8 +160,6 @@ def do_upload_create(
 ) -> ScreeningUpload:
     """Store the file as a queued upload; the department row must be locked (check_upload_create).
     The task is enqueued after the commit (STYLE.md: no .delay() inside an open transaction)."""
-    from .tasks import prepare_upload
-
     try:
         with transaction.atomic():
             created = ScreeningUpload.objects.create(
@@ -171,7 +171,7 @@ def do_upload_create(
             )
     except IntegrityError:  # the one-active constraint: a concurrent upload won
         raise UploadConflict(f"{department.name} {period:%Y-%m} 已有一份文件正在处理，请等它完成后再上传。") from None
-    transaction.on_commit(lambda: prepare_upload.delay(created.pk))
+    transaction.on_commit(lambda: send_prepare(created.pk))
     return created
 
 
@@ -290,13 +290,20 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
     return count
 
 
+def task(name: str, *args: int) -> Signature:
+    """A task of screening.tasks by its name: services never import the tasks module (which
+    imports them). Sent like the task itself (eagerly when no broker is configured)."""
+    return celery_app.signature(name, args=args, immutable=True)
+
+
+def send_prepare(upload_id: int) -> None:
+    task("screening.prepare_upload", upload_id).apply_async()
+
+
 def send_chord(upload_id: int, chunks: int, attempt: int) -> None:
-    from celery import chord
 
-    from .tasks import finalize_upload, process_chunk
-
-    chord(process_chunk.si(upload_id, index, attempt) for index in range(chunks))(
-        finalize_upload.si(upload_id, attempt)
+    chord(task("screening.process_chunk", upload_id, index, attempt) for index in range(chunks))(
+        task("screening.finalize_upload", upload_id, attempt)
     )
 
 
@@ -534,14 +541,12 @@ def uploads_sweep(now: datetime.datetime | None = None) -> SweepResult:
     """Run by beat: re-send uploads whose message was lost, restart (from the stored file)
     uploads whose worker died, and after MAX_ATTEMPTS fail them. Nothing of a stopped run is
     visible: its rows belong to an upload that is not current, and are replaced or deleted."""
-    from .tasks import prepare_upload
-
     now = now or timezone.now()
     result = SweepResult()
     for upload_id in ScreeningUpload.objects.filter(
         status=ScreeningUpload.Status.QUEUED, created_at__lt=now - STALE_QUEUED
     ).values_list("pk", flat=True):
-        prepare_upload.delay(upload_id)
+        send_prepare(upload_id)
         result.resent += 1
     stale = ScreeningUpload.objects.filter(status=ScreeningUpload.Status.RUNNING, heartbeat_at__lt=now - STALE_RUNNING)
     for upload_id, attempt in stale.values_list("pk", "attempt"):
@@ -552,7 +557,7 @@ def uploads_sweep(now: datetime.datetime | None = None) -> SweepResult:
         # Back to queued (only if still stale: a chunk may have reported meanwhile); the next
         # prepare claims it with a new attempt, so the old attempt's chunk messages do nothing.
         if stale.filter(pk=upload_id, attempt=attempt).update(status=ScreeningUpload.Status.QUEUED):
-            prepare_upload.delay(upload_id)  # the beat task runs in autocommit: the update is committed
+            send_prepare(upload_id)  # the beat task runs in autocommit: the update is committed
             result.restarted += 1
     if result.resent or result.restarted or result.failed:
         logger.warning("Screening sweep: %s", result)
