@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound
 
+from fanpin.auth import obtain_token
 from households import views as household_views
 
 
@@ -27,9 +27,9 @@ urlpatterns = [
     path("screening/", include("screening.urls")),
     path("", include("assistance.urls")),
     path("admin/", admin.site.urls),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", obtain_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("households.api")),
     path("api/", include("monitoring.api")),
     path("api/", include("screening.api")),
@@ -37,6 +37,11 @@ urlpatterns = [
     path("api/", include("screening.warning_api")),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]
+
+handler400 = "fanpin.views.bad_request"
+handler403 = "fanpin.views.permission_denied"
+handler404 = "fanpin.views.page_not_found"
+handler500 = "fanpin.views.server_error"
 
 admin.site.site_header = "防止返贫动态监测和帮扶系统 · 管理后台"
 admin.site.site_title = "fanpin 管理后台"

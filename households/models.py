@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import idnumber
+from .text import TextCheckedModel, normalize_phone, validate_phone
 
 
 class Area(models.Model):
@@ -178,7 +179,7 @@ class RoleAssignment(models.Model):
             raise ValidationError({"area": "系统管理员不绑定区域或部门。"})
 
 
-class Household(models.Model):
+class Household(TextCheckedModel):
     class Type(models.TextChoices):
         FORMERLY_POOR = "formerly_poor", "脱贫户"
         ORDINARY = "ordinary", "一般农户"
@@ -232,6 +233,15 @@ class Household(models.Model):
     def __str__(self):
         return self.number
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        self.phone = normalize_phone(self.phone)
+        try:
+            validate_phone(self.phone)
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.messages}) from None
+
     def security_status(self):
         """[(label, secure, note)] for 两不愁三保障 and water, in display order."""
         return [
@@ -266,7 +276,7 @@ def mask_phone(phone):
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
-class Member(models.Model):
+class Member(TextCheckedModel):
     class Relation(models.TextChoices):
         HEAD = "head", "户主"
         SPOUSE = "spouse", "配偶"
@@ -388,6 +398,12 @@ class Member(models.Model):
         """Normalise the ID number and derive birth date and sex from it (GB 11643)."""
         from django.core.exceptions import ValidationError
 
+        errors = {}
+        self.phone = normalize_phone(self.phone)
+        try:
+            validate_phone(self.phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
         try:
             self.apply_id_number(self.id_number)
         except ValidationError as exc:
@@ -395,9 +411,11 @@ class Member(models.Model):
             # constraint) so the error is reported once, on the ID number, not as a
             # "constraint member_sex_valid" message the user cannot act on.
             self.sex = self.birth_date = None
-            raise ValidationError({"id_number": exc.messages}) from None
+            errors["id_number"] = exc.messages
         if self.disability_level and not self.disability_category:
-            raise ValidationError({"disability_category": "填写残疾等级时必须选择残疾类别。"})
+            errors["disability_category"] = ["填写残疾等级时必须选择残疾类别。"]
+        if errors:
+            raise ValidationError(errors)
 
     def full_clean(self, *args, **kwargs):
         # clean_fields() (the field validator) and clean() both check the ID number:
@@ -443,7 +461,7 @@ SEVERE_DISABILITY_Q = Q(disability_level__in=[1, 2]) | Q(
 DISABLED_Q = ~Q(disability_category="") | Q(health="disabled")
 
 
-class IncomeRecord(models.Model):
+class IncomeRecord(TextCheckedModel):
     """A household's income for a year (month empty) or a month (seed 004: monthly entries).
 
     Totals and per-capita income are computed on the server from the parts; the household

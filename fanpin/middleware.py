@@ -1,0 +1,173 @@
+"""Request and response guards that hold for every page and API endpoint (issue 14).
+
+RequestGuardMiddleware answers a request body no view should see with 400 (413 when too
+large), in Chinese, as JSON under /api/ and as a page elsewhere:
+- JSON nested deeper than MAX_JSON_DEPTH (a body of 1,000 "[" made the parser recurse until
+  RecursionError, a 500, and with DEBUG a 138 KB traceback page),
+- a form body that is not UTF-8 when no other charset is declared (a GBK post was stored as
+  mojibake), or one whose declared charset Python does not know,
+- text with characters no name, address or note contains (households.text).
+
+PrivateResponseMiddleware marks every answer the application itself makes `no-store`:
+pages and API answers carry ID numbers, phones and health data, and the static files
+(served by WhiteNoise before this point) are the only public, cacheable answers.
+"""
+
+import codecs
+import json
+from urllib.parse import unquote_to_bytes
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+
+from households import text
+
+MAX_JSON_DEPTH = 32
+
+DEPTH_MESSAGE = f"请求内容嵌套层数过多（最多 {MAX_JSON_DEPTH} 层），请检查提交的 JSON。"
+ENCODING_MESSAGE = "请求内容不是有效的 UTF-8 编码。请使用 UTF-8 提交，或在 Content-Type 中声明所用的字符集（charset）。"
+URLENCODED_CHARSET_MESSAGE = "表单内容须以 UTF-8 编码提交（application/x-www-form-urlencoded 只支持 UTF-8）。"
+CHARSET_MESSAGE = "不支持请求声明的字符集 {charset}，请使用 UTF-8。"
+TOO_BIG_MESSAGE = "请求内容过大，请减少数据量或分批提交。"
+TOO_MANY_FIELDS_MESSAGE = "请求中的字段过多。"
+
+
+def is_api(request):
+    return request.path_info.startswith("/api/")
+
+
+def error_response(request, message, status=400, field=None):
+    """The guard's answer: {"detail": ...} (or {field: [...]}) for API clients, a page otherwise."""
+    if is_api(request):
+        body = {field: [message]} if field else {"detail": message}
+        return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    return render(request, "400.html", {"message": message, "field": field}, status=status)
+
+
+def json_depth_exceeded(value, limit=MAX_JSON_DEPTH):
+    """True if a parsed JSON value nests lists/objects deeper than `limit` (iterative: a
+    recursive walk would fail on exactly the bodies it is meant to catch)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _strings(value):
+    """(field name, text) for every string in a parsed JSON body, keys included."""
+    stack = [(None, value)]
+    while stack:
+        name, node = stack.pop()
+        if isinstance(node, str):
+            yield name, node
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                yield key, key
+                stack.append((key if name is None else name, child))
+        elif isinstance(node, list):
+            stack.extend((name, child) for child in node)
+
+
+def _forbidden_text(pairs):
+    for name, value in pairs:
+        message = text.forbidden_character(value)
+        if message:
+            return name, message
+    return None
+
+
+def _urlencoded_is_utf8(body):
+    for part in body.split(b"&"):
+        for piece in part.split(b"=", 1):
+            try:
+                unquote_to_bytes(piece.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+    return True
+
+
+class RequestGuardMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            try:
+                refusal = self.check_body(request)
+            except RequestDataTooBig:
+                refusal = error_response(request, TOO_BIG_MESSAGE, status=413)
+            except TooManyFieldsSent:
+                refusal = error_response(request, TOO_MANY_FIELDS_MESSAGE)
+            if refusal is not None:
+                return refusal
+        return self.get_response(request)
+
+    def check_body(self, request):
+        content_type = request.content_type or ""
+        charset = request.content_params.get("charset")
+        if charset:
+            try:
+                codecs.lookup(charset)
+            except LookupError:
+                return error_response(request, CHARSET_MESSAGE.format(charset=charset[:40]))
+        if content_type == "application/json" or content_type.endswith("+json"):
+            return self.check_json(request, charset or "utf-8")
+        if content_type == "application/x-www-form-urlencoded":
+            # Django reads url-encoded forms as UTF-8 only (it refuses another declared charset
+            # with an English 400); multipart forms may declare one.
+            if charset and codecs.lookup(charset).name != "utf-8":
+                return error_response(request, URLENCODED_CHARSET_MESSAGE)
+            if not _urlencoded_is_utf8(request.body):
+                return error_response(request, ENCODING_MESSAGE)
+            return self.check_form(request)
+        if content_type == "multipart/form-data":
+            return self.check_form(request, multipart=True)
+        return None
+
+    def check_json(self, request, charset):
+        try:
+            data = json.loads(request.body.decode(charset))
+        except RecursionError:
+            return error_response(request, DEPTH_MESSAGE)
+        except (ValueError, UnicodeDecodeError):
+            return None  # malformed JSON: the API's parser answers it (400, fanpin.api.PARSE_ERROR)
+        if json_depth_exceeded(data):
+            return error_response(request, DEPTH_MESSAGE)
+        found = _forbidden_text(_strings(data))
+        if found:
+            return error_response(request, found[1], field=found[0])
+        return None
+
+    def check_form(self, request, multipart=False):
+        pairs = [(key, key) for key in request.POST] + [
+            (key, value) for key, values in request.POST.lists() for value in values
+        ]
+        # Multipart fields are decoded with replacement characters: a U+FFFD nobody types
+        # means the bytes were not UTF-8.
+        if multipart and not request.content_params.get("charset") and any("\ufffd" in v for _, v in pairs):
+            return error_response(request, ENCODING_MESSAGE)
+        found = _forbidden_text(pairs)
+        if found:
+            return error_response(request, found[1], field=found[0])
+        return None
+
+
+class PrivateResponseMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response
