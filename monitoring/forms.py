@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from households.models import Household
+from households.uploads import DocumentFileField, ImageFileField
 
 from . import selectors
 from .models import (
@@ -40,7 +41,7 @@ class StepForm(forms.Form):
     # are judged for that day (monitoring.conditions.check_day). None: the day it is taken.
     step_date_field: str | None = None
     comment = forms.CharField(label="意见/说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    attachment = forms.FileField(
+    attachment = DocumentFileField(
         label="附件", required=False, help_text="可选，如会议记录、公示照片的扫描件", validators=[validate_document]
     )
 
@@ -114,7 +115,7 @@ class StartAppraisalForm(StepForm):
     )
     home_check_note = forms.CharField(label="核实情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     commitment_signed_on = forms.DateField(label="承诺授权书签署日期", required=False, widget=DateInput())
-    commitment_scan = forms.FileField(label="承诺授权书扫描件", required=False, validators=[validate_document])
+    commitment_scan = DocumentFileField(label="承诺授权书扫描件", required=False, validators=[validate_document])
     commitment_archive_ref = forms.CharField(
         label="纸质承诺书村级档案编号",
         required=False,
@@ -458,8 +459,8 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
-class MultipleFileField(forms.FileField):
-    """Several photos in one input (Django's documented pattern)."""
+class MultipleFileField(ImageFileField):
+    """Several photos in one input (Django's documented pattern), each checked and re-encoded."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))

@@ -11,6 +11,7 @@ shown here (DOMAIN.md §9)."""
 import datetime
 
 from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -59,10 +60,12 @@ class PersonSerializer(serializers.Serializer):
         return {"id": user.pk, "username": user.username, "name": person_name(user)}
 
 
-def _file_url(request, field):
+def _file_url(request, field, route, *args):
+    """The scoped view that serves an uploaded file (media is never served directly: every
+    file is personal data and checked against the caller's scope when fetched)."""
     if not field:
         return None
-    url = field.url
+    url = reverse(route, args=args)
     return request.build_absolute_uri(url) if request is not None else url
 
 
@@ -286,7 +289,7 @@ class VisitSerializer(ReadOnlyBlankChoicesMixin, serializers.ModelSerializer):
 
     def get_photos(self, visit) -> list[str]:
         request = self.context.get("request")
-        return [_file_url(request, p.image) for p in visit.photos.all()]
+        return [_file_url(request, p.image, "monitoring:visit-photo", p.pk) for p in visit.photos.all()]
 
 
 class VisitCreateSerializer(serializers.Serializer):
@@ -365,7 +368,9 @@ class TimelineItemSerializer(serializers.Serializer):
                 "actor": PersonSerializer(item.actor).data if item.actor else None,
                 "comment": item.comment,
                 "payload": item.payload,
-                "attachment": _file_url(self.context.get("request"), item.attachment),
+                "attachment": _file_url(
+                    self.context.get("request"), item.attachment, "monitoring:event-attachment", item.case_id, item.pk
+                ),
                 "visit": None,
             }
         return {
@@ -464,7 +469,7 @@ class CaseDetailSerializer(CaseListSerializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_commitment_scan(self, case):
-        return _file_url(self.context.get("request"), case.commitment_scan)
+        return _file_url(self.context.get("request"), case.commitment_scan, "monitoring:commitment-scan", case.pk)
 
     @extend_schema_field(ObjectionSerializer(many=True))
     def get_objections(self, case):

@@ -117,3 +117,39 @@ def make_income(household, year=2025, **parts):
 
 def make_department(county, kind=Department.Kind.MEDICAL_INSURANCE):
     return Department.objects.create(county=county, kind=kind, name=f"{county.name}{Department.Kind(kind).label}局")
+
+
+def image_bytes(fmt="JPEG", size=(64, 48), color=(200, 120, 40)):
+    """A real, decodable image (uploads are checked by content, households/uploads.py)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt)
+    return out.getvalue()
+
+
+def pdf_bytes(pages=1):
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def jpeg_upload(name="photo.jpg", **kwargs):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, image_bytes("JPEG", **kwargs), content_type="image/jpeg")
+
+
+def pdf_upload(name="scan.pdf"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, pdf_bytes(), content_type="application/pdf")

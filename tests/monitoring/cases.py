@@ -129,9 +129,8 @@ def report(w, household=None, contact_person=None, discovered_on=DISCOVERED):
 
 def commitment_scan():
     """A fresh upload of the signed commitment's scan (a file can be read once)."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return SimpleUploadedFile("承诺授权书.pdf", b"%PDF-1.4 signed commitment", content_type="application/pdf")
+    # A real PDF: uploads are checked by content (households/uploads.py).
+    return f.pdf_upload("承诺授权书.pdf")
 
 
 def step_files(name):

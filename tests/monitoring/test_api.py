@@ -6,7 +6,6 @@ import uuid
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
@@ -373,7 +372,7 @@ def test_double_submit_succeeds_once_then_409(world):
 def test_transition_accepts_multipart_with_an_attachment(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     case = report(world)
-    scan = SimpleUploadedFile("commitment.pdf", b"%PDF-1.4 signed", content_type="application/pdf")
+    scan = f.pdf_upload("commitment.pdf")
     response = step(
         world.village_cadre,
         case,
@@ -383,7 +382,7 @@ def test_transition_accepts_multipart_with_an_attachment(world, settings, tmp_pa
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["state"] == "village_appraisal" and body["commitment_scan"].endswith(".pdf")
+    assert body["state"] == "village_appraisal" and body["commitment_scan"].endswith(f"/cases/{case.pk}/commitment/")
     event = next(e for e in body["timeline"] if e["action"] == "start_appraisal")
     assert event["comment"] == "已入户" and event["payload"]["home_checkers"] == "张三、李四"
 
@@ -498,7 +497,7 @@ def test_visit_is_recorded_once_even_when_synced_twice(world):
 
 def test_visit_from_a_phone_form_may_carry_photos(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    photos = [SimpleUploadedFile(f"p{i}.jpg", b"\xff\xd8\xff\xe0 jpeg", content_type="image/jpeg") for i in range(2)]
+    photos = [f.jpeg_upload(f"p{i}.jpg") for i in range(2)]
     with time_machine.travel(MAR_2, tick=False):
         response = client_for(world.village_cadre).post(
             "/api/visits/",

@@ -631,19 +631,21 @@ def _fill_more(w, n, monitored):
 
 
 def test_step_attachments_are_served_only_inside_scope(login, world, settings, tmp_path):
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     settings.MEDIA_ROOT = tmp_path
     w = world
     case = report(w)
     client = login(w.village_cadre)
+    scan, minutes = f.pdf_upload("承诺书.pdf"), f.pdf_upload("核实记录.pdf")
+    scan_bytes, minutes_bytes = scan.read(), minutes.read()
+    scan.seek(0), minutes.seek(0)
     with time_machine.travel(T_REPORT, tick=False):
         client.post(
             action_url(case, "start_appraisal"),
             {
                 **HOME_CHECK,
-                "commitment_scan": SimpleUploadedFile("承诺书.pdf", b"%PDF-scan"),
-                "attachment": SimpleUploadedFile("核实记录.pdf", b"%PDF-minutes"),
+                "commitment_scan": scan,
+                "attachment": minutes,
             },
         )
     event = CaseEvent.objects.get(case=case, action="start_appraisal")
@@ -651,7 +653,7 @@ def test_step_attachments_are_served_only_inside_scope(login, world, settings, t
     scan_url = reverse("monitoring:commitment-scan", args=[case.pk])
     minutes_url = reverse("monitoring:event-attachment", args=[case.pk, event.pk])
     assert scan_url in page and minutes_url in page
-    assert b"".join(client.get(scan_url).streaming_content) == b"%PDF-scan"
-    assert b"".join(client.get(minutes_url).streaming_content) == b"%PDF-minutes"
+    assert b"".join(client.get(scan_url).streaming_content) == scan_bytes
+    assert b"".join(client.get(minutes_url).streaming_content) == minutes_bytes
     other = login(w.village_cadre_b)
     assert other.get(scan_url).status_code == 404 and other.get(minutes_url).status_code == 404

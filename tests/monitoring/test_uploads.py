@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from monitoring import services
 from monitoring.models import CaseEvent
+from tests import factories as f
 from tests.monitoring.cases import commitment_scan
 
 
@@ -50,7 +51,7 @@ def test_a_web_page_cannot_be_uploaded_as_evidence(world):
 def test_a_pdf_opens_in_the_browser_and_a_word_file_downloads(world, client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     case = _report(world)
-    _start_appraisal(world, case, SimpleUploadedFile("纪要.pdf", b"%PDF-1.4", content_type="application/pdf"))
+    _start_appraisal(world, case, f.pdf_upload("纪要.pdf"))
     pdf_event = CaseEvent.objects.get(case=case, action="start_appraisal")
     client.force_login(world.village_cadre)
     response = client.get(reverse("monitoring:event-attachment", args=[case.pk, pdf_event.pk]))

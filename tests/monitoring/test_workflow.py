@@ -8,7 +8,6 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 
 from monitoring import services
@@ -143,13 +142,15 @@ def test_an_attachment_on_a_step_is_stored_with_its_event(world, settings, tmp_p
     settings.MEDIA_ROOT = tmp_path
     w = world
     case = case_at(w, State.TOWN_REVIEW)
-    scan = SimpleUploadedFile("核查记录.pdf", b"%PDF-1.4 town review record", content_type="application/pdf")
+    scan = f.pdf_upload("核查记录.pdf")
+    sent = scan.read()
+    scan.seek(0)
     with time_machine.travel(T_REVIEW, tick=False):
         step(w.town_official, case, "town_approve", {"comment": "属实"}, files={"attachment": scan})
     event = CaseEvent.objects.get(case=case, action="town_approve")
     assert event.attachment.name.startswith("case-events/")
     with event.attachment.open("rb") as stored:
-        assert stored.read() == b"%PDF-1.4 town review record"
+        assert stored.read() == sent
     assert "attachment" not in event.payload
 
 
@@ -157,10 +158,10 @@ def test_commitment_scan_is_stored_on_the_case(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     w = world
     case = report(w)
-    scan = SimpleUploadedFile("承诺书.jpg", b"\xff\xd8\xff scan", content_type="image/jpeg")
+    scan = f.jpeg_upload("承诺书.jpg")
     with time_machine.travel(T_REPORT, tick=False):
         case = step(w.village_cadre, case, "start_appraisal", HOME_CHECK, files={"commitment_scan": scan})
-    assert MonitoringCase.objects.get(pk=case.pk).commitment_scan.read() == b"\xff\xd8\xff scan"
+    assert MonitoringCase.objects.get(pk=case.pk).commitment_scan.read().startswith(b"\xff\xd8\xff")  # re-encoded JPEG
 
 
 # --- returns -----------------------------------------------------------------------------------
