@@ -154,6 +154,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_LOCKOUT_CALLABLE = "fanpin.auth.lockout_response"
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner on stdout; lock-outs are still logged
 # The client address: REMOTE_ADDR, unless the README's proxy setting says how many trusted
 # proxies put the client's address in X-Forwarded-For (a forged header must not pick it).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)

@@ -51,6 +51,11 @@ class HouseholdForm(forms.ModelForm):
                 field.empty_label = None
         self.fields["number"].widget.attrs.setdefault("autocomplete", "off")
 
+    def validate_unique(self):
+        # Uniqueness is the service's check: it answers a number held outside the user's
+        # scope without saying where (or that) it is registered (services.CLASH_MESSAGES).
+        pass
+
     def security_rows(self):
         """(status checkbox, note) pairs for 两不愁三保障 and water, in display order."""
         return [(self[f"{key}_secure"], self[f"{key}_note"]) for key, _ in Household.SECURITY_ITEMS]
@@ -94,6 +99,9 @@ class MemberForm(forms.ModelForm):
         id_field.max_length = None
         id_field.validators = [v for v in id_field.validators if not isinstance(v, MaxLengthValidator)]
         id_field.widget.attrs["maxlength"] = 24
+
+    def validate_unique(self):
+        pass  # the service's check, as on HouseholdForm
 
     def clean_id_number(self):
         # Lower-case x and full-width digits are accepted and stored as the canonical number.

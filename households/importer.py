@@ -60,8 +60,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
-from . import idnumber, quality, selectors, spreadsheets
-from .models import Area, Household, Member
+from . import idnumber, quality, selectors, services, spreadsheets
+from .models import Area, Household, Member, RegistryClash
 from .selectors import AnyUser
 from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from .spreadsheets import (  # noqa: F401 - NUMERIC_ID_MESSAGE and the extensions are part of this module's interface
@@ -407,6 +407,7 @@ class RegistryImport:
     def __init__(self, user: AnyUser | None = None, progress: Progress | None = None) -> None:
         # user=None means the whole registry (management command run by an administrator).
         self.user = user
+        self.clashes: list[services.Clash] = []  # refused numbers held outside the importer's scope (services.registry_clashes_record)
         # progress(step, done, total): see import_registry(). It only observes; the report
         # is the same with or without it.
         self.progress = progress or _no_progress
@@ -687,6 +688,8 @@ class RegistryImport:
                 self.progress("check", done, total)
                 reported = done
         self.progress("check", total, total)
+        if self.clashes:  # outside any transaction: kept although the rows are refused
+            services.registry_clashes_record(user=self.user, clashes=self.clashes, channel="import")
         # Rows without a household number could not be grouped; they are rejected as they are.
         return self
 
@@ -738,9 +741,13 @@ class RegistryImport:
         elif existing is None or "village" in self.headers:
             group.errors.append(Issue(group.first_row, self.header("village"), "村不能为空。"))
         if existing is not None and existing.village_id not in writable_ids:
-            group.errors.append(
-                Issue(group.first_row, number_header, f"户编号 {group.number} 已被您管辖范围以外的农户使用，不能导入。")
-            )
+            if self._can_see(existing):
+                message = f"户编号 {group.number} 已被您管辖范围以外的农户使用，不能导入。"
+            else:
+                # Outside what the importer may see: say nothing about where (or whether) it is registered.
+                message = services.CLASH_MESSAGES[RegistryClash.Field.NUMBER]
+                self.clashes.append((RegistryClash.Field.NUMBER, group.number, existing, village))
+            group.errors.append(Issue(group.first_row, number_header, message))
             return
         group.created = existing is None
         household = existing or Household(number=group.number)
@@ -812,10 +819,21 @@ class RegistryImport:
             member = stored.get(row.id_number)
             other = known_ids.get(row.id_number)
             if member is None and other is not None:
-                where = f"（户编号 {other.household.number}）" if self._can_see(other.household) else ""
-                row.errors.append(
-                    Issue(row.row, header, f"该身份证号已登记在另一农户{where}中，同一身份证号不能登记两次。")
-                )
+                if self._can_see(other.household):
+                    message = (
+                        f"该身份证号已登记在另一农户（户编号 {other.household.number}）中，同一身份证号不能登记两次。"
+                    )
+                else:
+                    message = services.CLASH_MESSAGES[RegistryClash.Field.ID_NUMBER]
+                    self.clashes.append(
+                        (
+                            RegistryClash.Field.ID_NUMBER,
+                            row.id_number,
+                            other.household,
+                            getattr(group.household, "village", None),
+                        )
+                    )
+                row.errors.append(Issue(row.row, header, message))
                 return None
         member = member or Member()
         before = _snapshot(member)

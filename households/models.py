@@ -631,3 +631,44 @@ class ImportJob(models.Model):
             return 0 if self.status == self.Status.QUEUED else None
         share = self.rows_done / self.rows_total if self.rows_total else 1
         return int((share + (self.step == self.Step.WRITE)) * 50)
+
+
+class RegistryClash(models.Model):
+    """A refused entry whose ID number or household number is already registered in a
+    household the person entering it may not see (issue 14 finding 6). They are told only
+    that the number cannot be registered here; the county sees both sides in the
+    data-quality report and settles which record is right."""
+
+    class Field(models.TextChoices):
+        ID_NUMBER = "id_number", "身份证号"
+        NUMBER = "number", "户编号"
+
+    field = models.CharField("冲突项", max_length=20, choices=Field.choices)
+    value = models.CharField("号码", max_length=40)
+    existing_household = models.ForeignKey(
+        Household, verbose_name="已登记的农户", on_delete=models.CASCADE, related_name="+"
+    )
+    attempted_village = models.ForeignKey(
+        Area, verbose_name="录入的村", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    attempted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="录入人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    channel = models.CharField("渠道", max_length=10, choices=[("entry", "页面或接口"), ("import", "批量导入")])
+    created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "登记冲突"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_field_display()} {self.masked_value}"
+
+    @property
+    def masked_value(self):
+        return idnumber.mask(self.value) if self.field == self.Field.ID_NUMBER else self.value

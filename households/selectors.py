@@ -39,6 +39,7 @@ from .models import (
     Household,
     IncomeRecord,
     Member,
+    RegistryClash,
     Role,
     RoleAssignment,
 )
@@ -391,3 +392,21 @@ def quality_failures(user: AnyUser, today: datetime.date | None = None) -> dict[
         codes = failures.setdefault(household, (number, set()))[1]
         codes.update(code for index, (code, _) in enumerate(quality.CHECKS) if mask & (1 << index))
     return failures
+
+
+def registry_clashes_for(user):
+    """Refused duplicates (households.services.CLASH_MESSAGES) for the county to settle: shown
+    to county officers for clashes that touch their county, and to administrators. Village
+    and town staff never see them: the other side may lie outside their scope."""
+    if is_admin(user):
+        scope = Q()
+    elif any(r.role == Role.COUNTY_OFFICER for r in user_roles(user)):
+        scope = Q(pk__in=[])
+        for area in scope_areas(user, (Role.COUNTY_OFFICER,)):
+            scope |= Q(existing_household__village__path__startswith=area.path)
+            scope |= Q(attempted_village__path__startswith=area.path)
+    else:
+        return RegistryClash.objects.none()
+    return RegistryClash.objects.filter(scope).select_related(
+        "existing_household__village__parent", "attempted_village__parent", "attempted_by"
+    )

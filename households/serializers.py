@@ -305,7 +305,8 @@ class HouseholdWriteSerializer(serializers.ModelSerializer):
 
     village = serializers.PrimaryKeyRelatedField(
         queryset=Area.objects.filter(level=Area.Level.VILLAGE),
-        error_messages={"does_not_exist": "村 {pk_value} 不存在。"},
+        # The same answer for a village that does not exist and one outside the caller's scope.
+        error_messages={"does_not_exist": services.VILLAGE_NOT_WRITABLE},
     )
     members = MemberFieldsSerializer(many=True, required=False, write_only=True)
 

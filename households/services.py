@@ -3,17 +3,18 @@ scope check, validation and data-quality checks run the same way on every entry 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Field, Model
 
-from . import quality, selectors
-from .models import Area, Household, IncomeRecord, Member, PersonalDataView, per_capita
+from . import idnumber, quality, selectors
+from .models import Area, Household, IncomeRecord, Member, PersonalDataView, RegistryClash, per_capita
 from .quality import Finding
 from .selectors import AnyUser
 
@@ -40,9 +41,90 @@ INCOME_PARTS = [
 INCOME_FIELDS = ["year", "month", *INCOME_PARTS, "note"]
 
 
+VILLAGE_NOT_WRITABLE = "该村不存在，或您无权在该村登记或修改农户。"
+# A number registered in a household the user may not see: the answer names no household,
+# village or person, so it does not tell whether or where the number is registered.
+CLASH_MESSAGES = {
+    RegistryClash.Field.ID_NUMBER: "该身份证号不能在此登记。请核对号码；如号码无误，请联系县乡村振兴局核实处理。",
+    RegistryClash.Field.NUMBER: "该户编号不能使用，请核对或换一个户编号；如有疑问请联系县乡村振兴局。",
+}
+# (field, value, household holding it, village the entry was for)
+Clash = tuple[str, str, Household, Area | None]
+
+
+class RegistryClashError(ValidationError):
+    """A ValidationError that also carries the clashes to record once the write has rolled back."""
+
+    def __init__(self, errors: Any, clashes: Iterable[Clash]) -> None:
+        super().__init__(errors)
+        self.clashes = list(clashes)
+
+
 def _check_village(user: AnyUser, village: Area | None) -> None:
     if village is None or not selectors.villages_writable_by(user).filter(pk=village.pk).exists():
-        raise ValidationError({"village": "您无权在该村登记或修改农户。"})
+        raise ValidationError({"village": VILLAGE_NOT_WRITABLE})
+
+
+def _hidden_holder(user: AnyUser, field: str, value: str, *, exclude_pk: int | None = None) -> Household | None:
+    """The household outside the user's scope that already holds `value`, if any."""
+    if not value:
+        return None
+    if field == RegistryClash.Field.ID_NUMBER:
+        try:
+            value = idnumber.normalize(value)
+        except Exception:
+            return None
+        holders = Household.objects.filter(members__id_number=value)
+        if exclude_pk:
+            holders = holders.exclude(members__pk=exclude_pk)
+    else:
+        holders = Household.objects.filter(number=value)
+        if exclude_pk:
+            holders = holders.exclude(pk=exclude_pk)
+    holder = holders.select_related("village").first()
+    if holder is None or selectors.households_visible_to(user).filter(pk=holder.pk).exists():
+        return None
+    return holder
+
+
+def registry_clashes_record(*, user: AnyUser | None, clashes: Iterable[Clash], channel: str = "entry") -> None:
+    """Keep refused out-of-scope duplicates for the county's data-quality report."""
+    RegistryClash.objects.bulk_create(
+        RegistryClash(
+            field=field,
+            value=value,
+            existing_household=holder,
+            attempted_village=village,
+            attempted_by=user if user is not None and user.is_authenticated else None,
+            channel=channel,
+        )
+        for field, value, holder, village in clashes
+    )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _records_clashes(func: F) -> F:
+    """Record the clashes of a refused write after its transaction has rolled back."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RegistryClashError as exc:
+            registry_clashes_record(user=kwargs.get("user"), clashes=exc.clashes)
+            raise ValidationError(exc.error_dict if hasattr(exc, "error_dict") else exc.messages) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _household_clean(user: AnyUser, household: Household) -> None:
+    holder = _hidden_holder(user, RegistryClash.Field.NUMBER, household.number, exclude_pk=household.pk)
+    if holder is not None:
+        clash = (RegistryClash.Field.NUMBER.value, household.number, holder, household.village)
+        raise RegistryClashError({"number": [CLASH_MESSAGES[RegistryClash.Field.NUMBER]]}, [clash])
+    household.full_clean()
 
 
 def _check_can_edit(user: AnyUser, household: Household) -> None:
@@ -58,56 +140,68 @@ def _assign(instance: object, data: Mapping[str, Any], allowed: Sequence[str]) -
         setattr(instance, name, value)
 
 
+@_records_clashes
 @transaction.atomic
 def household_create(*, user: User, members: Iterable[Mapping[str, Any]] = (), **data: Any) -> Household:
     """Register a household, optionally with its members, all or nothing."""
     household = Household()
     _assign(household, data, HOUSEHOLD_FIELDS)
     _check_village(user, household.village if household.village_id else None)
-    household.full_clean()
+    _household_clean(user, household)
     household.save()
     errors: dict[str, Any] = {}
+    clashes: list[Clash] = []
     for index, member_data in enumerate(members):
         try:
-            _member_save(household, Member(), member_data)
+            _member_save(user, household, Member(), member_data)
         except ValidationError as exc:
+            clashes.extend(getattr(exc, "clashes", ()))
             # Keep the field name so callers can show the message next to the right input.
             for field, messages in exc.update_error_dict({}).items():
                 errors[f"members[{index}].{field}"] = messages
+    if clashes:
+        raise RegistryClashError(errors, clashes)
     if errors:
         raise ValidationError(errors)
     return household
 
 
+@_records_clashes
 @transaction.atomic
 def household_update(*, user: User, household: Household, **data: Any) -> Household:
     _check_can_edit(user, household)
     if "village" in data and data["village"] != household.village:
         _check_village(user, data["village"])
     _assign(household, data, HOUSEHOLD_FIELDS)
-    household.full_clean()
+    _household_clean(user, household)
     household.save()
     return household
 
 
-def _member_save(household: Household, member: Member, data: Mapping[str, Any]) -> Member:
+def _member_save(user: AnyUser, household: Household, member: Member, data: Mapping[str, Any]) -> Member:
     _assign(member, data, MEMBER_FIELDS)
     member.household = household
+    holder = _hidden_holder(user, RegistryClash.Field.ID_NUMBER, member.id_number, exclude_pk=member.pk)
+    if holder is not None:
+        clash = (RegistryClash.Field.ID_NUMBER.value, idnumber.normalize(member.id_number), holder, household.village)
+        raise RegistryClashError({"id_number": [CLASH_MESSAGES[RegistryClash.Field.ID_NUMBER]]}, [clash])
     member.full_clean()
     member.save()
     return member
 
 
+@_records_clashes
 @transaction.atomic
 def member_create(*, user: User, household: Household, **data: Any) -> Member:
     _check_can_edit(user, household)
-    return _member_save(household, Member(), data)
+    return _member_save(user, household, Member(), data)
 
 
+@_records_clashes
 @transaction.atomic
 def member_update(*, user: User, member: Member, **data: Any) -> Member:
     _check_can_edit(user, member.household)
-    return _member_save(member.household, member, data)
+    return _member_save(user, member.household, member, data)
 
 
 def active_size(household: Household) -> int:

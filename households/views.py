@@ -18,6 +18,8 @@ from .filters import HouseholdFilter
 from .forms import HouseholdForm, IncomeForm, MemberForm, add_service_errors, member_service_data
 from .models import IncomeRecord, Member
 
+CLASHES_SHOWN = 100  # the newest refused duplicates listed for the county (quality report)
+
 PAGE_SIZE = 20
 QUALITY_PAGE_SIZE = 50
 
@@ -259,5 +261,6 @@ def quality_report(request):
             "failing": len(failures),
             "check": check,
             "checks": [(code, label, counts[code]) for code, label in quality.CHECKS],
+            "clashes": selectors.registry_clashes_for(request.user)[:CLASHES_SHOWN],
         },
     )

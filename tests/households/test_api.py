@@ -348,7 +348,10 @@ def test_create_member_with_id_already_registered_is_refused(world):
         format="json",
     )
     assert response.status_code == 400
-    assert "同一身份证号不能登记两次" in response.json()["id_number"][0]
+    # Held in another village: refused without saying so (issue 14 finding 6).
+    assert response.json()["id_number"] == [
+        "该身份证号不能在此登记。请核对号码；如号码无误，请联系县乡村振兴局核实处理。"
+    ]
     assert world.household_a1.members.count() == 3
 
 
@@ -385,7 +388,7 @@ def test_village_cadre_cannot_register_in_another_village(world):
         "/api/households/", household_payload(world, village=world.village_b1.pk), format="json"
     )
     assert response.status_code == 400
-    assert response.json()["village"] == ["您无权在该村登记或修改农户。"]
+    assert response.json()["village"] == ["该村不存在，或您无权在该村登记或修改农户。"]
 
 
 def test_update_household_returns_findings(world):

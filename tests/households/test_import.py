@@ -183,7 +183,8 @@ def test_household_number_of_another_village_is_refused_without_details(world):
     report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "f.csv", user=world.village_cadre)
 
     assert report_rows(report.errors) == [
-        (2, "户编号", f"户编号 {foreign.number} 已被您管辖范围以外的农户使用，不能导入。"),
+        # Not even the fact that the number is taken elsewhere is told (issue 14 finding 6).
+        (2, "户编号", "该户编号不能使用，请核对或换一个户编号；如有疑问请联系县乡村振兴局。"),
     ]
     foreign.refresh_from_db()
     assert foreign.village == world.village_b1 and foreign.members.count() == 2
@@ -206,8 +207,8 @@ def test_id_registered_in_another_household_is_an_error(world):
             "身份证号",
             f"该身份证号已登记在另一农户（户编号 {world.household_a1.number}）中，同一身份证号不能登记两次。",
         ),
-        # Out of the cadre's scope: the other household is not named.
-        (3, "身份证号", "该身份证号已登记在另一农户中，同一身份证号不能登记两次。"),
+        # Out of the cadre's scope: neither the household nor that it is registered is told.
+        (3, "身份证号", "该身份证号不能在此登记。请核对号码；如号码无误，请联系县乡村振兴局核实处理。"),
     ]
     assert report.households_rejected == 2
 
