@@ -109,8 +109,13 @@ def plain_data(request, form_class=None):
         for name, field in (form_class.base_fields.items() if form_class else ())
         if isinstance(field, (forms.MultipleChoiceField, forms.ModelMultipleChoiceField, MultipleFileField))
     }
+    read = set(form_class.base_fields) | {"comment", "reason"} if form_class else None
     errors = {}
     for key, value in data.items():
+        if read is not None and key not in read and isinstance(value, (dict, list)):
+            # A field another step reads (the transition schema is shared by every step, so
+            # "secondary_risks": [] fits it for any step): ignored, as the form ignores it.
+            continue
         values = value if isinstance(value, list) and (key in many or form_class is None) else [value]
         if any(isinstance(v, (dict, list)) for v in values):
             errors[key] = ["应为由单个值组成的列表。" if key in many else "应为单个值，不能是列表或对象。"]
@@ -418,7 +423,9 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if not form.is_valid():
             raise form_errors(form)
         visit = services.visit_create(user=request.user, household=household, **form.cleaned_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=visit.pk)).data, status=status.HTTP_201_CREATED)
+        # A simultaneous twin got there first: the documented answer to a repeat is 200.
+        code = status.HTTP_200_OK if getattr(visit, "repeated", False) else status.HTTP_201_CREATED
+        return Response(self.get_serializer(self.get_queryset().get(pk=visit.pk)).data, status=code)
 
 
 @extend_schema(summary="我的待办", description="等待调用者处理的监测对象（按发现日期从早到晚），附认定时限和剩余天数。")
