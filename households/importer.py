@@ -407,7 +407,9 @@ class RegistryImport:
     def __init__(self, user: AnyUser | None = None, progress: Progress | None = None) -> None:
         # user=None means the whole registry (management command run by an administrator).
         self.user = user
-        self.clashes: list[services.Clash] = []  # refused numbers held outside the importer's scope (services.registry_clashes_record)
+        self.clashes: list[
+            services.Clash
+        ] = []  # refused numbers held outside the importer's scope (services.registry_clashes_record)
         # progress(step, done, total): see import_registry(). It only observes; the report
         # is the same with or without it.
         self.progress = progress or _no_progress

@@ -394,7 +394,7 @@ def quality_failures(user: AnyUser, today: datetime.date | None = None) -> dict[
     return failures
 
 
-def registry_clashes_for(user):
+def registry_clashes_for(user: AnyUser) -> QuerySet[RegistryClash]:
     """Refused duplicates (households.services.CLASH_MESSAGES) for the county to settle: shown
     to county officers for clashes that touch their county, and to administrators. Village
     and town staff never see them: the other side may lie outside their scope."""

@@ -16,6 +16,7 @@ Refused, with the character named in the message:
 
 import re
 import unicodedata
+from collections.abc import Collection
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -99,7 +100,7 @@ class TextCheckedModel(models.Model):
     class Meta:
         abstract = True
 
-    def clean_fields(self, exclude=None):
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         errors: dict[str, list[str]] = {}
         try:
             super().clean_fields(exclude=exclude)

@@ -83,9 +83,10 @@ def clean_image(upload: UploadedFile) -> UploadedFile:
             probe.verify()
         if kind not in IMAGE_FORMATS:
             raise ValidationError(NOT_AN_IMAGE.format(name=upload.name), code="not_an_image")
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
+        with Image.open(io.BytesIO(data)) as decoded:
+            decoded.load()
             fmt, ext, content_type = IMAGE_FORMATS[kind]
+            image: Image.Image = decoded
             if fmt == "JPEG" and image.mode not in ("RGB", "L"):
                 image = image.convert("RGB")
             elif fmt == "PNG" and image.mode not in ("RGB", "RGBA", "L", "LA", "P"):

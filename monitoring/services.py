@@ -605,7 +605,7 @@ def visit_create(
     if data.get("client_uuid"):
         existing = Visit.objects.filter(client_uuid=data["client_uuid"], household=household).first()
         if existing:
-            existing.repeated = True  # the API answers a repeat with 200, not 201
+            existing.repeated = True  # type: ignore[attr-defined]  # the API answers a repeat with 200, not 201
             return existing
     if open_case and not (data.get("new_risks") or data.get("findings")):
         raise ValidationError({"new_risks": "申报监测对象时请勾选发现的风险或填写走访情况。"})
@@ -620,7 +620,7 @@ def visit_create(
         existing = Visit.objects.filter(client_uuid=visit.client_uuid, household=household).first()
         if existing is None:
             raise ValidationError({"client_uuid": "该离线提交标识已被其他农户的走访记录使用。"}) from None
-        existing.repeated = True
+        existing.repeated = True  # type: ignore[attr-defined]
         return existing
     for photo in photos:
         VisitPhoto.objects.create(visit=visit, image=photo)
