@@ -530,6 +530,12 @@ class RegistryImport:
         if not any(texts.values()) and not any(clean_text(v) for v in values):
             return None  # only invisible characters
         row = Row(row_number)
+        for key, text in list(texts.items()):
+            # =HYPERLINK(…), =cmd|…: refused with the reason, so nothing stored can run later in
+            # a spreadsheet someone exports (issue 14 finding 11).
+            if text and spreadsheets.formula_like(text):
+                row.errors.append(Issue(row_number, self.header(key), spreadsheets.formula_message(text)))
+                texts[key] = ""
         number, id_text = texts.get("number", ""), texts.get("id_number", "")
         if not id_text and (not number or is_note_text(number)):
             self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
@@ -1137,6 +1143,7 @@ def template_xlsx(village_name: str) -> bytes:
             for row in range(2, 1001):
                 sheet.cell(row=row, column=index).number_format = "@"
     sheet.freeze_panes = "A2"
+    spreadsheets.text_cells(sheet)  # the village name is data: never a formula
 
     notes = workbook.create_sheet("填写说明")
     notes.append(["列名", "是否必填", "可填写的值", "说明"])
@@ -1176,5 +1183,12 @@ def template_csv(village_name: str) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.header for c in COLUMNS])
     for values in sample_rows(village_name):
-        writer.writerow([("\t" if c.key in ("number", "id_number") else "") + values.get(c.key, "") for c in COLUMNS])
+        writer.writerow(
+            [
+                "\t" + values.get(c.key, "")
+                if c.key in ("number", "id_number")
+                else spreadsheets.formula_safe(values.get(c.key, ""))
+                for c in COLUMNS
+            ]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

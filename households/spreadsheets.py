@@ -467,6 +467,59 @@ def _numbered(reader: Iterator[list[str]]) -> Iterator[NumberedRow]:
         raise SpreadsheetError("无法识别该文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV。") from None
 
 
+# --- formulas (CSV / formula injection, OWASP) -----------------------------------------------
+
+FORMULA_MESSAGE = "「{text}」以 {first} 开头，会被 Excel 或 WPS 当作公式执行，不能导入。请去掉开头的符号；如确需以该符号开头，请联系管理员。"
+_PLAIN_SIGNED = re.compile(r"^[+\-][\d\s\-().]*$")  # "+86 139…", "-", "-3": numbers and phones, not formulas
+
+
+def formula_like(text: str) -> bool:
+    """True if a spreadsheet would run `text` as a formula: it starts with =, @, or + / -
+    followed by more than a plain number (OWASP: also after a leading tab or line break)."""
+    stripped = text.lstrip("\t\r\n ")
+    if not stripped:
+        return False
+    first = unicodedata.normalize("NFKC", stripped[0])
+    if first in "=@":
+        return True
+    if first in "+-":
+        return not _PLAIN_SIGNED.match(first + stripped[1:])
+    return False
+
+
+def formula_message(text: str) -> str:
+    """The reason a cell is refused on import (formula_like)."""
+    stripped = text.lstrip("\t\r\n ")
+    shown = stripped if len(stripped) <= 30 else stripped[:30] + "…"
+    return FORMULA_MESSAGE.format(text=shown, first=f"“{stripped[:1]}”")
+
+
+def formula_safe(value: object) -> str:
+    """A value for a CSV cell that no spreadsheet runs: text a formula would start with gets a
+    leading apostrophe, the OWASP remedy (Excel and WPS show the text, nothing runs)."""
+    text = "" if value is None else str(value)
+    return "'" + text if formula_like(text) or text[:1] in ("\t", "\r") else text
+
+
+def text_csv(header: Iterable[object], rows: Iterable[Iterable[object]]) -> bytes:
+    """UTF-8 CSV with a BOM (Excel opens it in the right encoding), every cell formula_safe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([formula_safe(v) for v in header])
+    for row in rows:
+        writer.writerow([formula_safe(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def text_cells(sheet: Any) -> None:
+    """Mark every text cell of an openpyxl worksheet as a string, never a formula (for sheets
+    built cell by cell; text_workbook does it as it writes)."""
+    for row in sheet.iter_rows():
+        for c in row:
+            if isinstance(c.value, str):
+                c.data_type = "s"
+
+
 # --- writing -------------------------------------------------------------------------------
 
 
