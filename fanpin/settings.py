@@ -326,8 +326,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
+# HTTPS behind a reverse proxy (README "Production"): BEHIND_HTTPS_PROXY=1 trusts the proxy's
+# X-Forwarded-Proto and turns on, unless each is set otherwise, the redirect to HTTPS, secure
+# cookies and a year of HSTS.
+BEHIND_HTTPS_PROXY = envbool("BEHIND_HTTPS_PROXY", False)
+if BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", BEHIND_HTTPS_PROXY)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if BEHIND_HTTPS_PROXY else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", BEHIND_HTTPS_PROXY)
+# Both cover only this host's own subdomains; "preload" in the header submits nothing by itself.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", BEHIND_HTTPS_PROXY)
+# The load balancer's health check comes over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if not DEBUG:
-    SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+    SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", BEHIND_HTTPS_PROXY)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Upload limits per file (households/uploads.py checks every upload by content too).

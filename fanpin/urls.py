@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound
 
+from fanpin import views as project_views
 from fanpin.auth import obtain_token
 from households import views as household_views
 
@@ -20,6 +21,7 @@ def api_not_found(request, rest=""):
 
 urlpatterns = [
     path("", household_views.home, name="home"),
+    path("healthz", project_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("households/", include("households.urls")),

@@ -39,3 +39,50 @@ def server_error(request, template_name="500.html"):
     if _api(request):
         return _json(SERVER_ERROR, 500)
     return defaults.server_error(request, template_name)
+
+
+def healthz(request):
+    """GET /healthz: database, Redis and worker, each "ok" or why not; 200 when all are
+    usable, 503 otherwise. Names no host, address or credential."""
+    from django.conf import settings
+    from django.db import connection
+
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure means "not usable", and is answered as such
+        checks["database"] = "unreachable"
+    broker = getattr(settings, "REDIS_URL", "")
+    if not broker:
+        checks["redis"] = "not configured"
+        checks["worker"] = "in-process"  # no REDIS_URL: tasks run inside the request
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(broker, socket_connect_timeout=1, socket_timeout=1).ping()
+            checks["redis"] = "ok"
+        except Exception:  # noqa: BLE001
+            checks["redis"] = "unreachable"
+        checks["worker"] = _worker_status() if checks["redis"] == "ok" else "unknown"
+    healthy = (
+        checks["database"] == "ok"
+        and checks.get("redis") in ("ok", "not configured")
+        and (checks["worker"] in ("ok", "in-process"))
+    )
+    checks["status"] = "ok" if healthy else "unavailable"
+    response = JsonResponse(checks, status=200 if healthy else 503)
+    return response
+
+
+def _worker_status():
+    from fanpin.celery import app
+
+    try:
+        replies = app.control.ping(timeout=1.0)
+    except Exception:  # noqa: BLE001
+        return "unknown"
+    return "ok" if replies else "no worker"

@@ -17,6 +17,7 @@ Refused, with the character named in the message:
 import re
 import unicodedata
 from collections.abc import Collection
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -101,7 +102,7 @@ class TextCheckedModel(models.Model):
         abstract = True
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, Any] = {}
         try:
             super().clean_fields(exclude=exclude)
         except ValidationError as exc:
