@@ -5,6 +5,14 @@ from . import services
 from .models import Area, Department, Household, ImportJob, IncomeRecord, Member, PersonalDataView, RoleAssignment
 
 
+class NoDeleteAdmin(admin.ModelAdmin):
+    """Registry, case and audit records are never deleted (issue 14, data safety): a member
+    leaves by status (死亡/迁出), a case ends by reject/withdraw/close, all audited."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "level", "parent"]
@@ -30,6 +38,7 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
 class MemberInline(admin.TabularInline):
     model = Member
     extra = 0
+    can_delete = False
     fields = ["name", "id_number", "relation", "status", "health", "labour_capacity"]
 
 
@@ -63,7 +72,7 @@ class IncomeInline(admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(admin.ModelAdmin):
+class HouseholdAdmin(NoDeleteAdmin):
     list_display = ["number", "village", "household_type", "relocated"]
     list_filter = ["household_type", "relocated"]
     search_fields = ["number", "members__name", "members__id_number"]
@@ -73,7 +82,7 @@ class HouseholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(NoDeleteAdmin):
     list_display = ["name", "household", "relation", "sex", "birth_date", "status"]
     list_filter = ["status", "relation", "health", "labour_capacity"]
     search_fields = ["name", "id_number", "household__number"]
@@ -98,7 +107,7 @@ class IncomeRecordAdminForm(forms.ModelForm):
 
 
 @admin.register(IncomeRecord)
-class IncomeRecordAdmin(admin.ModelAdmin):
+class IncomeRecordAdmin(NoDeleteAdmin):
     list_display = ["household", "year", "month", "total_net_income", "household_size", "per_capita_net_income"]
     list_filter = ["year"]
     search_fields = ["household__number"]
@@ -119,7 +128,7 @@ class IncomeRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(PersonalDataView)
-class PersonalDataViewAdmin(admin.ModelAdmin):
+class PersonalDataViewAdmin(NoDeleteAdmin):
     list_display = ["viewed_at", "user", "household", "channel"]
     list_filter = ["channel"]
     list_select_related = ["user", "household"]
