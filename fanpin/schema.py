@@ -39,6 +39,8 @@ class AutoSchema(openapi.AutoSchema):
             errors["401"] = OpenApiResponse(ERROR_SCHEMA, description="未登录或令牌无效")
         if writes and "401" in errors:
             errors["403"] = OpenApiResponse(ERROR_SCHEMA, description="您的角色不能执行此操作")
+        if writes:
+            errors["415"] = OpenApiResponse(ERROR_SCHEMA, description="不支持的请求内容类型（Content-Type）")
         if "{" in self.path or (is_list and getattr(self.view, "pagination_class", None)):
             errors["404"] = OpenApiResponse(ERROR_SCHEMA, description="不存在、不在您的管辖范围内，或页码无效")
         for code, response in errors.items():

@@ -51,6 +51,9 @@ class WarningVerify(generics.GenericAPIView):
         ),
     )
     def post(self, request, pk):
+        # Scope first: a warning outside it is 404 whatever the body (issue 14 route matrix found
+        # a 400 here, which told an outsider the warning exists).
+        selectors.warning_for(request.user, pk)
         incoming = VerifySerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:

@@ -19,10 +19,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from assistance.catalogue import install_default_catalogue
+from assistance.models import Measure
 from households.models import ImportJob, Role
 from monitoring import services
 from monitoring.models import CaseEvent, Objection, VisitPhoto
-from screening.models import ScreeningUpload
+from screening.models import RiskWarning, ScreeningUpload
 from tests import factories as f
 from tests.monitoring.cases import HOME_CHECK
 
@@ -105,6 +107,18 @@ def objects(world, settings, tmp_path):
         original_name="m.csv",
         uploaded_by=w.department_staff,
     )
+    install_default_catalogue()
+    measure = Measure.objects.create(case=case, measure_type_id="dibao")
+    warning = RiskWarning.objects.create(
+        county=w.county,
+        household=w.household_a1,
+        risk_type="illness",
+        period=datetime.date(2026, 1, 1),
+        rule="x",
+        department=w.department.kind,
+        severity="red",
+        figure="x",
+    )
     member = w.household_a1.members.first()
     income = f.make_income(w.household_a1)
     return {
@@ -118,6 +132,8 @@ def objects(world, settings, tmp_path):
         "photo": VisitPhoto.objects.get(visit=visit).pk,
         "job": job.pk,
         "upload": upload.pk,
+        "measure": measure.pk,
+        "warning": warning.pk,
         "village": w.village_a1.pk,
         "kind": w.department.kind,
         "fmt": "csv",
@@ -141,6 +157,8 @@ PAGE_PARAMS = {
     ("visits/", "household_pk"): "household",
     ("screening/uploads/", "pk"): "upload",
     ("screening/templates/", "kind"): "kind",
+    ("screening/warnings/", "pk"): "warning",
+    ("measures/", "pk"): "measure",
 }
 API_PARAMS = {
     ("/api/households/", "id"): "household",
@@ -153,8 +171,12 @@ API_PARAMS = {
     ("/api/screening/uploads/", "id"): "upload",
     ("/api/screening/uploads/", "pk"): "upload",
     ("/api/screening/templates/", "kind"): "kind",
+    ("/api/warnings/", "id"): "warning",
+    ("/api/warnings/", "pk"): "warning",
+    ("/api/measures/", "id"): "measure",
+    ("/api/measures/", "pk"): "measure",
 }
-SCREENING_KINDS = {"upload", "kind"}
+SCREENING_KINDS = {"upload", "kind", "warning"}
 
 
 def _kind(table, path, param):
