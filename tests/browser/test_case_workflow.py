@@ -15,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from monitoring.models import CaseEvent, MonitoringCase, Objection, State
+from tests import factories as f
 from tests.browser.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -78,7 +79,7 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     page.get_by_label("其他核实人员（姓名，用顿号分隔）").fill("李秀英")
     page.get_by_label("承诺授权书签署日期").fill((discovered + datetime.timedelta(days=1)).isoformat())
     page.get_by_label("承诺授权书扫描件", exact=True).set_input_files(
-        files=[{"name": "承诺授权书.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 signed"}]
+        files=[{"name": "承诺授权书.pdf", "mimeType": "application/pdf", "buffer": f.pdf_bytes()}]
     )
     _submit_step(page, "开始村级评议")
     expect(page.locator(".page-head .state")).to_have_text("村级评议")

@@ -53,7 +53,7 @@ HOME_CHECK = {"home_check_on": "2026-03-02", "home_checkers": "张三、李四",
 
 def scan():
     """The signed commitment's scan the start of the appraisal needs (issue 7 point 6)."""
-    return {"commitment_scan": SimpleUploadedFile("承诺书.pdf", b"%PDF-1.4 signed", content_type="application/pdf")}
+    return {"commitment_scan": f.pdf_upload("承诺书.pdf")}  # a real PDF: uploads are checked by content
 
 
 APPRAISAL = {
