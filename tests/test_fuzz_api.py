@@ -8,6 +8,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test.utils import override_settings
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
@@ -25,6 +27,19 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 with override_settings(ALLOWED_HOSTS=["localhost"]):  # schemathesis' WSGI client says Host: localhost
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Django closes the database connection when a request starts and ends; its test client
+    disconnects that, but schemathesis calls the WSGI application directly. Without this the
+    first request closes the connection holding the test's transaction (PostgreSQL: every
+    later query answers 500 "connection already closed")."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
