@@ -1,9 +1,10 @@
 """Areas, roles and the household registry (DOMAIN.md §1-2, §9)."""
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -35,6 +36,16 @@ class Area(models.Model):
         related_name="children",
     )
     path = models.CharField(max_length=255, editable=False, db_index=True)
+    # Printed on the household cards (一户一码) of the villages below; a village without one
+    # prints its town's, then its county's.
+    hotline = models.CharField(
+        "咨询电话",
+        max_length=20,
+        blank=True,
+        # Short service numbers such as 12317 too, not only mobiles and landlines.
+        validators=[RegexValidator(r"^\d[\d-]{2,18}\d$", "电话号码只能包含数字和“-”，如 12317 或 0371-12345678。")],
+        help_text="印在一户一码卡片上；村未设置时用乡镇的，再用县的",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "行政区域"
@@ -74,6 +85,16 @@ class Area(models.Model):
         while node.parent_id:
             node = node.parent
         return node
+
+    def card_hotline(self):
+        """The number printed on this village's household cards: its own, else the nearest
+        area above it that has one ("" when none has)."""
+        area = self
+        while area is not None:
+            if area.hotline:
+                return area.hotline
+            area = area.parent
+        return ""
 
     def full_name(self):
         names = []
@@ -179,6 +200,12 @@ class RoleAssignment(models.Model):
             raise ValidationError({"area": "系统管理员不绑定区域或部门。"})
 
 
+def new_card_token():
+    """The household card's QR token (一户一码): 128 random bits, not derived from the id, so
+    a card tells nothing and no one can guess another household's."""
+    return secrets.token_urlsafe(16)
+
+
 class Household(TextCheckedModel):
     class Type(models.TextChoices):
         FORMERLY_POOR = "formerly_poor", "脱贫户"
@@ -224,6 +251,7 @@ class Household(TextCheckedModel):
 
     created_at = models.DateTimeField("登记时间", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+    card_token = models.CharField("一户一码标识", max_length=32, unique=True, default=new_card_token, editable=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "农户"

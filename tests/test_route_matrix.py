@@ -29,6 +29,9 @@ from tests import factories as f
 from tests.monitoring.cases import HOME_CHECK
 
 PUBLIC_PAGES = {"", "healthz", "accounts/login/"}  # "" redirects to the login page itself
+# A scanned household card (一户一码) answers everyone who may not see the household with the
+# same "请联系村干部" page (200), never 404: tests/monitoring/test_household_cards.py.
+PUBLIC_PAGES |= {"q/<str:token>/"}
 PUBLIC_API = {("/api/auth/token/", "post"), ("/api/schema/", "get")}
 DESIGNED = {200, 204, 302, 400, 403, 404, 405, 409}
 
@@ -138,6 +141,7 @@ def objects(world, settings, tmp_path):
         "kind": w.department.kind,
         "fmt": "csv",
         "name": "town_approve",
+        "card_token": w.household_a1.card_token,
     }
 
 
@@ -149,6 +153,8 @@ PAGE_PARAMS = {
     ("households/", "member_pk"): "member",
     ("households/", "income_pk"): "income",
     ("cases/notice/", "village_pk"): "village",
+    ("cards/village/", "village_pk"): "village",
+    ("q/", "token"): "card_token",
     ("cases/", "pk"): "case",
     ("cases/", "event_pk"): "event",
     ("cases/", "objection_pk"): "objection",
@@ -228,7 +234,7 @@ def _users(w):
 
 def _outsiders(kinds):
     """Who must get 404 for a route reaching these objects."""
-    objects_ = set(kinds) - {"fmt", "name", "kind"}
+    objects_ = set(kinds) - {"fmt", "name", "kind", "card_token"}
     if not objects_:
         return set()
     if objects_ & SCREENING_KINDS:
