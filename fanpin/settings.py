@@ -275,6 +275,15 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, got {REDIS_URL!r}")
+# The cache: Redis when REDIS_URL is set, so every web process counts the public declaration
+# page's rate limits together (monitoring/declarations/limits.py); local memory otherwise.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# Public declarations (issue 12): accepted ones per client address an hour and per ID number a
+# day; status look-ups per client address an hour.
+DECLARATION_LIMIT_PER_IP = envint("DECLARATION_LIMIT_PER_IP", 10, minimum=1)
+DECLARATION_LIMIT_PER_ID_NUMBER = envint("DECLARATION_LIMIT_PER_ID_NUMBER", 3, minimum=1)
+DECLARATION_STATUS_LIMIT_PER_IP = envint("DECLARATION_STATUS_LIMIT_PER_IP", 30, minimum=1)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -299,7 +308,11 @@ SCREENING_UPLOAD_DONE: list[str] = ["screening.tasks.enqueue_upload_rules"]
 # Sections the layers above monitoring add to its pages (monitoring/extensions.py): monitoring
 # imports nothing from them.
 FANPIN_CASE_PAGE_SECTIONS = ["monitoring.rejection_pages.case_section", "assistance.views.case_section"]
-FANPIN_INBOX_SECTIONS = ["monitoring.rejection_pages.inbox_section", "assistance.views.inbox_section"]
+FANPIN_INBOX_SECTIONS = [
+    "monitoring.declarations.pages.inbox_section",
+    "monitoring.rejection_pages.inbox_section",
+    "assistance.views.inbox_section",
+]
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")

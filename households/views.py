@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F, Prefetch, prefetch_related_objects
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from . import idnumber, quality, selectors, services
@@ -92,12 +93,20 @@ def household_detail(request, pk):
 
 @login_required
 def household_create(request):
-    villages = selectors.villages_writable_by(request.user)
+    return register_household(request)
+
+
+def register_household(request, *, initial=None, head_initial=None, villages=None, after_save=None, context=None):
+    """The registration page (household and head in one entry). Layers above start it from what
+    they know (`initial`, `head_initial`: a declaration's village, name, ID number and phone) and
+    take the new household in `after_save(household)` inside the same transaction, returning
+    where to go next; without it the new household's page."""
+    villages = selectors.villages_writable_by(request.user) if villages is None else villages
     if not villages.exists():
         raise PermissionDenied("您的角色不能登记农户。")
     data = request.POST if request.method == "POST" else None
-    form = HouseholdForm(data, villages=villages)
-    head_form = MemberForm(data, prefix="head", head=True)
+    form = HouseholdForm(data, villages=villages, initial=initial)
+    head_form = MemberForm(data, prefix="head", head=True, initial=head_initial)
     if data is not None and form.is_valid() & head_form.is_valid():
         target = form
         try:
@@ -111,13 +120,15 @@ def household_create(request):
                     relation=Member.Relation.HEAD,
                     **member_service_data(head_form),
                 )
+                target = form
+                next_url = after_save(household) if after_save else None
         except ValidationError as exc:
             add_service_errors(target, exc)
         else:
             messages.success(request, f"已登记农户 {household.number}，户主 {head_form.cleaned_data['name']}。")
             _warn_findings(request, household)
-            return redirect("households:detail", pk=household.pk)
-    return render(request, "households/household_form.html", {"form": form, "head_form": head_form})
+            return redirect(next_url or reverse("households:detail", args=[household.pk]))
+    return render(request, "households/household_form.html", {"form": form, "head_form": head_form, **(context or {})})
 
 
 @login_required

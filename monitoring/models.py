@@ -818,3 +818,134 @@ class RecheckRequest(models.Model):
 
     def __str__(self):
         return f"{self.case_id} {self.requested_on}"
+
+
+# --- self-declarations (农户自主申报, issue 12) ---------------------------------------------
+
+
+class Declaration(ProtectedRecord):
+    """A household's own report of hardship (农户自主申报: the public page or app, the 12317
+    hotline, the service window, the village WeChat group; seeds 000 and 004 §三(二)). It waits in
+    its village's queue until a cadre links it to a household and starts a case from it, or closes
+    it with a reason the declarer can look up. Kept for good, like a case's record."""
+
+    class Source(models.TextChoices):
+        ONLINE = "online", "手机/微信申报页面"
+        HOTLINE = "hotline", "12317 热线"
+        WINDOW = "window", "服务窗口"
+        WECHAT_GROUP = "wechat_group", "村级微信群"
+
+    class State(models.TextChoices):
+        OPEN = "open", "待村里核实"
+        CASE_STARTED = "case_started", "已受理，进入监测对象认定程序"
+        CLOSED = "closed", "已办结"
+
+    reference = models.CharField("申报编号", max_length=20, unique=True, editable=False)
+    village = models.ForeignKey(
+        "households.Area",
+        verbose_name="所在村",
+        on_delete=models.PROTECT,
+        related_name="declarations",
+        limit_choices_to={"level": "village"},
+    )
+    source = models.CharField("申报渠道", max_length=20, choices=Source.choices, default=Source.ONLINE)
+    declared_on = models.DateField("申报日期")
+    name = models.CharField("申报人姓名", max_length=50)
+    id_number = models.CharField("身份证号", max_length=18, db_index=True)
+    phone = models.CharField("联系电话", max_length=20)
+    situation = models.TextField("家庭困难情况")
+    risk_types = models.JSONField("困难类型", default=list, blank=True)
+    state = models.CharField("办理状态", max_length=20, choices=State.choices, default=State.OPEN, db_index=True)
+    # The same person's later declarations while one is open join it (grouped, counted once);
+    # settling the first settles the group.
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name="同一申报人的首次申报",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+    )
+    household = models.ForeignKey(
+        Household, verbose_name="关联农户", null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+    )
+    case = models.ForeignKey(
+        MonitoringCase,
+        verbose_name="监测对象记录",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+    )
+    closed_reason = models.TextField("办结原因", blank=True)
+    closed_on = models.DateField("办结日期", null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="代为登记的干部",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="热线、窗口、微信群收到的申报由干部代为登记；农户自己在线提交的为空",
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="办理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    client_uuid = models.UUIDField(
+        "离线提交标识", null=True, blank=True, unique=True, help_text="手机离线录入后同步时用于去重"
+    )
+    created_at = models.DateTimeField("提交时间", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "农户自主申报"
+        ordering = ["-declared_on", "-id"]
+        indexes = [models.Index(fields=["village", "state"]), models.Index(fields=["id_number", "state"])]
+
+    def __str__(self):
+        return f"{self.reference} {self.get_state_display()}"
+
+    def risk_type_labels(self):
+        labels = dict(RiskType.choices)
+        return [labels.get(c, c) for c in self.risk_types]
+
+    @property
+    def is_open(self):
+        return self.state == self.State.OPEN
+
+
+class DeclarationPhoto(ProtectedRecord):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField("照片", upload_to="declarations/%Y/%m/", validators=[validate_image])
+
+    class Meta:
+        verbose_name = verbose_name_plural = "申报照片"
+
+    def __str__(self):
+        return self.image.name
+
+
+class DeclarationEvent(ProtectedRecord):
+    """The declaration's audit trail: received, linked, case started, closed (who, when, what)."""
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField("操作", max_length=30)
+    label = models.CharField("操作名称", max_length=100)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField("时间", default=timezone.now)
+    comment = models.TextField("说明", blank=True)
+    payload = models.JSONField("内容", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "申报办理记录"
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.declaration_id} {self.label}"

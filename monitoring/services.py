@@ -293,6 +293,7 @@ CREATE_LABELS = {
     "report": "申报监测对象",
     "visit": "走访发现风险，申报监测对象",
     "warning": "预警核实纳入，申报监测对象",
+    "declaration": "农户自主申报，申报监测对象",
 }
 
 

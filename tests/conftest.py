@@ -21,6 +21,16 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters (local-memory cache in tests) start from zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path_factory):
     """Uploads (commitment scans, photos) go to a temporary directory, never the worktree."""
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))

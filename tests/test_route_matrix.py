@@ -23,6 +23,7 @@ from assistance.catalogue import install_default_catalogue
 from assistance.models import Measure
 from households.models import ImportJob, Role
 from monitoring import services
+from monitoring.declarations import services as declaration_services
 from monitoring.models import CaseEvent, Objection, VisitPhoto
 from screening.models import RiskWarning, ScreeningUpload
 from tests import factories as f
@@ -33,6 +34,14 @@ PUBLIC_PAGES = {"", "healthz", "accounts/login/"}  # "" redirects to the login p
 # same "请联系村干部" page (200), never 404: tests/monitoring/test_household_cards.py.
 PUBLIC_PAGES |= {"q/<str:token>/"}
 PUBLIC_API = {("/api/auth/token/", "post"), ("/api/schema/", "get")}
+# Public by design (issue 12): households declare hardship themselves, without an account, and
+# look up their own declaration by its reference and ID number; the village lists are names.
+PUBLIC_PAGES |= {"declare/", "declare/done/", "declare/status/"}
+PUBLIC_API |= {
+    ("/api/declarations/", "post"),
+    ("/api/declarations/status/", "get"),
+    ("/api/declarations/areas/", "get"),
+}
 DESIGNED = {200, 204, 302, 400, 403, 404, 405, 409}
 
 
@@ -124,6 +133,15 @@ def objects(world, settings, tmp_path):
     )
     member = w.household_a1.members.first()
     income = f.make_income(w.household_a1)
+    declaration = declaration_services.declaration_submit(
+        client="192.0.2.1",
+        village=w.village_a1,
+        name="李秀英",
+        id_number=f.valid_id(),
+        phone="13912345678",
+        situation="看病花钱多",
+        photos=[f.jpeg_upload()],
+    )
     return {
         "household": w.household_a1.pk,
         "member": member.pk,
@@ -137,6 +155,8 @@ def objects(world, settings, tmp_path):
         "upload": upload.pk,
         "measure": measure.pk,
         "warning": warning.pk,
+        "declaration": declaration.pk,
+        "declaration_photo": declaration.photos.get().pk,
         "village": w.village_a1.pk,
         "kind": w.department.kind,
         "fmt": "csv",
@@ -165,6 +185,9 @@ PAGE_PARAMS = {
     ("screening/templates/", "kind"): "kind",
     ("screening/warnings/", "pk"): "warning",
     ("measures/", "pk"): "measure",
+    ("declarations/", "pk"): "declaration",
+    ("declarations/", "photo_pk"): "declaration_photo",
+    ("declarations/poster/", "village_pk"): "village",
 }
 API_PARAMS = {
     ("/api/households/", "id"): "household",
@@ -181,6 +204,7 @@ API_PARAMS = {
     ("/api/warnings/", "pk"): "warning",
     ("/api/measures/", "id"): "measure",
     ("/api/measures/", "pk"): "measure",
+    ("/api/declarations/", "id"): "declaration",
 }
 SCREENING_KINDS = {"upload", "kind", "warning"}
 
