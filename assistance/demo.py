@@ -82,6 +82,7 @@ HELPERS = [
     ("helper", "周春燕", 3),
     ("helper_b", "吴志明", 2),
 ]
+HELPER_USERNAMES = [username for username, _, _ in HELPERS]
 
 
 @dataclass

@@ -7,6 +7,7 @@ carried out (monitoring/demo.py, `CaseSeeding.finish`). A reset wipes top down. 
 state is built through the workflow's services.
 """
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from assistance import demo as assistance_demo
@@ -45,6 +46,28 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
             warnings = screening_demo.seed_warnings(county=registry.county, users=registry.users)
             write(f"上传上月部门数据（医保、残联、住建、民政），生成预警 {warnings} 条")
     return registry.logins() + assistance_demo.helper_logins(helpers, households_demo.Login, registry.password)
+
+
+def existing_logins():
+    """The demo logins that exist in the database, for the login page in demo mode. Read only:
+    the rows come from the users' role assignments as they stand."""
+    usernames = [*households_demo.DEMO_NAMES, *assistance_demo.HELPER_USERNAMES]
+    found = (
+        get_user_model()
+        .objects.filter(username__in=usernames, is_active=True)
+        .prefetch_related("roles__area", "roles__department")
+    )
+    by_name = {user.username: user for user in found}
+    rows = []
+    for username in usernames:
+        user = by_name.get(username)
+        if user is None:
+            continue
+        assignments = list(user.roles.all())
+        role = "、".join(a.get_role_display() for a in assignments) or "帮扶联系人"
+        scope = "、".join(a.area.name if a.area else a.department.name if a.department else "全部" for a in assignments)
+        rows.append(households_demo.Login(username, role, scope or "分配给本人的监测对象", ""))
+    return rows
 
 
 def wipe_demo(county):

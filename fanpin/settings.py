@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -115,6 +116,12 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through the project's templates, so templates/django/forms/widgets/ can word
+# every dropdown's empty choice (请选择) in one place.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# An unchosen filter means "any".
+FILTERS_EMPTY_CHOICE_LABEL = "全部"
 
 WSGI_APPLICATION = "fanpin.wsgi.application"
 
@@ -316,6 +323,13 @@ FANPIN_INBOX_SECTIONS = [
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")
+# Demo mode (scripts/run.sh sets DEMO_MODE=1): the login page lists the demo logins. Only with
+# DEBUG on, so a production deployment never tells who may log in.
+FANPIN_DEMO_MODE = envbool("DEMO_MODE", False)
+if FANPIN_DEMO_MODE and not DEBUG:
+    raise ImproperlyConfigured(
+        "DEMO_MODE=1 lists the demo logins on the login page: it needs DEBUG=1, never production."
+    )
 
 # The risk-elimination checklist (DOMAIN.md §5): criterion functions (case, day) -> Criterion,
 # by dotted path, in the order they are shown. The workflow reads them through

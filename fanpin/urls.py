@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound
 
+from fanpin import pages
 from fanpin import views as project_views
 from fanpin.auth import obtain_token
-from households import views as household_views
 
 
 @extend_schema(exclude=True)
@@ -20,9 +20,10 @@ def api_not_found(request, rest=""):
 
 
 urlpatterns = [
-    path("", household_views.home, name="home"),
+    path("", pages.home, name="home"),
+    path("favicon.ico", pages.favicon, name="favicon"),
     path("healthz", project_views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("households/", include("households.urls")),
     path("", include("monitoring.urls")),
@@ -32,7 +33,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", pages.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("households.api")),
     path("api/", include("monitoring.api")),
     path("api/", include("monitoring.declarations.api")),

@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from . import selectors
 from .models import Area, Household
+from .widgets import ChainedSelect
 
 
 def _towns(request):
@@ -81,6 +82,7 @@ class HouseholdFilter(django_filters.FilterSet):
         label="村",
         queryset=_villages,  # type: ignore[arg-type]  # django-filter takes a callable of the request
         empty_label="全部村",
+        widget=ChainedSelect,
     )
     household_type = django_filters.ChoiceFilter(label="户类型", choices=Household.Type.choices, empty_label="全部类型")
     group = django_filters.ChoiceFilter(

@@ -69,6 +69,21 @@ def is_admin(user: AnyUser) -> bool:
     return user.is_authenticated and (user.is_superuser or any(r.role == Role.ADMINISTRATOR for r in user_roles(user)))
 
 
+def user_profile(user: AnyUser) -> str:
+    """Which kind of user the navigation and the landing page are for: "department" (staff of a
+    line department and nothing else: their work is the screening uploads), "helper" (a contact
+    person without a role: their work is 我的帮扶), or "" (everyone acting in an area, and the
+    administrator). Roles are cached on the user: no query after the first."""
+    if not user.is_authenticated or is_admin(user):
+        return ""
+    roles = user_roles(user)
+    if not roles:
+        return "helper"
+    if all(r.role == Role.DEPARTMENT_STAFF for r in roles):
+        return "department"
+    return ""
+
+
 def has_role(user: AnyUser, *roles: str) -> bool:
     return is_admin(user) or any(r.role in roles for r in user_roles(user))
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from . import idnumber, quality, selectors, services
+from . import idnumber, listing, quality, selectors, services
 from .filters import HouseholdFilter
 from .forms import HouseholdForm, IncomeForm, MemberForm, add_service_errors, member_service_data
 from .models import IncomeRecord, Member
@@ -22,12 +22,15 @@ from .models import IncomeRecord, Member
 CLASHES_SHOWN = 100  # the newest refused duplicates listed for the county (quality report)
 
 PAGE_SIZE = 20
+# The household list's sortable columns (listing.sorting): key → fields, ascending. Only
+# columns of the household row itself: sorting a county's 100,000 households by a computed
+# column (head, size, income) would compute it for every one of them.
+HOUSEHOLD_COLUMNS = {
+    "number": ("number",),
+    "village": ("village__path",),
+    "type": ("household_type",),
+}
 QUALITY_PAGE_SIZE = 50
-
-
-@login_required
-def home(request):
-    return redirect("monitoring:inbox")
 
 
 def _editable_household(user, pk):
@@ -50,7 +53,8 @@ def household_list(request):
     household_filter = HouseholdFilter(request.GET, queryset=scoped, request=request)
     # django-filter labels the empty choice of a yes/no filter "未知"; here it means "any".
     household_filter.form.fields["relocated"].widget.choices = [("unknown", "全部"), ("true", "是"), ("false", "否")]
-    page = Paginator(household_filter.qs.order_by("number"), PAGE_SIZE).get_page(request.GET.get("page"))
+    order = listing.sorting(request, HOUSEHOLD_COLUMNS, "number")
+    page = Paginator(household_filter.qs.order_by(*order.order_by), PAGE_SIZE).get_page(request.GET.get("page"))
     for household in page.object_list:
         household.masked_head_id = idnumber.mask(household.head_id_number)
         household.special_groups = selectors.special_groups_of(household)
@@ -60,8 +64,9 @@ def household_list(request):
         {
             "filter": household_filter,
             "page": page,
+            "sorting": order,
             "can_register": selectors.villages_writable_by(user).exists(),
-            "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k not in ("page", "q")),
+            "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k not in ("page", "q", "sort")),
             "searched": bool(request.GET.get("q")),
         },
     )

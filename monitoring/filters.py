@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from households import selectors as household_selectors
 from households.filters import StrictBooleanFilter
 from households.models import Area, Member
+from households.widgets import ChainedSelect
 
 from . import selectors
 from .models import (
@@ -95,6 +96,7 @@ class CaseFilter(django_filters.FilterSet):
         queryset=_villages,  # type: ignore[arg-type]  # django-filter takes a callable of the request
         field_name="household__village",
         empty_label="全部村",
+        widget=ChainedSelect,
     )
     overdue = StrictBooleanFilter(
         label="认定超期", method="filter_overdue", help_text="发现至县级认定超过本县时限的识别中对象"

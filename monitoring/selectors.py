@@ -211,8 +211,36 @@ def inbox(user: AnyUser) -> QuerySet[MonitoringCase]:
 # --- detail ---------------------------------------------------------------------------------
 
 
+# The payload key holding the day a step took place (the 民主评议 of publish_notice, not its
+# notice start), in order of preference; an event without one happened the day it was recorded.
+EVENT_DATE_KEYS = (
+    "home_check_on",
+    "appraisal_on",
+    "reviewed_on",
+    "determined_on",
+    "eliminated_on",
+    "notice_start",
+    "discovered_on",
+)
+
+
+def event_date(event: CaseEvent) -> datetime.date:
+    """The day the event's step took place: a step may be recorded days after it happened."""
+    for key in EVENT_DATE_KEYS:
+        value = event.payload.get(key) if isinstance(event.payload, dict) else None
+        if isinstance(value, str):
+            try:
+                return datetime.date.fromisoformat(value[:10])
+            except ValueError:
+                continue
+    return timezone.localtime(event.at).date()
+
+
 def timeline(case: MonitoringCase) -> list[CaseEvent | Visit]:
-    """Every audit event and visit of the case, oldest first."""
+    """Every audit event and visit of the case, in the order things happened: by the day of the
+    step or visit (a visit entered late, or the visit a report came from, sits where it took
+    place), on one day the visits first (a visit leads to the step taken that day), then by the
+    time each was recorded."""
     events = list(CaseEvent.objects.filter(case=case).select_related("actor"))
     visits = list(
         Visit.objects.filter(
@@ -221,12 +249,11 @@ def timeline(case: MonitoringCase) -> list[CaseEvent | Visit]:
         .select_related("recorded_by", "household")
         .prefetch_related("photos")
     )
-    tz = timezone.get_current_timezone()
 
-    def when(item: CaseEvent | Visit) -> datetime.datetime:
+    def when(item: CaseEvent | Visit) -> tuple[datetime.date, int, datetime.datetime]:
         if isinstance(item, Visit):
-            return datetime.datetime.combine(item.visited_on, datetime.time(12), tz)
-        return item.at
+            return (item.visited_on, 0, item.created_at)
+        return (event_date(item), 1, item.at)
 
     return sorted(chain(events, visits), key=when)
 

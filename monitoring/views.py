@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from households import idnumber
+from households import idnumber, listing
 from households import selectors as household_selectors
 from households.forms import add_service_errors
 from households.models import Area, Member, Role
@@ -31,6 +31,15 @@ from .forms import STEP_FORMS, CaseCreateForm, ObjectionForm, ObjectionResolveFo
 from .models import INLINE_EXTENSIONS, OPEN_STATES, CaseEvent, Objection, State, Visit, VisitPhoto
 
 PAGE_SIZE = 20
+# The case list's sortable columns (households.listing.sorting): key → fields, ascending.
+CASE_COLUMNS = {
+    "number": ("household__number",),
+    "head": ("head_name",),
+    "village": ("household__village__path",),
+    "state": ("state",),
+    "category": ("category",),
+    "discovered": ("discovered_on",),
+}
 OVERDUE_VISITS_SHOWN = 50
 
 # The step a case waits for in each state, named in the inbox ("待办事项").
@@ -128,7 +137,8 @@ def case_list(request):
     case_filter = CaseFilter(request.GET, queryset=scoped, request=request)
     # django-filter labels the empty choice of a yes/no filter "未知"; here it means "any".
     case_filter.form.fields["overdue"].widget.choices = [("unknown", "全部"), ("true", "是"), ("false", "否")]
-    page = Paginator(case_filter.qs.order_by("-discovered_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    order = listing.sorting(request, CASE_COLUMNS, "-discovered")
+    page = Paginator(case_filter.qs.order_by(*order.order_by), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = _with_deadlines(page.object_list)
     return render(
         request,
@@ -136,7 +146,8 @@ def case_list(request):
         {
             "filter": case_filter,
             "page": page,
-            "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k != "page"),
+            "sorting": order,
+            "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k not in ("page", "sort")),
             "can_report": _reportable_households(user).exists(),
         },
     )

@@ -13,6 +13,8 @@ echo "==> 安装依赖 (requirements.txt)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 
 export DEBUG="${DEBUG:-1}"
+# The login page lists the demo logins (fanpin/settings.py refuses it without DEBUG).
+export DEMO_MODE="${DEMO_MODE:-1}"
 export DJANGO_SETTINGS_MODULE=fanpin.settings
 
 echo "==> 迁移数据库"

@@ -29,7 +29,7 @@ from screening.models import RiskWarning, ScreeningUpload
 from tests import factories as f
 from tests.monitoring.cases import HOME_CHECK
 
-PUBLIC_PAGES = {"", "healthz", "accounts/login/"}  # "" redirects to the login page itself
+PUBLIC_PAGES = {"", "healthz", "accounts/login/", "favicon.ico"}  # "" redirects to the login page itself
 # A scanned household card (一户一码) answers everyone who may not see the household with the
 # same "请联系村干部" page (200), never 404: tests/monitoring/test_household_cards.py.
 PUBLIC_PAGES |= {"q/<str:token>/"}

@@ -19,6 +19,7 @@ VARIABLES = (
     "SQLITE_PATH",
     "TIME_ZONE",
     "LOG_LEVEL",
+    "DEMO_MODE",
 )
 
 
@@ -97,3 +98,9 @@ def test_time_zone_must_be_a_known_zone():
 
 def test_log_level_must_be_a_logging_level():
     assert_refused(load_settings(DEBUG="1", LOG_LEVEL="loud"), "LOG_LEVEL must be DEBUG, INFO", "'LOUD'")
+
+
+def test_demo_mode_is_refused_without_debug():
+    """DEMO_MODE lists the demo logins on the login page: never in a production deployment."""
+    assert_refused(load_settings(DEBUG="0", SECRET_KEY="k", DEMO_MODE="1"), "DEMO_MODE=1", "never production")
+    assert loaded(load_settings(DEBUG="1", DEMO_MODE="1"))["DEBUG"] is True

@@ -60,3 +60,8 @@ def scope_note(context):
         return {"show": False}
     departments = [r.department.name for r in roles if r.department_id]
     return {"show": True, "departments": departments}
+
+
+@register.simple_tag(takes_context=True)
+def nav_profile(context):
+    return selectors.user_profile(context["request"].user)

@@ -33,7 +33,7 @@ def test_main_pages_fit_a_phone_with_thumb_sized_buttons(page, world, bad_respon
         page.goto(url)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{url} 比屏幕宽"
         assert page.evaluate(TOO_SMALL) == [], url
-        expect(page.locator('.nav a[aria-current="page"]')).to_have_text(section)
+        expect(page.locator('.nav-row a[aria-current="page"]')).to_have_text(section)
         if url == "/households/":
             expect(page.get_by_role("link", name="下一页")).to_be_visible()  # measured just above
     assert bad_responses == []

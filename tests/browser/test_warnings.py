@@ -37,9 +37,13 @@ def test_medical_uploads_and_the_village_includes_the_warning_into_a_new_case(pa
     page.get_by_role("button", name="退出登录").click()
 
     login(page, "village")
-    nav = page.locator("#nav-warnings")
-    expect(nav.locator("[data-warning-count]")).to_have_text("1")
-    nav.click()
+    # On a phone 预警 is in the 更多 menu; the count shows on 更多 and in the menu.
+    more = page.locator(".nav-more summary")
+    expect(more.locator("[data-warning-count]")).to_have_text("1")
+    more.click()
+    menu_link = page.locator(".nav-more-list a[data-count-url]")
+    expect(menu_link.locator("[data-warning-count]")).to_have_text("1")
+    menu_link.click()
     page.get_by_role("link", name=re.compile(world.household_a1.number)).click()
     expect(page.locator("#warning-figure")).to_contain_text("个人自付 12,000 元，超过上年农村居民人均可支配收入的 50 %")
     page.get_by_role("button", name="核实纳入").click()

@@ -123,7 +123,7 @@ def test_case_list_shows_only_cases_in_scope(login, world):
     w = world
     mine = report(w)
     page = text(login(w.village_cadre_b).get(reverse("monitoring:case-list")))
-    assert detail_url(mine) not in page and "共 0 条" in page
+    assert detail_url(mine) not in page and "共 <strong>0</strong> 个监测对象" in page
     page = text(login(w.town_official).get(reverse("monitoring:case-list")))
     assert detail_url(mine) in page
 
@@ -171,7 +171,7 @@ def test_case_list_paginates(login, world):
         report(w, household=f.make_household(w.village_a1))
     client = login(w.village_cadre)
     assert "第 1 / 2 页" in text(client.get(reverse("monitoring:case-list")))
-    assert text(client.get(reverse("monitoring:case-list"), {"page": 2})).count('<li class="item') == 1
+    assert text(client.get(reverse("monitoring:case-list"), {"page": 2})).count('<td><a href="/cases/') == 1
 
 
 # --- case detail ------------------------------------------------------------------------------
