@@ -320,8 +320,16 @@ FANPIN_INBOX_SECTIONS = [
     "monitoring.rejection_pages.inbox_section",
     "assistance.views.inbox_section",
 ]
+# Conditions on cases that the case filters offer but the layers above own (monitoring/extensions.py).
+FANPIN_CASE_CONDITIONS = {"plan_overdue": "assistance.selectors.overdue_plans_q"}
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
+# The monitoring scale a county usually keeps (监测规模: households under monitoring ÷ registered
+# households; seed 001: near 5 %, at most 10 %), shown against the dashboard's figure.
+FANPIN_SCALE_USUAL_PERCENT = envint("SCALE_USUAL_PERCENT", 5, minimum=1)
+FANPIN_SCALE_MAX_PERCENT = envint("SCALE_MAX_PERCENT", 10, minimum=1)
+# A ledger export of more cases than this runs as a background task with progress.
+FANPIN_LEDGER_SYNC_ROWS = envint("LEDGER_SYNC_ROWS", 2000, minimum=0)
 FANPIN_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "fanpin-demo")
 # Demo mode (scripts/run.sh sets DEMO_MODE=1): the login page lists the demo logins. Only with
 # DEBUG on, so a production deployment never tells who may log in.

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("households/", include("households.urls")),
+    path("", include("fanpin.reports.urls")),
     path("", include("monitoring.urls")),
     path("", include("monitoring.declarations.urls")),
     path("screening/", include("screening.urls")),

@@ -88,6 +88,11 @@ def has_role(user: AnyUser, *roles: str) -> bool:
     return is_admin(user) or any(r.role in roles for r in user_roles(user))
 
 
+def may_see_access_log(user: AnyUser) -> bool:
+    """The access log (who saw full ID numbers or phones, who exported) is the county bureau's."""
+    return has_role(user, Role.COUNTY_OFFICER)
+
+
 def scope_areas(user: AnyUser, roles: Iterable[str] = AREA_ROLES) -> list[Area]:
     return [r.area for r in user_roles(user) if r.role in roles and r.area is not None]
 

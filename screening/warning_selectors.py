@@ -110,6 +110,18 @@ def _bumps(county: Q, days: int, today: datetime.date) -> list[When]:
     ]
 
 
+def overdue_q(today: datetime.date | None = None) -> Q:
+    """Open warnings not verified within their county's `tier_escalate_days` (the settings in
+    force today): 超期未核实, the point where a warning has risen one tier."""
+    today = today or timezone.localdate()
+    settings = _settings_today(today)
+    late = Q(pk__in=[])
+    for county_id, s in settings.items():
+        late |= Q(county_id=county_id, raised_on__lte=today - datetime.timedelta(days=s.tier_escalate_days))
+    late |= ~Q(county_id__in=list(settings)) & Q(raised_on__lte=today - datetime.timedelta(days=DEFAULT_ESCALATE_DAYS))
+    return Q(state__in=OPEN) & late
+
+
 def inbox(user: AnyUser, today: datetime.date | None = None) -> QuerySet[RiskWarning]:
     """Sorted by tier (red first), then age (oldest first)."""
     return (

@@ -32,6 +32,8 @@ def nav_section(context):
         return SECTIONS[name]
     if match.namespace in ("monitoring", "assistance"):
         return "cases"
+    if match.namespace == "reports":
+        return "access-log" if name == "reports:access-log" else "dashboard"
     if match.namespace == "households":
         return "households"
     if match.namespace == "screening" and name.startswith("screening:warning"):

@@ -1,0 +1,436 @@
+"""The dashboard's figures (issue 11 point 1, DOMAIN.md §7), read with the user's scoping.
+
+Every figure is an aggregate query (COUNT … GROUP BY) over the same scoped querysets as the
+lists it links to (`cases_visible_to` + the case filters, `warnings_visible_to` + the warning
+filters), so a figure and the list behind it always agree, and the number of queries does not
+grow with the data. Each segment carries the URL of its filtered list.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.urls import reverse
+from django.utils import timezone
+
+from assistance import selectors as assistance_selectors
+from households import selectors as household_selectors
+from households.models import Area, Department, Role
+from households.selectors import AnyUser
+from monitoring import selectors as monitoring_selectors
+from monitoring.filters import STAGES
+from monitoring.models import Category, MonitoringCase, RiskType, State
+from screening import warning_selectors
+from screening.models import ScaleAlert, Tier, WarningRisk
+
+DASHBOARD_ROLES = (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICER)
+UNDER_MONITORING = STAGES["under_monitoring"]
+TREND_MONTHS = 12
+ALERTS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Segment:
+    label: str
+    value: int
+    url: str
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart and its table: `kind` is the ECharts series type ("bar", "pie", "line")."""
+
+    id: str
+    title: str
+    kind: str
+    segments: list[Segment]
+    note: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(s.value for s in self.segments)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "labels": [s.label for s in self.segments],
+            "values": [s.value for s in self.segments],
+            "urls": [s.url for s in self.segments],
+        }
+
+
+@dataclass(frozen=True)
+class Trend:
+    months: list[str]  # "2026-03"
+    determined: list[Segment]
+    eliminated: list[Segment]
+
+    @property
+    def rows(self) -> list[tuple[Segment, Segment]]:
+        return list(zip(self.determined, self.eliminated, strict=True))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": "trend",
+            "title": "近 12 个月新增认定与风险消除",
+            "kind": "trend",
+            "labels": self.months,
+            "series": [
+                {
+                    "name": "新增认定",
+                    "values": [s.value for s in self.determined],
+                    "urls": [s.url for s in self.determined],
+                },
+                {
+                    "name": "风险消除",
+                    "values": [s.value for s in self.eliminated],
+                    "urls": [s.url for s in self.eliminated],
+                },
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Scale:
+    """监测规模: households under monitoring ÷ registered households, against the usual band."""
+
+    monitored: int
+    registered: int
+    usual_percent: Decimal
+    max_percent: Decimal
+    monitored_url: str
+    registered_url: str
+
+    @property
+    def percent(self) -> Decimal | None:
+        if not self.registered:
+            return None
+        return (Decimal(self.monitored * 100) / self.registered).quantize(Decimal("0.01"))
+
+    @property
+    def status(self) -> str:
+        """ "over" past the maximum, "high" past the usual share, "ok" within it."""
+        percent = self.percent
+        if percent is None:
+            return "ok"
+        if percent > self.max_percent:
+            return "over"
+        if percent > self.usual_percent:
+            return "high"
+        return "ok"
+
+
+@dataclass(frozen=True)
+class WarningTable:
+    """Open warnings (pending verification) by source department and tier."""
+
+    tiers: list[tuple[str, str]]  # (tier, label)
+    rows: list[tuple[str, list[Segment], Segment]]  # (department label, one segment per tier, row total)
+    totals: list[Segment]
+    total: Segment
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": "warnings",
+            "title": "待核实预警（按来源部门和等级）",
+            "kind": "stacked",
+            "labels": [label for label, _, _ in self.rows],
+            "series": [
+                {
+                    "name": tier_label,
+                    "tier": tier,
+                    "values": [cells[i].value for _, cells, _ in self.rows],
+                    "urls": [cells[i].url for _, cells, _ in self.rows],
+                }
+                for i, (tier, tier_label) in enumerate(self.tiers)
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    label: str
+    households: int
+    total_households: int
+    threshold: str
+    url: str
+
+
+@dataclass
+class Dashboard:
+    scope_label: str
+    today: datetime.date
+    states: Chart
+    categories: Chart
+    primary_risks: Chart
+    secondary_risks: Chart
+    areas: Chart
+    trend: Trend
+    scale: Scale
+    overdue: list[Segment]
+    warnings: WarningTable | None
+    alerts: list[AlertItem] | None
+    alerts_total: int = 0
+    alerts_url: str = ""
+    charts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def may_see_dashboard(user: AnyUser) -> bool:
+    return household_selectors.has_role(user, *DASHBOARD_ROLES)
+
+
+def _url(name: str, **params: object) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return reverse(name) + (f"?{query}" if query else "")
+
+
+def case_list_url(**params: object) -> str:
+    return _url("monitoring:case-list", **params)
+
+
+def warning_list_url(**params: object) -> str:
+    return _url("screening:warnings", **params)
+
+
+def _county_wide(user: AnyUser) -> bool:
+    return household_selectors.is_admin(user) or bool(household_selectors.scope_areas(user, (Role.COUNTY_OFFICER,)))
+
+
+def scope_label(user: AnyUser) -> str:
+    if household_selectors.is_admin(user):
+        return "全部"
+    areas = household_selectors.scope_areas(user)
+    return "、".join(a.name for a in areas) or "—"
+
+
+def _counts(queryset: QuerySet[Any], field_name: str) -> dict[Any, int]:
+    return {row[field_name]: row["n"] for row in queryset.order_by().values(field_name).annotate(n=Count("pk"))}
+
+
+def _chart(
+    chart_id: str,
+    title: str,
+    kind: str,
+    counts: dict[Any, int],
+    choices: Iterable[tuple[Any, str]],
+    url_for: Any,
+    keep_zero: bool = True,
+    note: str = "",
+) -> Chart:
+    segments = [
+        Segment(str(label), counts.get(code, 0), url_for(code), str(code))
+        for code, label in choices
+        if keep_zero or counts.get(code, 0)
+    ]
+    return Chart(chart_id, title, kind, segments, note)
+
+
+def month_start(day: datetime.date, back: int = 0) -> datetime.date:
+    """The first day of the month `back` months before `day`'s month."""
+    index = day.year * 12 + day.month - 1 - back
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def _month_counts(queryset: QuerySet[MonitoringCase], field_name: str, since: datetime.date) -> dict[str, int]:
+    rows = (
+        queryset.filter(**{f"{field_name}__gte": since})
+        .order_by()
+        .annotate(month=TruncMonth(field_name))
+        .values("month")
+        .annotate(n=Count("pk"))
+    )
+    return {f"{row['month']:%Y-%m}": row["n"] for row in rows}
+
+
+def _scale_band() -> tuple[Decimal, Decimal]:
+    return Decimal(str(settings.FANPIN_SCALE_USUAL_PERCENT)), Decimal(str(settings.FANPIN_SCALE_MAX_PERCENT))
+
+
+def secondary_risk_counts(queryset: QuerySet[MonitoringCase]) -> dict[str, int]:
+    """Cases per secondary risk type, in one query (secondary_risks is a JSON list of codes;
+    matched as monitoring.filters does, the same on SQLite and PostgreSQL)."""
+    aggregates = {code: Count("pk", filter=Q(secondary_risks__icontains=f'"{code}"')) for code, _ in RiskType.choices}
+    return dict(queryset.order_by().aggregate(**aggregates))
+
+
+def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
+    today = today or timezone.localdate()
+    cases = monitoring_selectors.cases_visible_to(user)
+    monitored = cases.filter(state__in=UNDER_MONITORING)
+    stage = "under_monitoring"
+
+    states = _chart(
+        "states", "监测对象按状态", "bar", _counts(cases, "state"), State.choices, lambda c: case_list_url(state=c)
+    )
+    categories = _chart(
+        "categories",
+        "监测对象按类别",
+        "pie",
+        _counts(monitored, "category"),
+        Category.choices,
+        lambda c: case_list_url(stage=stage, category=c),
+        note="已认定、尚未消除风险的监测对象",
+    )
+    primary = _chart(
+        "primary_risks",
+        "主要风险类型",
+        "bar",
+        _counts(monitored, "primary_risk"),
+        RiskType.choices,
+        lambda c: case_list_url(stage=stage, primary_risk=c),
+        note="已认定、尚未消除风险的监测对象",
+    )
+    secondary = _chart(
+        "secondary_risks",
+        "次要风险类型",
+        "bar",
+        secondary_risk_counts(monitored),
+        RiskType.choices,
+        lambda c: case_list_url(stage=stage, secondary_risk=c),
+        note="一户可有多项次要风险",
+    )
+
+    if _county_wide(user):
+        area_field, level, param, area_title = "household__village__parent", Area.Level.TOWN, "town", "监测对象按乡镇"
+    else:
+        area_field, level, param, area_title = "household__village", Area.Level.VILLAGE, "village", "监测对象按村"
+    area_counts = _counts(monitored, area_field)
+    areas_in_scope = household_selectors.areas_visible_to(user, level).only("pk", "name")
+    areas = _chart(
+        "areas",
+        area_title,
+        "bar",
+        area_counts,
+        [(a.pk, a.name) for a in areas_in_scope],
+        lambda pk: case_list_url(stage=stage, **{param: pk}),
+        note="已认定、尚未消除风险的监测对象",
+    )
+
+    since = month_start(today, TREND_MONTHS - 1)
+    months = [f"{month_start(today, back):%Y-%m}" for back in range(TREND_MONTHS - 1, -1, -1)]
+    determined = _month_counts(cases, "determined_on", since)
+    eliminated = _month_counts(cases.filter(state=State.ELIMINATED), "eliminated_on", since)
+    trend = Trend(
+        months,
+        [Segment(m, determined.get(m, 0), case_list_url(determined=m), m) for m in months],
+        [Segment(m, eliminated.get(m, 0), case_list_url(state=State.ELIMINATED, eliminated=m), m) for m in months],
+    )
+
+    usual, maximum = _scale_band()
+    scale = Scale(
+        monitored=monitored.order_by().values("household").distinct().count(),
+        registered=household_selectors.households_visible_to(user).count(),
+        usual_percent=usual,
+        max_percent=maximum,
+        monitored_url=case_list_url(stage=stage),
+        registered_url=reverse("households:list"),
+    )
+
+    overdue = [
+        Segment(
+            "认定超期",
+            cases.filter(monitoring_selectors.overdue_q(today)).count(),
+            case_list_url(overdue="true"),
+            "determination",
+        ),
+        Segment(
+            "帮扶计划超期",
+            cases.filter(assistance_selectors.overdue_plans_q(today)).count(),
+            case_list_url(plan_overdue="true"),
+            "plan",
+        ),
+        Segment(
+            "走访超期",
+            monitoring_selectors.with_last_visit(cases).filter(monitoring_selectors.visit_overdue_q(today)).count(),
+            case_list_url(visit_overdue="true"),
+            "visit",
+        ),
+    ]
+
+    board = Dashboard(
+        scope_label=scope_label(user),
+        today=today,
+        states=states,
+        categories=categories,
+        primary_risks=primary,
+        secondary_risks=secondary,
+        areas=areas,
+        trend=trend,
+        scale=scale,
+        overdue=overdue,
+        warnings=warning_table(user, today),
+        alerts=None,
+    )
+    if _county_wide(user):
+        alerts = warning_selectors.alerts_visible_to(user)
+        board.alerts_total = alerts.count()
+        board.alerts = [_alert_item(a) for a in alerts[:ALERTS_SHOWN]]
+        board.alerts_url = reverse("screening:warning-analysis")
+    board.charts = [c.as_json() for c in (states, categories, primary, secondary, areas)] + [trend.as_json()]
+    if board.warnings is not None:
+        board.charts.append(board.warnings.as_json())
+    return board
+
+
+DEPARTMENT_LABELS = {
+    **dict(Department.Kind.choices),
+    "platform": "平台规则",
+    "registration": "未登记人员线索",
+}
+
+
+def warning_table(user: AnyUser, today: datetime.date) -> WarningTable | None:
+    """Open warnings by department and tier (the tier computed in SQL), in one query; None for
+    a user who sees no warnings."""
+    if not household_selectors.has_role(user, *DASHBOARD_ROLES):
+        return None
+    pending = warning_selectors.with_tier(warning_selectors.warnings_visible_to(user), today).filter(
+        state__in=warning_selectors.OPEN
+    )
+    found: dict[tuple[str, str], int] = {}
+    for row in pending.order_by().values("department", "tier").annotate(n=Count("pk")):  # type: ignore[misc]
+        found[(row["department"], row["tier"])] = row["n"]
+    tiers = [(str(t), str(label)) for t, label in Tier.choices]
+    departments = sorted(
+        {d for d, _ in found}, key=lambda d: list(DEPARTMENT_LABELS).index(d) if d in DEPARTMENT_LABELS else 99
+    )
+    rows = []
+    for dept in departments:
+        cells = [
+            Segment(
+                label, found.get((dept, tier), 0), warning_list_url(pending="true", department=dept, tier=tier), tier
+            )
+            for tier, label in tiers
+        ]
+        total = Segment("合计", sum(c.value for c in cells), warning_list_url(pending="true", department=dept), dept)
+        rows.append((DEPARTMENT_LABELS.get(dept, dept), cells, total))
+    totals = [
+        Segment(
+            label, sum(v for (d, t), v in found.items() if t == tier), warning_list_url(pending="true", tier=tier), tier
+        )
+        for tier, label in tiers
+    ]
+    total = Segment("合计", sum(found.values()), warning_list_url(pending="true"))
+    return WarningTable(tiers, rows, totals, total)
+
+
+def _alert_item(alert: ScaleAlert) -> AlertItem:
+    level = "village" if alert.area.level == Area.Level.VILLAGE else "town"
+    return AlertItem(
+        label=f"{alert.area.name} · {WarningRisk(alert.risk_type).label} · {alert.period:%Y-%m}",
+        households=alert.households,
+        total_households=alert.total_households,
+        threshold=alert.threshold,
+        url=warning_list_url(**{level: alert.area_id}, risk_type=alert.risk_type, period=f"{alert.period:%Y-%m}"),
+    )

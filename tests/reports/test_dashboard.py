@@ -1,0 +1,182 @@
+"""The dashboard's figures against the hand-counted county of tests/reports/conftest.py, for each
+role's scope; every figure links to a list that shows the same number; a constant number of
+queries whatever the size of the data (issue 11 point 1)."""
+
+import re
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from fanpin.reports import selectors
+from tests import factories as f
+from tests.reports.county import T, days, make_case
+
+
+def month(n):
+    return f"{days(n):%Y-%m}"
+
+
+def values(chart):
+    return {s.key: s.value for s in chart.segments if s.value}
+
+
+def test_county_officer_sees_the_whole_county(board):
+    d = selectors.dashboard(board.county_officer, T)
+    assert values(d.states) == {"monitored": 3, "elimination_appraisal": 1, "eliminated": 1, "reported": 2, "closed": 1}
+    assert values(d.categories) == {"edge": 2, "unstable": 1, "sudden": 1}
+    assert values(d.primary_risks) == {"illness": 2, "disability": 1, "disaster": 1}
+    assert values(d.secondary_risks) == {"disability": 1, "employment": 1, "illness": 1}
+    assert values(d.areas) == {str(board.town_a.pk): 3, str(board.town_b.pk): 1}
+    assert d.areas.title == "监测对象按乡镇"
+    determined = {s.key: s.value for s in d.trend.determined if s.value}
+    assert determined == dict(Counter(month(n) for n in (10, 60, 90, 40, 240)))
+    assert {s.key: s.value for s in d.trend.eliminated if s.value} == {month(20): 1}
+    assert len(d.trend.months) == 12 and d.trend.months[-1] == f"{T:%Y-%m}"
+    # 4 households under monitoring of 11 registered in the county: far past the 10 % maximum.
+    assert (d.scale.monitored, d.scale.registered, str(d.scale.percent), d.scale.status) == (4, 11, "36.36", "over")
+    assert {s.key: s.value for s in d.overdue} == {"determination": 1, "plan": 1, "visit": 1}
+    assert d.warnings.total.value == 3
+    table = {label: [c.value for c in cells] for label, cells, _ in d.warnings.rows}
+    # w3 was yellow, unverified for 20 days: two tiers up, red.
+    assert table == {"住建": [1, 0, 0], "医保": [1, 1, 0]}
+    assert d.alerts_total == 1 and d.alerts[0].households == 4
+
+
+def test_town_official_sees_the_town_by_village(board):
+    d = selectors.dashboard(board.town_official, T)
+    assert values(d.states) == {"monitored": 2, "elimination_appraisal": 1, "eliminated": 1, "reported": 1}
+    assert values(d.categories) == {"edge": 1, "unstable": 1, "sudden": 1}
+    assert values(d.primary_risks) == {"illness": 2, "disability": 1}
+    assert d.areas.title == "监测对象按村"
+    assert values(d.areas) == {str(board.village_a1.pk): 2, str(board.village_a2.pk): 1}
+    assert (d.scale.monitored, d.scale.registered, str(d.scale.percent)) == (3, 7, "42.86")
+    assert {s.key: s.value for s in d.overdue} == {"determination": 1, "plan": 1, "visit": 1}
+    assert {label: [c.value for c in cells] for label, cells, _ in d.warnings.rows} == {"医保": [1, 1, 0]}
+    assert d.alerts is None  # scale alerts are the county's
+
+
+def test_village_cadre_sees_the_village_and_only_dispatched_warnings(board):
+    d = selectors.dashboard(board.village_cadre, T)
+    assert values(d.states) == {"monitored": 2, "eliminated": 1}
+    assert values(d.areas) == {str(board.village_a1.pk): 2}
+    assert (d.scale.monitored, d.scale.registered, str(d.scale.percent)) == (2, 4, "50.00")
+    assert {s.key: s.value for s in d.overdue} == {"determination": 0, "plan": 1, "visit": 1}
+    assert d.warnings.total.value == 1  # w2; w1 is still the town's to dispatch
+    assert {s.key: s.value for s in d.trend.eliminated if s.value} == {month(20): 1}
+
+
+def test_scale_within_the_usual_band(world, settings):
+    settings.FANPIN_SCALE_USUAL_PERCENT = 5
+    for _ in range(30):
+        f.make_household(world.village_a1)
+    make_case(world.village_a1, "monitored", category="edge", primary_risk="illness", determined_on=days(3))
+    d = selectors.dashboard(world.county_officer, T)
+    assert (d.scale.monitored, d.scale.registered, d.scale.status) == (1, 34, "ok")
+    settings.FANPIN_SCALE_USUAL_PERCENT = 2
+    assert selectors.dashboard(world.county_officer, T).scale.status == "high"
+
+
+@pytest.mark.parametrize("role", ["county_officer", "town_official", "village_cadre"])
+def test_every_figure_links_to_a_list_showing_the_same_number(board, client, role):
+    user = getattr(board, role)
+    client.force_login(user)
+    d = selectors.dashboard(user, T)
+    segments = [
+        *d.states.segments,
+        *d.categories.segments,
+        *d.primary_risks.segments,
+        *d.secondary_risks.segments,
+        *d.areas.segments,
+        *d.trend.determined,
+        *d.trend.eliminated,
+        *d.overdue,
+    ]
+    segments = [s for s in segments if s.value] + [s for s in segments if not s.value][:3]
+    for segment in segments:
+        page = client.get(segment.url).content.decode()
+        assert f"共 {segment.value} 条" in page, (segment, segment.url)
+    warning_cells = [c for _, cells, total in d.warnings.rows for c in (*cells, total)] + [d.warnings.total]
+    for cell in warning_cells:
+        page = client.get(cell.url).content.decode()
+        assert f"预警（{cell.value}）" in page, (cell, cell.url)
+    page = client.get(d.scale.registered_url).content.decode()
+    assert re.search(rf"共\s*{d.scale.registered}\s*户", page), d.scale.registered_url
+
+
+def test_page_renders_figures_links_and_chart_data(board, client):
+    client.force_login(board.county_officer)
+    response = client.get("/dashboard/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="dashboard-data" type="application/json"' in html
+    assert "vendor/echarts/echarts.min.js" in html and "js/dashboard.js" in html
+    assert "<script>" not in html  # CSP: no inline script, the data travels as JSON
+    assert 'href="/cases/?overdue=true" data-figure="overdue:determination"' in html
+    assert "/screening/warnings/?pending=true&amp;department=housing&amp;tier=red" in html
+    assert "规模性返贫风险预警" in html and "统计看板" in html
+    charts = {c["id"]: c for c in response.context["charts"]}
+    assert set(charts) == {"states", "categories", "primary_risks", "secondary_risks", "areas", "trend", "warnings"}
+    assert charts["trend"]["series"][0]["name"] == "新增认定"
+
+
+def test_who_may_open_the_dashboard(world, client):
+    for user, status in [
+        (world.county_officer, 200),
+        (world.town_official, 200),
+        (world.village_cadre, 200),
+        (world.admin, 200),
+        (world.department_staff, 403),
+        (world.nobody, 403),
+    ]:
+        client.force_login(user)
+        assert client.get("/dashboard/").status_code == status, user
+    client.logout()
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_navigation_offers_the_dashboard_to_area_roles_only(world, client):
+    client.force_login(world.town_official)
+    assert 'href="/dashboard/"' in client.get("/cases/").content.decode()
+    client.force_login(world.department_staff)
+    assert 'href="/dashboard/"' not in client.get("/screening/").content.decode()
+
+
+def _grow(w, n):
+    """n more cases of every kind in new villages of a new town: more rows, more groups."""
+    town = f.make_town(w.county, f"新镇{n}")
+    for i in range(n):
+        village = f.make_village(town, f"新村{n}-{i}")
+        make_case(
+            village,
+            "monitored",
+            category="edge",
+            primary_risk="illness",
+            secondary_risks=["loan"],
+            determined_on=days(50 + i),
+        )
+        make_case(
+            village,
+            "eliminated",
+            category="sudden",
+            primary_risk="water",
+            determined_on=days(200),
+            eliminated_on=days(i + 1),
+        )
+        make_case(village, "reported", discovered_on=days(30 + i))
+
+
+def _queries(client):
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/dashboard/").status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_number_of_queries_does_not_grow_with_the_data(board, client, django_assert_max_num_queries):
+    client.force_login(board.county_officer)
+    small = _queries(client)
+    _grow(board, 12)
+    with django_assert_max_num_queries(small):
+        assert client.get("/dashboard/").status_code == 200
+    assert _queries(client) == small
