@@ -129,8 +129,9 @@ class IncomeRecordAdmin(NoDeleteAdmin):
 
 @admin.register(PersonalDataView)
 class PersonalDataViewAdmin(NoDeleteAdmin):
-    list_display = ["viewed_at", "user", "household", "channel"]
-    list_filter = ["channel"]
+    list_display = ["viewed_at", "user", "action", "household", "export_name", "row_count", "channel"]
+    list_filter = ["action", "channel"]
+    search_fields = ["user__username", "household__number"]
     list_select_related = ["user", "household"]
     raw_id_fields = ["household"]
 

@@ -578,20 +578,45 @@ def per_capita(total, size):
 
 
 class PersonalDataView(models.Model):
-    """Each time a user sees full ID numbers or phones (DOMAIN.md §9: every full view is logged)."""
+    """The access log (DOMAIN.md §9): each time a user sees full ID numbers or phones (every full
+    view is logged), and each export of case data (台账, 月报: who, when, the filters, how many
+    rows). Rows are only ever added: nothing edits or deletes them (admin read-only, no API)."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "查看完整证件号/电话"
+        EXPORT = "export", "导出"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="查看人", on_delete=models.PROTECT, related_name="+"
     )
-    household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField("渠道", max_length=10, choices=[("page", "页面"), ("api", "接口")])
-    viewed_at = models.DateTimeField("查看时间", default=timezone.now, db_index=True)
+    action = models.CharField("操作", max_length=10, choices=Action.choices, default=Action.VIEW)
+    household = models.ForeignKey(
+        Household, verbose_name="农户", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.CharField("渠道", max_length=10, choices=[("page", "页面"), ("api", "接口"), ("task", "后台任务")])
+    viewed_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    # Exports: which one, with which filters (as the list's query), how many rows, in whose area.
+    export_name = models.CharField("导出内容", max_length=50, blank=True)
+    filters = models.JSONField("筛选条件", default=dict, blank=True)
+    row_count = models.PositiveIntegerField("行数", null=True, blank=True)
+    area = models.ForeignKey(
+        Area,
+        verbose_name="导出范围",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="导出人的工作范围（县级访问日志按此筛选）",
+    )
 
     class Meta:
-        verbose_name = verbose_name_plural = "个人信息查看记录"
-        ordering = ["-viewed_at"]
+        verbose_name = verbose_name_plural = "个人信息访问记录"
+        ordering = ["-viewed_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-viewed_at"], name="access_user_recent")]
 
     def __str__(self):
+        if self.action == self.Action.EXPORT:
+            return f"{self.user} 导出{self.export_name}（{self.row_count} 行）"
         return f"{self.user} 查看 {self.household}（{self.get_channel_display()}）"
 
 

@@ -39,6 +39,7 @@ from .models import (
     Household,
     IncomeRecord,
     Member,
+    PersonalDataView,
     RegistryClash,
     Role,
     RoleAssignment,
@@ -91,6 +92,20 @@ def has_role(user: AnyUser, *roles: str) -> bool:
 def may_see_access_log(user: AnyUser) -> bool:
     """The access log (who saw full ID numbers or phones, who exported) is the county bureau's."""
     return has_role(user, Role.COUNTY_OFFICER)
+
+
+def access_log_visible_to(user: AnyUser) -> QuerySet[PersonalDataView]:
+    """The access log of the county officer's counties: views of their households' full ID
+    numbers and phones, and exports made by users working there. Empty for anyone else."""
+    if not may_see_access_log(user):
+        return PersonalDataView.objects.none()
+    entries = PersonalDataView.objects.select_related("user", "household__village", "area")
+    if is_admin(user):
+        return entries
+    q = Q(pk__in=[])
+    for area in scope_areas(user, (Role.COUNTY_OFFICER,)):
+        q |= Q(household__village__path__startswith=area.path) | Q(area__path__startswith=area.path)
+    return entries.filter(q)
 
 
 def scope_areas(user: AnyUser, roles: Iterable[str] = AREA_ROLES) -> list[Area]:

@@ -284,6 +284,24 @@ def findings_after_entry(household: Household) -> list[Finding]:
     return quality.household_findings(household)
 
 
+def export_logged(
+    *, user: User, export_name: str, filters: dict[str, Any], row_count: int, channel: str = "page"
+) -> PersonalDataView:
+    """Record an export of case data in the access log (issue 11: who, when, the filters, how
+    many rows), with the exporter's widest area, where the county's access log finds it."""
+    areas = selectors.scope_areas(user)
+    area = min(areas, key=lambda a: len(a.path)) if areas else None
+    return PersonalDataView.objects.create(
+        user=user,
+        action=PersonalDataView.Action.EXPORT,
+        channel=channel,
+        export_name=export_name,
+        filters=filters,
+        row_count=row_count,
+        area=area,
+    )
+
+
 def personal_data_viewed(*, user: User, household: Household, channel: str) -> None:
     """Record that a user was shown full ID numbers or phones of a household (DOMAIN.md §9:
     every full view is logged): the detail page and API, and the edit forms that show them."""

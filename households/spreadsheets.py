@@ -544,16 +544,21 @@ def text_workbook(sheets: list[tuple[str, list[str], Iterable[Iterable[object]]]
             header_cells.append(c)
         sheet.append(header_cells)
         for row in rows:
-            cells = []
-            for value in row:
-                c = WriteOnlyCell(sheet, value="" if value is None else str(value))
-                c.data_type = "s"  # never "f": a cell reading =HYPERLINK(…) stays text
-                c.number_format = "@"
-                cells.append(c)
-            sheet.append(cells)
+            sheet.append([text_cell(sheet, value) for value in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def text_cell(sheet: Any, value: object) -> Any:
+    """A write-only cell holding `value` as text, never a formula or a number: a cell reading
+    =HYPERLINK(…) stays the text it is (formula injection, OWASP), an ID stays 18 digits."""
+    from openpyxl.cell import WriteOnlyCell
+
+    c = WriteOnlyCell(sheet, value="" if value is None else str(value))
+    c.data_type = "s"  # never "f"
+    c.number_format = "@"
+    return c
 
 
 def _column_letter(index: int) -> str:

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from assistance.catalogue import install_default_catalogue
 from assistance.models import Measure
+from fanpin.models import ExportJob
 from households.models import ImportJob, Role
 from monitoring import services
 from monitoring.declarations import services as declaration_services
@@ -112,6 +113,7 @@ def objects(world, settings, tmp_path):
         photos=[f.jpeg_upload()],
     )
     job = ImportJob.objects.create(user=w.village_cadre, file=ContentFile(b"x", name="a.csv"), original_name="a.csv")
+    export = ExportJob.objects.create(user=w.village_cadre, query="stage=open", rows_total=1)
     upload = ScreeningUpload.objects.create(
         department=w.department,
         period=datetime.date(2026, 1, 1),
@@ -152,6 +154,7 @@ def objects(world, settings, tmp_path):
         "visit": visit.pk,
         "photo": VisitPhoto.objects.get(visit=visit).pk,
         "job": job.pk,
+        "export": export.pk,
         "upload": upload.pk,
         "measure": measure.pk,
         "warning": warning.pk,
@@ -168,6 +171,7 @@ def objects(world, settings, tmp_path):
 # (prefix of the route, parameter) -> kind of object; the longest matching prefix wins.
 PAGE_PARAMS = {
     ("households/import/jobs/", "pk"): "job",
+    ("exports/", "pk"): "export",
     ("households/import/template/", "fmt"): "fmt",
     ("households/", "pk"): "household",
     ("households/", "member_pk"): "member",
@@ -263,7 +267,7 @@ def _outsiders(kinds):
         return set()
     if objects_ & SCREENING_KINDS:
         return {"village_b", "other_county", "nobody"}
-    if "job" in objects_:  # an import job is its uploader's (and administrators')
+    if objects_ & {"job", "export"}:  # an import or export job is its requester's (and administrators')
         return {"village_b", "other_county", "nobody", "medical", "town", "county"}
     return {"village_b", "other_county", "nobody", "medical"}
 

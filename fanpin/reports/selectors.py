@@ -9,21 +9,22 @@ grow with the data. Each segment carries the URL of its filtered list.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 
 from assistance import selectors as assistance_selectors
+from assistance.models import Measure
 from households import selectors as household_selectors
-from households.models import Area, Department, Role
+from households.models import Area, Department, IncomeRecord, Member, Role
 from households.selectors import AnyUser
 from monitoring import selectors as monitoring_selectors
 from monitoring.filters import STAGES
@@ -433,4 +434,164 @@ def _alert_item(alert: ScaleAlert) -> AlertItem:
         total_households=alert.total_households,
         threshold=alert.threshold,
         url=warning_list_url(**{level: alert.area_id}, risk_type=alert.risk_type, period=f"{alert.period:%Y-%m}"),
+    )
+
+
+# --- the ledger (台账) -------------------------------------------------------------------------
+
+
+def ledger_cases(queryset: QuerySet[MonitoringCase]) -> QuerySet[MonitoringCase]:
+    """The cases of a (scoped, filtered) list with everything one ledger row needs, read in a
+    fixed number of queries per chunk: the head's name and ID number, the household's size,
+    its latest annual income, the measures with their types."""
+    head = Member.objects.filter(
+        household=OuterRef("household"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
+    )
+    size = (
+        Member.objects.filter(household=OuterRef("household"), status=Member.Status.ACTIVE)
+        .order_by()
+        .values("household")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    income = IncomeRecord.objects.filter(household=OuterRef("household"), month__isnull=True).order_by("-year")
+    measures = Measure.objects.select_related("measure_type").order_by("starts_on", "pk")
+    return (
+        queryset.select_related("household__village__parent", "contact_person")
+        .annotate(
+            ledger_head_name=Subquery(head.values("name")[:1]),
+            ledger_head_id=Subquery(head.values("id_number")[:1]),
+            ledger_size=Coalesce(Subquery(size), 0),
+            ledger_income_year=Subquery(income.values("year")[:1]),
+            ledger_income=Subquery(income.values("per_capita_net_income")[:1]),
+        )
+        .prefetch_related(Prefetch("measures", queryset=measures))
+        .order_by("household__village__path", "household__number", "pk")
+    )
+
+
+# --- the monthly report (月度报表) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    label: str
+    cells: list[Segment]
+
+
+@dataclass
+class MonthlyReport:
+    month: datetime.date  # its first day
+    scope_label: str
+    warning_headers: list[str]
+    by_department: list[ReportRow]
+    by_town: list[ReportRow]
+    warning_total: ReportRow
+    case_headers: list[str]
+    cases_by_town: list[ReportRow]
+    case_total: ReportRow
+
+    @property
+    def month_text(self) -> str:
+        return f"{self.month:%Y-%m}"
+
+
+WARNING_COLUMNS = [
+    ("raised", "预警户次", {}),
+    ("included", "核实纳入", {"state": "included"}),
+    ("excluded", "核实排除", {"state": "excluded"}),
+    ("pending", "待核实", {"pending": "true"}),
+    ("overdue", "其中超期未核实", {"overdue": "true"}),
+]
+CASE_COLUMNS = [
+    ("identified", "新识别认定", "determined", {}),
+    ("eliminated", "风险消除", "eliminated", {"state": State.ELIMINATED}),
+    ("closed", "自然减少（关闭）", "ended", {"state": State.CLOSED}),
+]
+
+
+def _in_month(field_name: str, month: datetime.date) -> Q:
+    return Q(**{f"{field_name}__year": month.year, f"{field_name}__month": month.month})
+
+
+def _warning_row(label: str, counts: Mapping[str, Any], month_text: str, **where: object) -> ReportRow:
+    cells = [
+        Segment(title, counts.get(key, 0), warning_list_url(raised=month_text, **where, **extra), key)
+        for key, title, extra in WARNING_COLUMNS
+    ]
+    return ReportRow(label, cells)
+
+
+def monthly_report(user: AnyUser, month: datetime.date, today: datetime.date | None = None) -> MonthlyReport:
+    """Warnings raised in `month` (预警日期) and what verification made of them so far, by
+    source department and by town; cases newly determined, eliminated and closed in the
+    month, by town. Every number links to its list; a handful of grouped queries."""
+    today = today or timezone.localdate()
+    month_text = f"{month:%Y-%m}"
+    warnings = warning_selectors.warnings_visible_to(user).filter(_in_month("raised_on", month))
+    aggregates = {
+        "raised": Count("pk"),
+        "included": Count("pk", filter=Q(state="included")),
+        "excluded": Count("pk", filter=Q(state="excluded")),
+        "pending": Count("pk", filter=Q(state__in=warning_selectors.OPEN)),
+        "overdue": Count("pk", filter=warning_selectors.overdue_q(today)),
+    }
+    by_department_rows = {
+        row["department"]: row for row in warnings.order_by().values("department").annotate(**aggregates)
+    }
+    departments = sorted(
+        by_department_rows, key=lambda d: list(DEPARTMENT_LABELS).index(d) if d in DEPARTMENT_LABELS else 99
+    )
+    by_department = [
+        _warning_row(DEPARTMENT_LABELS.get(d, d), by_department_rows[d], month_text, department=d) for d in departments
+    ]
+    by_town_rows: dict[int | None, Any] = {
+        row["town"]: row for row in warnings.order_by().values("town").annotate(**aggregates)
+    }
+    towns = list(household_selectors.areas_visible_to(user, Area.Level.TOWN).only("pk", "name"))
+    by_town = [_warning_row(t.name, by_town_rows[t.pk], month_text, town=t.pk) for t in towns if t.pk in by_town_rows]
+    if None in by_town_rows:  # county-level leads (a person in no household of the county)
+        by_town.append(
+            _warning_row("未落户线索（县级）", by_town_rows[None], month_text, department="registration", town="")
+        )
+    total = warnings.order_by().aggregate(**aggregates)
+    warning_total = _warning_row("合计", total, month_text)
+
+    cases = monitoring_selectors.cases_visible_to(user)
+    case_aggregates = {
+        "identified": Count("pk", filter=_in_month("determined_on", month)),
+        "eliminated": Count("pk", filter=Q(state=State.ELIMINATED) & _in_month("eliminated_on", month)),
+        "closed": Count("pk", filter=Q(state=State.CLOSED) & _in_month("ended_on", month)),
+    }
+    in_month = (
+        _in_month("determined_on", month)
+        | (Q(state=State.ELIMINATED) & _in_month("eliminated_on", month))
+        | (Q(state=State.CLOSED) & _in_month("ended_on", month))
+    )
+    case_rows: dict[int | None, Any] = {
+        row["household__village__parent"]: row
+        for row in cases.filter(in_month).order_by().values("household__village__parent").annotate(**case_aggregates)
+    }
+
+    def case_row(label: str, counts: Mapping[str, Any], **where: object) -> ReportRow:
+        return ReportRow(
+            label,
+            [
+                Segment(title, counts.get(key, 0), case_list_url(**{param: month_text}, **extra, **where), key)
+                for key, title, param, extra in CASE_COLUMNS
+            ],
+        )
+
+    cases_by_town = [case_row(t.name, case_rows.get(t.pk, {}), town=t.pk) for t in towns]
+    case_total = case_row("合计", cases.filter(in_month).order_by().aggregate(**case_aggregates))
+    return MonthlyReport(
+        month=month,
+        scope_label=scope_label(user),
+        warning_headers=[title for _, title, _ in WARNING_COLUMNS],
+        by_department=by_department,
+        by_town=by_town,
+        warning_total=warning_total,
+        case_headers=[title for _, title, _, _ in CASE_COLUMNS],
+        cases_by_town=cases_by_town,
+        case_total=case_total,
     )

@@ -209,7 +209,7 @@ def test_upload_redirects_to_the_job_page_which_shows_the_report(client, world):
     html = client.get(response["Location"]).content.decode()
     assert "已完成" in html and "导入结果：东山村.csv" in html
     assert "<dt>新建农户</dt><dd>2 户</dd>" in html and "全部导入成功。" in html
-    assert "import_job.js" not in html and 'http-equiv="refresh"' not in html  # finished: no polling
+    assert "job_progress.js" not in html and 'http-equiv="refresh"' not in html  # finished: no polling
     listing = client.get("/households/import/").content.decode()
     assert f'href="/households/import/jobs/{job.pk}/"' in listing and "新建农户 2 户" in listing
 
@@ -226,7 +226,7 @@ def test_without_a_worker_the_job_page_shows_it_queued_and_polls(client, world, 
     assert "排队中" in html and "导入结果" not in html
     assert '<progress class="import-progress" id="import-job-bar" max="100" value="0"' in html
     assert f'data-status-url="/households/import/jobs/{job.pk}/status/"' in html
-    assert "js/import_job.js" in html
+    assert "js/job_progress.js" in html
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in html
     status = client.get(f"/households/import/jobs/{job.pk}/status/").json()
     assert (status["status"], status["status_label"], status["finished"], status["percent"]) == (

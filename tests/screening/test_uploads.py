@@ -358,7 +358,7 @@ def test_the_page_uploads_and_shows_the_summary_and_past_uploads(client, world):
     assert response.status_code == 302 and response["Location"] == f"/screening/uploads/{upload.pk}/"
     html = client.get(response["Location"]).content.decode()
     assert "已完成" in html and "<dt>错误</dt><dd>1 行</dd>" in html and "「x」不是有效的金额。" in html
-    assert f"/screening/uploads/{upload.pk}/bad-rows.xlsx" in html and "screening_upload.js" not in html
+    assert f"/screening/uploads/{upload.pk}/bad-rows.xlsx" in html and "job_progress.js" not in html
     assert "一月.csv" in client.get("/screening/").content.decode()
 
 
@@ -377,7 +377,7 @@ def test_a_queued_upload_page_polls_its_status(client, world, no_worker):
     client.force_login(world.department_staff)
     upload_id = api_upload(client, medical_file(world)).json()["id"]
     html = client.get(f"/screening/uploads/{upload_id}/").content.decode()
-    assert "排队中" in html and "js/screening_upload.js" in html
+    assert "排队中" in html and "js/job_progress.js" in html
     assert f'data-status-url="/screening/uploads/{upload_id}/status/"' in html
     status = client.get(f"/screening/uploads/{upload_id}/status/").json()
     assert (status["status"], status["progress"], status["finished"]) == ("queued", 0, False)

@@ -1,0 +1,57 @@
+"""Tables of the project app (above every other): background exports (the ledger and the
+monthly report of issue 11)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def export_path(job, filename):
+    return timezone.now().strftime("exports/%Y/%m/") + filename
+
+
+class ExportJob(models.Model):
+    """One large export run by a Celery task: the list's filters (the query string), its
+    progress, and the file when done, downloadable only by whoever asked for it."""
+
+    class Kind(models.TextChoices):
+        LEDGER = "ledger", "监测对象台账"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "正在生成"
+        DONE = "done", "已完成"
+        FAILED = "failed", "生成失败"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="导出人", on_delete=models.PROTECT, related_name="export_jobs"
+    )
+    kind = models.CharField("导出内容", max_length=20, choices=Kind.choices, default=Kind.LEDGER)
+    query = models.TextField("筛选条件（查询串）", blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField("总行数", default=0)
+    rows_done = models.PositiveIntegerField("已写入行数", default=0)
+    file = models.FileField("文件", upload_to=export_path, max_length=255, blank=True)
+    error_message = models.TextField("失败原因", blank=True)
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "导出任务"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}（{self.get_status_display()}）"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self):
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(self.rows_done * 100 / self.rows_total))

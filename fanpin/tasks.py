@@ -1,0 +1,10 @@
+"""Background work of the project app: large exports (fanpin.reports.services)."""
+
+from celery import shared_task
+
+from fanpin.reports import services
+
+
+@shared_task(name="fanpin.run_export_job")
+def run_export_job(job_id):
+    return services.export_job_run(job_id=job_id)
