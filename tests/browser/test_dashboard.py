@@ -62,7 +62,7 @@ def test_dashboard_draws_its_charts_on_a_phone_and_a_desktop(page, board, bad_re
     # A figure opens the list behind it, with the same number.
     page.locator('[data-figure="overdue:plan"]').click()
     page.wait_for_url(re.compile(r"/cases/\?plan_overdue=true"))
-    expect(page.locator("p.count")).to_contain_text("共 1 条")
+    expect(page.locator("p.count")).to_contain_text("1 个监测对象")
 
     desktop = browser.new_context(base_url=live_server.url, **DESKTOP)
     try:

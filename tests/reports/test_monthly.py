@@ -82,7 +82,7 @@ def test_every_number_links_to_a_list_with_that_number(month_data, client):
             assert f"预警（{cell.value}）" in client.get(cell.url).content.decode(), cell.url
     for row in [*r.cases_by_town, r.case_total]:
         for cell in row.cells:
-            assert f"共 {cell.value} 条" in client.get(cell.url).content.decode(), cell.url
+            assert f"<strong>{cell.value}</strong> 个监测对象" in client.get(cell.url).content.decode(), cell.url
 
 
 def test_page_and_xlsx(month_data, client):
