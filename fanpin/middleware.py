@@ -10,7 +10,8 @@ large), in Chinese, as JSON under /api/ and as a page elsewhere:
 
 PrivateResponseMiddleware marks every answer the application itself makes `no-store`:
 pages and API answers carry ID numbers, phones and health data, and the static files
-(served by WhiteNoise before this point) are the only public, cacheable answers.
+(served by WhiteNoise before this point) are the only public, cacheable answers. It also
+names the signed-in user's id in `X-Fanpin-User`, for the service worker (fanpin/pwa.py).
 """
 
 import codecs
@@ -170,4 +171,9 @@ class PrivateResponseMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         add_never_cache_headers(response)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # The field app's service worker keeps a signed-in cadre's opened pages and drops
+            # them when a page is made for someone else or for nobody (static/js/sw.js).
+            response["X-Fanpin-User"] = str(user.pk)
         return response

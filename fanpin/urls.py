@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound
 
-from fanpin import pages
+from fanpin import pages, pwa
 from fanpin import views as project_views
 from fanpin.auth import obtain_token
 
@@ -24,6 +24,9 @@ urlpatterns = [
     path("favicon.ico", pages.favicon, name="favicon"),
     path("healthz", project_views.healthz, name="healthz"),
     path("accounts/login/", pages.LoginView.as_view(), name="login"),
+    path("sw.js", pwa.service_worker, name="service-worker"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("offline/", pwa.offline, name="offline"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("households/", include("households.urls")),
     path("", include("fanpin.reports.urls")),

@@ -34,6 +34,8 @@ PUBLIC_PAGES = {"", "healthz", "accounts/login/", "favicon.ico"}  # "" redirects
 # A scanned household card (一户一码) answers everyone who may not see the household with the
 # same "请联系村干部" page (200), never 404: tests/monitoring/test_household_cards.py.
 PUBLIC_PAGES |= {"q/<str:token>/"}
+# The installable app's manifest, service worker and offline page: the same for everyone.
+PUBLIC_PAGES |= {"sw.js", "manifest.webmanifest", "offline/"}
 PUBLIC_API = {("/api/auth/token/", "post"), ("/api/schema/", "get")}
 # Public by design (issue 12): households declare hardship themselves, without an account, and
 # look up their own declaration by its reference and ID number; the village lists are names.

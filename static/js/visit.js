@@ -13,7 +13,16 @@
   // One id per visit so a double tap or an offline form sent twice is saved once.
   // The server fills it when it renders the page; this covers a form without one.
   var uuid = form.querySelector("input[name=client_uuid]");
-  if (uuid && !uuid.value) uuid.value = newUuid();
+  // A copy kept by the service worker (static/js/sw.js) is the same page each time it opens:
+  // each opening is a new visit, so it takes a new id, and the form's CSRF token, saved with
+  // the page, may be older than the cookie (the cookie's own value is accepted too).
+  var keptCopy = document.documentElement.hasAttribute("data-offline-copy");
+  if (uuid && (!uuid.value || keptCopy)) uuid.value = newUuid();
+  if (keptCopy) {
+    var cookie = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+    if (cookie && token) token.value = decodeURIComponent(cookie[1]);
+  }
 
   var button = document.getElementById("geo-button");
   var status = document.getElementById("geo-status");
