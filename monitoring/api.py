@@ -70,6 +70,7 @@ from .serializers import (
     ObjectionSerializer,
     OverdueVisitSerializer,
     TransitionRequestSerializer,
+    VisitConflictSerializer,
     VisitCreateSerializer,
     VisitSerializer,
     annotate_head,
@@ -392,10 +393,15 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="录入走访记录",
         description="未提交的“两不愁三保障”及饮水项沿用该户上次的状态，只需提交变化；照片和位置可选。"
-        "同一 client_uuid 重复提交（离线同步）返回第一次的记录（200），不会重复保存。"
+        "同一 client_uuid 重复提交（离线同步）返回第一次的记录（200），不会重复保存。带上走访表的 household_version 时，该户在表打开后被他人修改、且本次记录会改掉那些修改的，答复 409 和冲突项目，由干部决定。"
         "open_case=true 时据此申报监测对象。",
         request={"application/json": VisitCreateSerializer, "multipart/form-data": VisitCreateSerializer},
-        responses={201: VisitSerializer, 200: VisitSerializer, **ERRORS},
+        responses={
+            201: VisitSerializer,
+            200: VisitSerializer,
+            **ERRORS,
+            409: OpenApiResponse(VisitConflictSerializer, description="该户在走访表打开后被他人修改，与本次记录冲突"),
+        },
     )
     def create(self, request):
         if not isinstance(request.data, dict):
@@ -422,7 +428,11 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         form = VisitForm(data, request.FILES, household=household)
         if not form.is_valid():
             raise form_errors(form)
-        visit = services.visit_create(user=request.user, household=household, **form.cleaned_data)
+        try:
+            visit = services.visit_create(user=request.user, household=household, **form.cleaned_data)
+        except services.HouseholdChanged as exc:
+            body = {"detail": exc.message, "conflicts": exc.conflicts, "household_version": exc.version}
+            return Response(body, status=status.HTTP_409_CONFLICT)
         # A simultaneous twin got there first: the documented answer to a repeat is 200.
         code = status.HTTP_200_OK if getattr(visit, "repeated", False) else status.HTTP_201_CREATED
         return Response(self.get_serializer(self.get_queryset().get(pk=visit.pk)).data, status=code)

@@ -479,6 +479,9 @@ class VisitForm(forms.ModelForm):
     )
     photos = MultipleFileField(label="照片（可选）", required=False, validators=[validate_image])
     open_case = forms.BooleanField(label="发现风险，据此申报监测对象", required=False)
+    # What the household looked like when the form was loaded (services.household_version_of):
+    # a visit synced later never silently overwrites what someone else changed meanwhile.
+    household_version = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
     class Meta:
         model = Visit
@@ -515,6 +518,7 @@ class VisitForm(forms.ModelForm):
             # Start from the household's last known state: only changes need typing.
             for key, _ in Household.SECURITY_ITEMS:
                 self.fields[f"{key}_secure"].initial = getattr(household, f"{key}_secure")
+            self.fields["household_version"].initial = selectors.household_version_of(household)
 
     def validate_unique(self):
         # A client_uuid already stored is a resubmission (a double tap, an offline form synced

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from households import selectors as household_selectors
-from households.models import Area, Member, Role
+from households.models import Area, Household, Member, Role
 from households.selectors import AnyUser
 
 from . import workdays
@@ -295,3 +295,12 @@ def contact_candidates(village: Area) -> QuerySet[User]:
         .distinct()
         .order_by("username")
     )
+
+
+def household_version_of(household: Household) -> str:
+    """What a visit form was loaded with: the household's last change and its 两不愁三保障
+    items ("<microseconds>-<one 1/0 per item>"), sent back with the visit so the server can
+    tell which items someone else changed meanwhile."""
+    stamp = int(household.updated_at.timestamp() * 1_000_000)
+    items = "".join("1" if getattr(household, f"{key}_secure") else "0" for key, _ in Household.SECURITY_ITEMS)
+    return f"{stamp}-{items}"

@@ -333,6 +333,12 @@ class VisitCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="离线录入的标识；同一标识重复提交时返回第一次的记录（200）"
     )
     open_case = serializers.BooleanField(required=False, help_text="据此走访申报监测对象（需勾选风险或填写走访情况）")
+    household_version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="打开走访表时该户的版本（页面的 household_version）；该户此后被他人修改且与本次记录冲突时答复 409",
+    )
     photos = serializers.ListField(child=serializers.FileField(), required=False, help_text="照片（可选，multipart）")
 
 
@@ -574,6 +580,21 @@ class ConflictSerializer(serializers.Serializer):
     state_label = serializers.CharField()
     available_transitions = serializers.ListField(
         child=serializers.CharField(), help_text="调用者现在仍可执行的操作（如条件不再满足时的 elimination_return）"
+    )
+
+
+class VisitConflictItemSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="项目字段，如 housing_secure")
+    label = serializers.CharField(help_text="项目名称")  # type: ignore[assignment]  # a declared field named label
+    server = serializers.BooleanField(help_text="服务器上现在的情况（他人在走访表打开后修改）")
+    yours = serializers.BooleanField(help_text="本次走访记录的情况")
+
+
+class VisitConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="哪些项目在走访表打开后被他人修改")
+    conflicts = VisitConflictItemSerializer(many=True)
+    household_version = serializers.CharField(
+        help_text="该户现在的版本：带上它重新提交即以本次走访为准（或先把冲突项目改为服务器上的情况）"
     )
 
 

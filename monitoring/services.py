@@ -39,7 +39,7 @@ from .models import (
     Visit,
     VisitPhoto,
 )
-from .selectors import case_for_update, cases_visible_to, contact_candidates, county_settings_on
+from .selectors import case_for_update, cases_visible_to, contact_candidates, county_settings_on, household_version_of
 
 
 class Conflict(Exception):
@@ -586,9 +586,49 @@ def check_visitor(user: User, household: Household) -> None:
         raise PermissionDenied("只有本村村干部、驻村工作队、乡镇干部或帮扶联系人可以录入走访记录。")
 
 
+class HouseholdChanged(Conflict):
+    """A visit (typically saved offline) would overwrite a 两不愁三保障 item that someone else
+    changed on the server after the visit form was loaded: the cadre decides (HTTP 409)."""
+
+    def __init__(self, conflicts: list[dict[str, Any]], version: str) -> None:
+        items = "；".join(
+            f"{c['label']}：现在为“{_yes_no(c['server'])}”，本次走访为“{_yes_no(c['yours'])}”" for c in conflicts
+        )
+        super().__init__(f"打开走访表后，该户的情况已被他人修改（{items}）。请确认以哪一方为准。", [items])
+        self.conflicts = conflicts
+        self.version = version
+
+
+def _yes_no(secure: bool) -> str:
+    return "有保障" if secure else "有问题"
+
+
+def _household_conflicts(household: Household, version: str, visit: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Items someone else changed since `version` and the visit would set otherwise."""
+    if not version or version == household_version_of(household):
+        return []
+    base = version.rpartition("-")[2]
+    if len(base) != len(Household.SECURITY_ITEMS) or set(base) - {"0", "1"}:
+        raise ValidationError({"household_version": "走访表的版本标识无效，请重新打开走访表。"})
+    conflicts = []
+    for (key, _), loaded in zip(Household.SECURITY_ITEMS, base, strict=True):
+        name = f"{key}_secure"
+        server = bool(getattr(household, name))
+        if name in visit and server != (loaded == "1") and bool(visit[name]) != server:
+            field_label = str(Household._meta.get_field(name).verbose_name)  # type: ignore[union-attr]  # a concrete field
+            conflicts.append({"field": name, "label": field_label, "server": server, "yours": bool(visit[name])})
+    return conflicts
+
+
 @transaction.atomic
 def visit_create(
-    *, user: User, household: Household | int, photos: Iterable[Any] = (), open_case: bool = False, **data: Any
+    *,
+    user: User,
+    household: Household | int,
+    photos: Iterable[Any] = (),
+    open_case: bool = False,
+    household_version: str = "",
+    **data: Any,
 ) -> Visit:
     """Record a home visit. The household's 两不愁三保障 status becomes what the visit found,
     the visit attaches to the household's open case, and it may open a new case carrying its
@@ -599,8 +639,9 @@ def visit_create(
         Q(pk__in=household_selectors.households_visible_to(user).values("pk"))
         | Q(pk__in=cases_visible_to(user).filter(state__in=OPEN_STATES).values("household"))
     )
+    # The household row is locked: two visits synced at once compare with the same state.
     household = household_selectors.get_or_404(
-        reachable.select_related("village"), pk=getattr(household, "pk", household)
+        reachable.select_related("village").select_for_update(of=("self",)), pk=getattr(household, "pk", household)
     )
     check_visitor(user, household)
     if data.get("client_uuid"):
@@ -608,6 +649,10 @@ def visit_create(
         if existing:
             existing.repeated = True  # type: ignore[attr-defined]  # the API answers a repeat with 200, not 201
             return existing
+    # Never overwrite silently what someone else changed after the form was loaded.
+    conflicts = _household_conflicts(household, household_version, data)
+    if conflicts:
+        raise HouseholdChanged(conflicts, household_version_of(household))
     if open_case and not (data.get("new_risks") or data.get("findings")):
         raise ValidationError({"new_risks": "申报监测对象时请勾选发现的风险或填写走访情况。"})
     visit = Visit(household=household, recorded_by=user, **data)

@@ -441,6 +441,18 @@ def visit_create(request, household_pk):
                     open_case=form.cleaned_data["open_case"],
                     **data,
                 )
+            except services.HouseholdChanged as exc:
+                # Shown, never overwritten: the next save (same or corrected ticks) is the
+                # cadre's decision, against the household as it is now.
+                data = request.POST.copy()
+                data["household_version"] = exc.version
+                form = VisitForm(data, household=household)
+                form.is_valid()
+                form.add_error(
+                    None,
+                    f"{exc.message} 如以本次走访为准，请直接再次保存；如保留现在的情况，请修改上面的勾选后保存。"
+                    + ("照片需要重新选择。" if request.FILES else ""),
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:

@@ -25,6 +25,7 @@
     household: "农户", visited_on: "走访日期", visitors: "走访人员", findings: "走访情况",
     income_change: "收入变化", new_risks: "新发现风险", next_step: "下一步打算", latitude: "位置",
     longitude: "位置", photos: "照片", client_uuid: "离线提交标识", open_case: "申报监测对象",
+    household_version: "走访表版本",
   };
 
   // --- storage -------------------------------------------------------------------------------
@@ -197,6 +198,9 @@
           }
           entry.state = "pending";
           entry.error = errorText(response.status, body);
+          // 409 with conflicts: the household changed on the server after the form was loaded;
+          // kept for the cadre to decide (resolve() below), never overwritten on its own.
+          entry.conflict = response.status === 409 && body && body.conflicts ? body : null;
           result.refused.push(entry);
           return save(entry).then(function () { return false; });
         });
@@ -214,7 +218,8 @@
   function main() { return document.querySelector("main") || document.body; }
 
   function message(kind, text, action) {
-    var list = main().querySelector(".messages");
+    // The page's own message list, not the list of waiting entries (redrawn on each refresh).
+    var list = main().querySelector(".messages:not(.offline-list)");
     if (!list) {
       list = document.createElement("ul");
       list.className = "messages";
@@ -246,7 +251,8 @@
     if (result.refused.length) {
       var first = result.refused[0];
       message("error", result.refused.length + " 条离线走访记录未能上传（" + first.label + "：" + first.error
-        + "）。记录仍保存在手机上，请打开修改或删除。", button("查看", function () { showPanel(true); }));
+        + "）。记录仍保存在手机上，" + (first.conflict ? "请选择以哪一方为准" : "请打开修改或删除") + "。",
+        button("查看", function () { showPanel(true); }));
     }
     if (result.login) message("warning", "登录已过期，离线走访记录暂未上传。请重新登录，登录后自动上传。");
   }
@@ -328,7 +334,12 @@
         open.textContent = "打开修改";
         actions.appendChild(open);
       }
-      actions.appendChild(button("重新上传", function () { sync(entry.client_uuid); }));
+      if (entry.conflict) {
+        actions.appendChild(button("以本次走访为准", function () { resolve(entry, "mine"); }, "btn-primary"));
+        actions.appendChild(button("保留现在的情况", function () { resolve(entry, "theirs"); }));
+      } else {
+        actions.appendChild(button("重新上传", function () { sync(entry.client_uuid); }));
+      }
       actions.appendChild(button("删除", function () {
         if (window.confirm("删除后这条走访记录（" + entry.label + "）将无法恢复。确定删除吗？")) {
           remove(entry.client_uuid).then(refresh);
@@ -339,6 +350,22 @@
     });
     panel.appendChild(list);
     if (entries.length) panel.appendChild(button("立即上传", function () { sync(); }, "btn-primary"));
+  }
+
+  // The cadre's answer to a conflict: "mine" sends the visit as recorded against the household
+  // as it is now; "theirs" first sets the conflicting items to what the server has.
+  function resolve(entry, choice) {
+    var conflict = entry.conflict;
+    var theirs = {};
+    conflict.conflicts.forEach(function (c) { theirs[c.field] = c.server ? "true" : "false"; });
+    entry.fields = entry.fields.filter(function (pair) {
+      return pair[0] !== "household_version" && !(choice === "theirs" && theirs[pair[0]] !== undefined);
+    });
+    if (choice === "theirs") Object.keys(theirs).forEach(function (name) { entry.fields.push([name, theirs[name]]); });
+    entry.fields.push(["household_version", conflict.household_version]);
+    entry.error = "";
+    entry.conflict = null;
+    return save(entry).then(function () { return sync(entry.client_uuid); });
   }
 
   toggle.addEventListener("click", function () { showPanel(!panel || panel.hidden); });

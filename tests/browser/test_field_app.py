@@ -141,3 +141,30 @@ def test_another_cadre_signing_in_never_sees_the_first_ones_pages(page, world):
         "caches.open('fanpin-pages').then(c => c.matchAll()).then(l => l.map(r => r.headers.get('X-Fanpin-User')))"
     )
     assert owners == [str(world.village_cadre_b.pk)]
+
+
+def test_a_household_changed_meanwhile_is_shown_to_the_cadre_who_decides(page, world):
+    household = world.household_a1
+    login(page, "village")
+    page.goto(f"/visits/{household.pk}/new/")
+    page.context.set_offline(True)
+    page.get_by_label("走访情况").fill("房屋已修好")
+    page.get_by_role("button", name="保存走访记录").click()
+    expect(page.get_by_role("heading", name="已保存在手机上，有网络时自动上传")).to_be_visible()
+    # Meanwhile, on the server, the town records the house as unsafe.
+    household.housing_secure = False
+    household.save()
+
+    page.context.set_offline(False)
+    refusal = page.get_by_role("alert").filter(has_text="1 条离线走访记录未能上传")
+    expect(refusal).to_contain_text("住房安全有保障：现在为“有问题”，本次走访为“有保障”")
+    expect(refusal).to_contain_text("请选择以哪一方为准")
+    assert not Visit.objects.exists()
+    refusal.get_by_role("button", name="查看").click()
+    panel = page.get_by_role("region", name="手机上待上传的走访记录")
+    panel.get_by_role("button", name="保留现在的情况").click()
+    expect(page.get_by_text("离线走访记录已上传 1 条。")).to_be_visible()
+    visit = Visit.objects.get()
+    assert visit.findings == "房屋已修好" and visit.housing_secure is False
+    household.refresh_from_db()
+    assert household.housing_secure is False
