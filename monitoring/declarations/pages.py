@@ -7,6 +7,8 @@ declaration's page with its actions (link, register the household, start a case,
 and a printable poster per village with the QR code of its own declaration link.
 """
 
+import uuid
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -135,7 +137,11 @@ def queue(request):
 def entry(request):
     """A cadre records a declaration received by the hotline, at the window or in the WeChat group."""
     villages = selectors.villages_for_poster(request.user)
-    form = CadreDeclarationForm(request.POST or None, request.FILES or None, village_queryset=villages)
+    # A client_uuid from the server, as on the visit form: a double tap, or the phone's copy of
+    # a post whose answer was lost (static/js/offline_form.js), is stored once.
+    form = CadreDeclarationForm(
+        request.POST or None, request.FILES or None, village_queryset=villages, initial={"client_uuid": uuid.uuid4()}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             declaration = services.declaration_record(user=request.user, **form.cleaned_data)

@@ -1,13 +1,15 @@
-// Visits kept on the phone where the signal is weak or absent, sent when it returns
-// (DOMAIN.md §8: phone forms keep working offline and sync later, without duplicates).
+// Visits and declarations kept on the phone where the signal is weak or absent, sent when it
+// returns (DOMAIN.md §8: phone forms keep working offline and sync later, without duplicates).
 //
-// Loaded on every page for logged-in users. The visit form (visit.js) stores an entry here
-// when it cannot reach the server; this script sends pending entries to POST /api/visits/
+// Loaded on every page for logged-in users. The visit form and the cadre's declaration entry
+// (offline_form.js) store an entry here when they cannot reach the server; this script sends
+// pending entries to their API (entry.api: POST /api/visits/ or /api/declarations/entries/)
 // on page load, on the `online` event, when the app comes back to the screen and once a
 // minute while any wait. Each entry carries the form's client_uuid: the server stores a
 // visit sent twice once (201 the first time, 200 with the same visit after), so a lost
 // answer or two open tabs never duplicate a visit. Nothing is deleted without the server's
-// 200/201 or the cadre's own tap on 删除.
+// 200/201 or the cadre's own tap on 删除. A visit the server answers 409 (the household changed
+// meanwhile) waits for the cadre's decision (resolve()).
 //
 // Entries live in IndexedDB (photos as Blobs), one store keyed by client_uuid, tagged with
 // the user's id so a phone shared by two cadres sends each one's visits under their own login.
@@ -26,7 +28,12 @@
     income_change: "收入变化", new_risks: "新发现风险", next_step: "下一步打算", latitude: "位置",
     longitude: "位置", photos: "照片", client_uuid: "离线提交标识", open_case: "申报监测对象",
     household_version: "走访表版本",
+    source: "收到申报的渠道", declared_on: "收到申报的日期", village: "村", name: "姓名", id_number: "身份证号",
+    phone: "联系电话", situation: "家庭情况", risk_types: "困难类型",
   };
+  // What an entry is, in the cadre's words (entries from before declarations have no kind).
+  var NOUNS = { visit: "走访记录", declaration: "申报" };
+  function noun(entry) { return NOUNS[entry.kind] || NOUNS.visit; }
 
   // --- storage -------------------------------------------------------------------------------
 
@@ -115,7 +122,7 @@
     var body = new FormData();
     entry.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
     (entry.photos || []).forEach(function (photo) { body.append("photos", photo.blob, photo.name); });
-    return timedFetch(API, {
+    return timedFetch(entry.api || API, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" },
     }, 60000);
@@ -124,7 +131,7 @@
   // An entry saved just before the plain form post ("sending") is usually stored already:
   // look for it before uploading its photos a second time over a weak signal.
   function alreadyStored(entry) {
-    if (entry.state !== "sending") return Promise.resolve(false);
+    if (entry.state !== "sending" || (entry.kind && entry.kind !== "visit")) return Promise.resolve(false);
     var url = API + "?page_size=50&household=" + encodeURIComponent(entry.household);
     return timedFetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } }, 15000)
       .then(function (response) { return response.ok ? response.json() : { results: [] }; })
@@ -146,7 +153,7 @@
   // The visit form on screen holds this entry itself (a plain post is under way, or the
   // server answered with the form's errors): the page, not this script, decides its fate.
   function onScreen() {
-    var input = document.querySelector("#visit-form input[name=client_uuid]");
+    var input = document.querySelector("form[data-offline-api] input[name=client_uuid]");
     return input ? input.value : null;
   }
 
@@ -157,7 +164,7 @@
   function sync(only) {
     if (running) return running;
     if (!navigator.onLine) return refresh();
-    var result = { uploaded: 0, refused: [], login: false };
+    var result = { uploaded: 0, kinds: {}, refused: [], login: false };
     running = all().then(function (entries) {
       var current = onScreen();
       var todo = entries.filter(function (e) {
@@ -183,7 +190,10 @@
       return post(entry).then(function (response) {
         if (response.ok) {
           // A "sending" entry answered 200 was stored by its own form post: no news for the cadre.
-          if (entry.state !== "sending" || response.status === 201) result.uploaded += 1;
+          if (entry.state !== "sending" || response.status === 201) {
+            result.uploaded += 1;
+            result.kinds[noun(entry)] = (result.kinds[noun(entry)] || 0) + 1;
+          }
           return remove(entry.client_uuid).then(function () { return false; });
         }
         return response.json().catch(function () { return {}; }).then(function (body) {
@@ -247,14 +257,17 @@
   }
 
   function notify(result) {
-    if (result.uploaded) message("success", "离线走访记录已上传 " + result.uploaded + " 条。");
+    Object.keys(result.kinds).forEach(function (name) {
+      message("success", "离线" + name + "已上传 " + result.kinds[name] + " 条。");
+    });
     if (result.refused.length) {
       var first = result.refused[0];
-      message("error", result.refused.length + " 条离线走访记录未能上传（" + first.label + "：" + first.error
+      var same = result.refused.every(function (e) { return noun(e) === noun(first); });
+      message("error", result.refused.length + " 条离线" + (same ? noun(first) : "记录") + "未能上传（" + first.label + "：" + first.error
         + "）。记录仍保存在手机上，" + (first.conflict ? "请选择以哪一方为准" : "请打开修改或删除") + "。",
         button("查看", function () { showPanel(true); }));
     }
-    if (result.login) message("warning", "登录已过期，离线走访记录暂未上传。请重新登录，登录后自动上传。");
+    if (result.login) message("warning", "登录已过期，离线记录暂未上传。请重新登录，登录后自动上传。");
   }
 
   var toggle = indicator.querySelector("button");
@@ -279,7 +292,7 @@
       panel = document.createElement("section");
       panel.id = "offline-panel";
       panel.className = "card card-warn offline-panel";
-      panel.setAttribute("aria-label", "手机上待上传的走访记录");
+      panel.setAttribute("aria-label", "手机上待上传的记录");
       panel.hidden = true;
       main().insertBefore(panel, main().firstChild);
     }
@@ -294,13 +307,13 @@
   function render(entries) {
     panel.textContent = "";
     var title = document.createElement("h2");
-    title.textContent = "手机上待上传的走访记录";
+    title.textContent = "手机上待上传的记录";
     panel.appendChild(title);
     var note = document.createElement("p");
     note.className = "help";
     note.textContent = entries.length
       ? "有网络时自动上传，同一条记录不会重复保存。未能上传的记录请打开修改后保存，或删除。"
-      : "没有等待上传的走访记录。";
+      : "没有等待上传的记录。";
     panel.appendChild(note);
     var list = document.createElement("ul");
     // app.css's message list: this panel opens on any page, not only the monitoring ones.
@@ -313,7 +326,7 @@
       item.appendChild(head);
       var meta = document.createElement("div");
       meta.className = "muted small";
-      meta.textContent = "走访日期 " + (entry.visited_on || "未填") + " · 保存于 "
+      meta.textContent = (entry.kind === "declaration" ? "申报日期 " : "走访日期 ") + (entry.visited_on || "未填") + " · 保存于 "
         + new Date(entry.saved_at).toLocaleString("zh-CN", { hour12: false })
         + (entry.photos && entry.photos.length ? " · 照片 " + entry.photos.length + " 张" : "");
       item.appendChild(meta);
@@ -341,7 +354,7 @@
         actions.appendChild(button("重新上传", function () { sync(entry.client_uuid); }));
       }
       actions.appendChild(button("删除", function () {
-        if (window.confirm("删除后这条走访记录（" + entry.label + "）将无法恢复。确定删除吗？")) {
+        if (window.confirm("删除后这条" + noun(entry) + "（" + entry.label + "）将无法恢复。确定删除吗？")) {
           remove(entry.client_uuid).then(refresh);
         }
       }, "btn-plain"));

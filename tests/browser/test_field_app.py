@@ -161,10 +161,51 @@ def test_a_household_changed_meanwhile_is_shown_to_the_cadre_who_decides(page, w
     expect(refusal).to_contain_text("请选择以哪一方为准")
     assert not Visit.objects.exists()
     refusal.get_by_role("button", name="查看").click()
-    panel = page.get_by_role("region", name="手机上待上传的走访记录")
+    panel = page.get_by_role("region", name="手机上待上传的记录")
     panel.get_by_role("button", name="保留现在的情况").click()
     expect(page.get_by_text("离线走访记录已上传 1 条。")).to_be_visible()
     visit = Visit.objects.get()
     assert visit.findings == "房屋已修好" and visit.housing_secure is False
     household.refresh_from_db()
     assert household.housing_secure is False
+
+
+def test_a_declaration_taken_by_phone_is_entered_with_no_signal_and_synced_once(page, world):
+    from monitoring.models import Declaration
+    from tests.factories import valid_id
+
+    context = page.context
+    _install(page)
+    _open_online(page, "/declarations/new/")
+    page.goto("about:blank")
+
+    context.set_offline(True)
+    phone = context.new_page()
+    phone.goto("/declarations/new/")
+    expect(phone.get_by_role("heading", name="登记农户申报")).to_be_visible()
+    expect(phone.get_by_role("status").filter(has_text="现在没有网络")).to_be_visible()
+    phone.get_by_label("收到申报的渠道").select_option(label="12317 热线")
+    phone.locator("#id_village").select_option(label="东山村")
+    phone.get_by_label("姓名").fill("赵大山")
+    id_number = valid_id()
+    phone.get_by_label("身份证号").fill(id_number)
+    phone.get_by_label("手机或电话").fill("13700137000")
+    phone.get_by_label("家里遇到了什么困难").fill("老伴住院，医药费负担重")
+    phone.get_by_label("家里有人生大病、慢性病，看病花钱多").check()
+    phone.get_by_role("button", name="保存").click()
+    expect(phone.get_by_role("heading", name="已保存在手机上，有网络时自动上传")).to_be_visible()
+    assert not Declaration.objects.exists()
+    kept = phone.evaluate("fanpinOffline.all().then(l => l[0])")
+    assert kept["kind"] == "declaration" and kept["api"] == "/api/declarations/entries/"
+
+    context.set_offline(False)
+    expect(phone.get_by_text("离线申报已上传 1 条。")).to_be_visible()
+    declaration = Declaration.objects.get()
+    assert declaration.name == "赵大山" and declaration.id_number == id_number
+    assert declaration.source == "hotline" and declaration.risk_types == ["illness"]
+    assert str(declaration.client_uuid) == kept["client_uuid"]
+
+    # Sent again (a lost answer): the same declaration answers, nothing is stored twice.
+    phone.reload()
+    resent = phone.evaluate("entry => fanpinOffline.save(entry).then(() => fanpinOffline.sync())", kept)
+    assert resent["refused"] == [] and Declaration.objects.count() == 1

@@ -90,7 +90,7 @@ def test_a_visit_the_server_refuses_stays_on_the_phone_until_the_cadre_corrects_
     page.reload()
     expect(page.locator("#offline-pending")).to_have_text("待上传 1 · 需处理 1")
     page.locator("#offline-pending").get_by_role("button").click()
-    panel = page.get_by_role("region", name="手机上待上传的走访记录")
+    panel = page.get_by_role("region", name="手机上待上传的记录")
     expect(panel).to_contain_text("未能上传：走访日期：走访日期不能晚于今天。")
     panel.get_by_role("link", name="打开修改").click()
     expect(page.locator("#offline-restored")).to_contain_text("走访日期不能晚于今天")
