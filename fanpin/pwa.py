@@ -27,7 +27,7 @@ from django.urls import reverse
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
 # Everything the app's own pages load from static/ (the admin's and the API docs' files are
 # not needed in the field).
-PRECACHED_DIRS = ("css", "js", "icons")
+PRECACHED_DIRS = ("css", "js", "icons", "img")
 WORKER = "js/sw.js"
 OFFLINE_URL = "/offline/"
 
