@@ -3,7 +3,8 @@
 Each layer builds its own part, bottom up, and nothing lower imports anything higher:
 the registry (households/demo.py) → monitoring cases up to 监测帮扶中 (monitoring/demo.py) →
 their assistance measures (assistance/demo.py) → the elimination steps, which need a measure
-carried out (monitoring/demo.py, `CaseSeeding.finish`). A reset wipes top down. Every case
+carried out (monitoring/demo.py, `CaseSeeding.finish`) → warnings (screening/demo.py) → the
+demo village's self-declarations (monitoring/declarations/demo.py). A reset wipes top down. Every case
 state is built through the workflow's services.
 """
 
@@ -13,6 +14,7 @@ from django.db import transaction
 from assistance import demo as assistance_demo
 from households import demo as households_demo
 from monitoring import demo as monitoring_demo
+from monitoring.declarations import demo as declarations_demo
 from screening import demo as screening_demo
 
 demo_county = households_demo.demo_county
@@ -45,6 +47,8 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
             write(f"生成监测对象 {seeding.created} 个（覆盖全部 14 个状态），帮扶措施 {measures} 项")
             warnings = screening_demo.seed_warnings(county=registry.county, users=registry.users)
             write(f"上传上月部门数据（医保、残联、住建、民政），生成预警 {warnings} 条")
+            declarations = declarations_demo.seed_declarations(county=registry.county, users=registry.users)
+            write(f"农户自主申报 {declarations} 份（待核实、热线登记、已办结、已启动申报）")
     return registry.logins() + assistance_demo.helper_logins(helpers, households_demo.Login, registry.password)
 
 
@@ -74,5 +78,6 @@ def wipe_demo(county):
     """Remove the demo county, top layer first (measures, cases and visits, then the registry)."""
     screening_demo.wipe_warnings(county)
     assistance_demo.wipe_measures(county)
+    declarations_demo.wipe_declarations(county)
     monitoring_demo.wipe_cases(county)
     households_demo.wipe_registry(county)

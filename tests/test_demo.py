@@ -132,6 +132,7 @@ def test_build_puts_the_layers_together_bottom_up_and_a_reset_wipes_top_down(mon
     measures → elimination steps; a reset removes measures, then cases, then the registry."""
     from assistance import demo as assistance_demo
     from monitoring import demo as monitoring_demo
+    from monitoring.declarations import demo as declarations_demo
     from screening import demo as screening_demo
 
     calls = []
@@ -157,12 +158,23 @@ def test_build_puts_the_layers_together_bottom_up_and_a_reset_wipes_top_down(mon
     )
     monkeypatch.setattr(screening_demo, "seed_warnings", lambda *, county, users: calls.append(("warnings",)) or 0)
     monkeypatch.setattr(screening_demo, "wipe_warnings", lambda county: calls.append(("wipe warnings",)))
+    monkeypatch.setattr(
+        declarations_demo, "seed_declarations", lambda *, county, users: calls.append(("declarations",)) or 0
+    )
+    monkeypatch.setattr(declarations_demo, "wipe_declarations", lambda county: calls.append(("wipe declarations",)))
     fanpin_demo.build_demo(households_per_village=1)
     fanpin_demo.build_demo(households_per_village=1)  # already built: no second seeding
     fanpin_demo.build_demo(households_per_village=1, reset=True)
     users = sorted(["admin", "county", "town", "village", "village_b", "medical"])
-    built = [("cases", "清河县", 12, users), ("measures", [1, 2], [2]), ("eliminate",), ("warnings",)]
-    assert calls == [*built, ("wipe warnings",), ("wipe measures",), ("wipe cases", 12), *built]
+    built = [
+        ("cases", "清河县", 12, users),
+        ("measures", [1, 2], [2]),
+        ("eliminate",),
+        ("warnings",),
+        ("declarations",),
+    ]
+    wiped = [("wipe warnings",), ("wipe measures",), ("wipe declarations",), ("wipe cases", 12)]
+    assert calls == [*built, *wiped, *built]
 
 
 def test_no_lower_layer_demo_imports_a_higher_one():

@@ -63,11 +63,8 @@ def declare(request):
                 response = render(request, "monitoring/declare.html", _form_context(form), status=429)
                 response["Retry-After"] = str(exc.retry_after)
                 return response
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                request.session[SESSION_KEY] = declaration.pk
-                return redirect("declarations:declare-done")
+            request.session[SESSION_KEY] = declaration.pk
+            return redirect("declarations:declare-done")
         status = 400
     else:
         village = request.GET.get("village", "")
@@ -220,9 +217,6 @@ def start_case(request, pk):
     except services.Conflict as exc:
         messages.error(request, exc.message)
         return redirect("declarations:detail", pk=declaration.pk)
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-        return redirect("declarations:detail", pk=declaration.pk)
     messages.success(request, "已据申报启动监测对象申报，申报内容和照片已带入。")
     return redirect("monitoring:case-detail", pk=case.pk)
 
@@ -255,7 +249,7 @@ def register(request, pk):
     number, phone: nothing typed twice), then back to the declaration, linked."""
     declaration = selectors.declaration_for(request.user, pk)
     if not declaration.is_open:
-        messages.error(request, f"该申报已{declaration.get_state_display()}。")
+        messages.error(request, f"该申报{declaration.get_state_display()}。")
         return redirect("declarations:detail", pk=declaration.pk)
 
     def after_save(household):

@@ -10,7 +10,6 @@ import hmac
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from households import idnumber
 from households import selectors as household_selectors
@@ -158,7 +157,3 @@ def next_step(declaration: Declaration) -> NextStep:
     )
     visit = workdays.add_days(declaration.declared_on, CONTACT_WORKING_DAYS, True)
     return NextStep(visit_by=min(visit.date, determined.date), determined_by=determined.date)
-
-
-def today() -> datetime.date:
-    return timezone.localdate()

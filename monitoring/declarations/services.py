@@ -251,7 +251,7 @@ def _group_for_update(user: AnyUser, declaration_id: object) -> list[Declaration
 def _check_open(group: list[Declaration]) -> None:
     first = group[0]
     if not first.is_open:
-        raise Conflict(f"该申报已{first.get_state_display()}，不能重复办理。请刷新页面查看。")
+        raise Conflict(f"该申报{first.get_state_display()}，不能重复办理。请刷新页面查看。")
 
 
 def _check_village_cadre(user: AnyUser, declaration: Declaration) -> None:

@@ -30,6 +30,8 @@ def nav_section(context):
     name = match.view_name
     if name in SECTIONS:
         return SECTIONS[name]
+    if match.namespace == "declarations":
+        return "declarations"
     if match.namespace in ("monitoring", "assistance"):
         return "cases"
     if match.namespace == "reports":
@@ -50,6 +52,13 @@ def can_import(context):
     return selectors.is_admin(user) or any(
         r.role in selectors.REGISTRY_WRITE_ROLES and r.area_id for r in selectors.user_roles(user)
     )
+
+
+@register.simple_tag(takes_context=True)
+def has_area_role(context):
+    """A village, town or county role (or the administrator): the declaration queue's users."""
+    user = context["request"].user
+    return selectors.is_admin(user) or any(r.area_id for r in selectors.user_roles(user))
 
 
 @register.inclusion_tag("households/_scope_note.html", takes_context=True)

@@ -532,3 +532,114 @@ def test_declaration_photos_are_served_in_scope_only(client, world):
     assert client.get(url).status_code == 200
     client.force_login(world.village_cadre_b)
     assert client.get(url).status_code == 404
+
+
+# --- the remaining answers -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_status_page_is_rate_limited_too(client, world, settings):
+    settings.DECLARATION_STATUS_LIMIT_PER_IP = 1
+    url = reverse("declarations:declare-status")
+    assert client.get(url, {"reference": "SB22222222", "id_last6": "123456"}).status_code == 200
+    refused = client.get(url, {"reference": "SB22222222", "id_last6": "123456"})
+    assert refused.status_code == 429 and "查询太频繁" in refused.content.decode() and refused["Retry-After"]
+
+
+@pytest.mark.django_db
+def test_a_reference_clash_draws_another_reference(world, monkeypatch):
+    taken = submitted(world.village_a1).reference
+    drawn = iter([taken, "SB33333333"])
+    monkeypatch.setattr(services, "new_reference", lambda: next(drawn))
+    assert submitted(world.village_a1).reference == "SB33333333"
+
+
+@pytest.mark.django_db
+def test_the_services_refuse_what_the_forms_cannot_send(world):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    facts = {"name": "李秀英", "id_number": f.valid_id(), "phone": "13912345678", "situation": "困难"}
+    with pytest.raises(ValidationError):
+        services.declaration_submit(client="x", village=world.town_a, **facts)
+    # The administrator sees every village but takes no part in the work.
+    with pytest.raises(PermissionDenied):
+        services.declaration_record(
+            user=world.admin, village=world.village_a1, source="hotline", declared_on=datetime.date.today(), **facts
+        )
+    with pytest.raises(ValidationError):
+        services.declaration_record(
+            user=world.village_cadre, village=world.village_a1, source="online", declared_on=datetime.date.today(),
+            **facts,
+        )  # fmt: skip
+    declaration = submitted(world.village_a1)
+    with pytest.raises(PermissionDenied):
+        services.declaration_close(user=world.county_officer, declaration_id=declaration.pk, reason="x")
+    with pytest.raises(ValidationError):
+        services.declaration_close(user=world.village_cadre, declaration_id=declaration.pk, reason="  ")
+
+
+@pytest.mark.django_db
+def test_a_repeated_service_entry_returns_the_first(world):
+    key = uuid.uuid4()
+    data = _service_entry(world.village_a1)
+    first = services.declaration_record(user=world.village_cadre, client_uuid=key, **data)
+    again = services.declaration_record(user=world.village_cadre, client_uuid=key, **data)
+    assert again.pk == first.pk and again.repeated
+
+
+@pytest.mark.django_db
+def test_the_queue_api_filters_and_the_detail_is_logged(world):
+    from households.models import PersonalDataView
+
+    number = f.valid_id()
+    household = household_of(world.village_a1, number)
+    mine = submitted(world.village_a1, id_number=number)
+    submitted(world.village_a2)
+    town = api(world.town_official)
+    assert town.get(API, {"village": world.village_a1.pk}).json()["count"] == 1
+    assert town.get(API, {"village": "x"}).json()["count"] == 0
+    assert town.get(API, {"state": "all"}).json()["count"] == 2
+    cadre = api(world.village_cadre)
+    assert cadre.post(API + f"{mine.pk}/link/", {}, format="json").status_code == 400
+    cadre.post(API + f"{mine.pk}/link/", {"household": household.pk}, format="json")
+    again = cadre.post(API + f"{mine.pk}/link/", {"household": household.pk}, format="json")
+    assert again.status_code == 200  # the same household again changes nothing
+    assert mine.events.filter(action="linked").count() == 1
+    cadre.get(API + f"{mine.pk}/")
+    assert PersonalDataView.objects.filter(user=world.village_cadre, household=household, channel="api").exists()
+    cadre.post(API + f"{mine.pk}/close/", {"reason": "不符合"}, format="json")
+    assert cadre.post(API + f"{mine.pk}/link/", {"household": household.pk}, format="json").status_code == 409
+
+
+@pytest.mark.django_db
+def test_the_pages_answer_a_repeat_a_closed_declaration_and_missing_choices(client, world):
+    number = f.valid_id()
+    first = submitted(world.village_a1, id_number=number)
+    repeat = submitted(world.village_a1, id_number=number)
+    client.force_login(world.village_cadre)
+    assert client.get(reverse("declarations:detail", args=[repeat.pk])).url == reverse(
+        "declarations:detail", args=[first.pk]
+    )
+    assert client.get(reverse("declarations:queue"), {"state": "nonsense"}).status_code == 200
+    closed_list = client.get(reverse("declarations:queue"), {"state": "all"}).content.decode()
+    assert first.reference in closed_list and repeat.reference not in closed_list  # grouped
+    missing = client.post(reverse("declarations:link", args=[first.pk]), {}, follow=True)
+    assert "请选择要关联的农户" in missing.content.decode()
+    wrong = client.post(reverse("declarations:link", args=[first.pk]), {"household": world.household_a2.pk})
+    assert wrong.status_code == 404
+    services.declaration_close(user=world.village_cadre, declaration_id=first.pk, reason="已核实")
+    late = client.post(reverse("declarations:link", args=[first.pk]), {"household": world.household_a1.pk}, follow=True)
+    assert "不能重复办理" in late.content.decode()
+    register = client.get(reverse("declarations:register", args=[first.pk]), follow=True)
+    assert "该申报已已办结" not in register.content.decode() and "该申报已办结" in register.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_entry_page_shows_a_service_refusal_on_the_form(client, world):
+    key = uuid.uuid4()
+    services.declaration_record(user=world.village_cadre_b, client_uuid=key, **_service_entry(world.village_b1))
+    client.force_login(world.village_cadre)
+    data = entry_data(world.village_a1, client_uuid=str(key))
+    data.pop("website")
+    response = client.post(reverse("declarations:entry"), data)
+    assert response.status_code == 200 and "该离线提交标识已被其他记录使用" in response.content.decode()
