@@ -80,6 +80,10 @@ class Table:
     sheet: str
     rows: Iterator[NumberedRow]  # row numbers as Excel shows them
     other_sheets: list[str] = field(default_factory=list)  # further visible sheets that also have a header
+    # Text files: how the file is decoded and split, and its bytes (for text_line_ranges).
+    encoding: str = ""
+    delimiter: str = ""
+    data: bytes = b""
 
 
 @dataclass
@@ -456,7 +460,71 @@ def _read_text(data: bytes) -> Table:
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(stream, delimiter=delimiter)
     # One CSV record is one spreadsheet row, even when a quoted cell holds a line break.
-    return Table("CSV" if delimiter == "," else "制表符分隔文本", "", _numbered(reader))
+    return Table(
+        "CSV" if delimiter == "," else "制表符分隔文本",
+        "",
+        _numbered(reader),
+        encoding=encoding,
+        delimiter=delimiter,
+        data=data,
+    )
+
+
+# Encodings in which the bytes of a line break and a quote mark never occur inside a character.
+LINE_SAFE_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def text_line_ranges(table: Table, first_row: int, parts: int) -> list[tuple[int, int, int]] | None:
+    """Byte ranges of the rows from `first_row` on, in at most `parts` runs of whole lines, as
+    (start, end, row number of its first line), so that several processes can read one file
+    at once (read_text_range); None when the file's rows are not simply its lines: UTF-16, a
+    quote mark anywhere (a quoted cell may hold a line break), or a lone carriage return (an
+    old Mac line end). Those files are read row by row from `table.rows`."""
+    data = table.data
+    if table.encoding not in LINE_SAFE_ENCODINGS or not data or b'"' in data:
+        return None
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    start = 0
+    for _ in range(first_row - 1):
+        found = data.find(b"\n", start)
+        if found < 0:
+            return []
+        start = found + 1
+    size = len(data)
+    if start >= size:
+        return []
+    ranges = []
+    row = first_row
+    for part in range(1, parts + 1):
+        if part == parts:
+            end = size
+        else:
+            end = data.find(b"\n", max(start, start + (size - start) // (parts - part + 1) - 1))
+            end = size if end < 0 else end + 1
+        ranges.append((start, end, row))
+        row += data.count(b"\n", start, end)
+        start = end
+    return ranges
+
+
+def text_line_count(table: Table, first_row: int) -> int:
+    """How many lines a text file has from row `first_row` on (see text_line_ranges)."""
+    data = table.data
+    start = 0
+    for _ in range(first_row - 1):
+        found = data.find(b"\n", start)
+        if found < 0:
+            return 0
+        start = found + 1
+    lines = data.count(b"\n", start)
+    return lines + (1 if start < len(data) and not data.endswith(b"\n") else 0)
+
+
+def read_text_range(data: bytes, encoding: str, delimiter: str, first_row: int) -> Iterator[NumberedRow]:
+    """The rows of one range of text_line_ranges, numbered as the whole file numbers them."""
+    reader = csv.reader(io.StringIO(data.decode(encoding), newline=""), delimiter=delimiter)
+    yield from enumerate(reader, start=first_row)
 
 
 def _numbered(reader: Iterator[list[str]]) -> Iterator[NumberedRow]:

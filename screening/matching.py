@@ -31,11 +31,13 @@ def insert_rows(
     event_date: str,
     code: str,
     rows: Sequence[tuple[Any, ...]],
-) -> int:
+) -> tuple[int, list[int]]:
     """Stage `rows` (parsing.ChunkResult.records: row number, record key, ID number, name, then
     one text per value key) and write them as ScreeningRow in one INSERT … SELECT; return how
-    many matched a member of the county. The typed columns and `data` (every value key) are
-    built by the database from the staged texts. Needs the caller's transaction."""
+    many matched a member of the county, and the row numbers of records not written because
+    the upload already has them (written by another chunk: services.settle_duplicates).
+    The typed columns and `data` (every value key) are built by the database from the staged
+    texts. Needs the caller's transaction."""
     table = ScreeningRow._meta.db_table
     postgres = connection.vendor == "postgresql"
     staged = [f"v{i}" for i in range(len(value_keys))]
@@ -92,27 +94,83 @@ def insert_rows(
         # The registry side is a subquery so that a person registered in another county of the
         # deployment is not matched by this county's department (LEFT JOIN: kept unmatched).
         if postgres:
+            # In key order, so two chunks writing the same records wait for each other in one
+            # order and never deadlock; a record the upload has already is left to settle.
             cursor.execute(
-                f"WITH written AS ({insert} RETURNING member_id) SELECT COUNT(member_id) FROM written", params
+                f"""WITH written AS ({insert} ORDER BY s.record_key
+                        ON CONFLICT (upload_id, record_key) DO NOTHING RETURNING row_number, member_id)
+                    SELECT (SELECT COUNT(member_id) FROM written),
+                           ARRAY(SELECT s.row_number FROM {STAGE} s
+                                 WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.row_number = s.row_number)
+                                 ORDER BY s.row_number)""",
+                params,
             )
+            matched, collided = cursor.fetchone()
         else:
-            cursor.execute(insert, params)
+            # One writer at a time: the records the upload has already are known before writing.
+            cursor.execute(
+                f"SELECT s.row_number FROM {STAGE} s JOIN {table} t ON t.upload_id = %s"
+                " AND t.record_key = s.record_key ORDER BY s.row_number",
+                [upload_id],
+            )
+            collided = [r[0] for r in cursor.fetchall()]
+            cursor.execute(
+                f"{insert} WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.upload_id = %s"
+                " AND t.record_key = s.record_key)",
+                [*params, upload_id],
+            )
             cursor.execute(
                 f"SELECT COUNT(*) FROM {STAGE} s JOIN households_member m ON m.id_number = s.id_number"
                 " JOIN households_household h ON h.id = m.household_id"
-                " JOIN households_area v ON v.id = h.village_id WHERE v.path LIKE %s",
-                [county_path + "%"],
+                " JOIN households_area v ON v.id = h.village_id WHERE v.path LIKE %s"
+                + (f" AND s.row_number NOT IN ({', '.join(['%s'] * len(collided))})" if collided else ""),
+                [county_path + "%", *collided],
             )
-        matched = cursor.fetchone()[0]
-        if not postgres:
+            matched = cursor.fetchone()[0]
             cursor.execute(f"DROP TABLE {STAGE}")
-    return int(matched)
+    return int(matched), list(collided)
 
 
-def delete_rows(*, upload_id: int) -> None:
-    """Remove an upload's rows in one statement."""
+def rows_of_keys(*, upload_id: int, record_keys: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(record key, row number, chunk) of an upload's rows with these keys."""
+    found: list[tuple[str, int, int]] = []
+    for part in _parts(record_keys):
+        found.extend(
+            ScreeningRow.objects.filter(upload_id=upload_id, record_key__in=part).values_list(
+                "record_key", "row_number", "chunk"
+            )
+        )
+    return found
+
+
+def count_rows(*, upload_id: int) -> dict[str, int]:
+    """The upload's rows: how many, and how many matched a member."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {ScreeningRow._meta.db_table} WHERE upload_id = %s", [upload_id])
+        cursor.execute(
+            f"SELECT COUNT(*), COUNT(member_id) FROM {ScreeningRow._meta.db_table} WHERE upload_id = %s", [upload_id]
+        )
+        valid, matched = cursor.fetchone()
+    return {"valid": int(valid), "matched": int(matched)}
+
+
+def _parts(values: Sequence[str], size: int = 5000) -> list[Sequence[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def delete_rows(*, upload_id: int, record_keys: Sequence[str] | None = None) -> None:
+    """Remove an upload's rows (those with `record_keys` when given) in one statement (per 5,000 keys)."""
+    with connection.cursor() as cursor:
+        if record_keys is None:
+            cursor.execute(f"DELETE FROM {ScreeningRow._meta.db_table} WHERE upload_id = %s", [upload_id])
+            return
+        for part in _parts(record_keys):
+            cursor.execute(
+                f"DELETE FROM {ScreeningRow._meta.db_table} WHERE upload_id = %s AND record_key = ANY(%s)"
+                if connection.vendor == "postgresql"
+                else f"DELETE FROM {ScreeningRow._meta.db_table} WHERE upload_id = %s"
+                f" AND record_key IN ({', '.join(['%s'] * len(part))})",
+                [upload_id, list(part)] if connection.vendor == "postgresql" else [upload_id, *part],
+            )
 
 
 def _true() -> str:

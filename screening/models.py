@@ -106,14 +106,16 @@ class ScreeningUpload(models.Model):
 
 
 class ScreeningChunk(models.Model):
-    """One part of an upload's rows, processed by one task. The rows are grouped by ID number
-    (every row of one person in one chunk), stored here by the task that read the file and
-    dropped once the upload is finished."""
+    """One run of consecutive rows of an upload, processed by one task: a byte range of a text
+    file, or the rows of a workbook read by the prepare task. Dropped once the upload is finished."""
 
     upload = models.ForeignKey(ScreeningUpload, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     attempt = models.PositiveSmallIntegerField(default=0)
-    payload = models.BinaryField(null=True)
+    payload = models.BinaryField(null=True)  # the chunk's rows (services._chunk_rows), kept until finalize
+    # Occurrences of records this chunk holds more than once or that another chunk wrote first,
+    # settled across chunks by finalize (services.settle_duplicates).
+    duplicates = models.BinaryField(null=True)
     done = models.BooleanField(default=False)
     rows_read = models.PositiveIntegerField(default=0)
     rows_valid = models.PositiveIntegerField(default=0)

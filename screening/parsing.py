@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from households import idnumber, spreadsheets
+from households import spreadsheets
 from households.spreadsheets import NumberedRow, SpreadsheetError, clean_text, is_note_text
 
 from .layouts import Column, Layout
@@ -42,6 +42,8 @@ class FileLayout:
     positions: list[int]  # their positions in a row
     headers: dict[str, str]  # key -> header text as the file has it
     ignored: list[str]  # header texts of columns the layout does not know
+    first_data_row: int = 0  # the row number after the header
+    table: spreadsheets.Table | None = None  # as read (open_file only)
 
     def header(self, key: str) -> str:
         return self.headers.get(key) or self.layout.by_key[key].header
@@ -118,18 +120,10 @@ def open_file(layout: Layout, fileobj: IO[bytes], filename: str) -> tuple[FileLa
         positions=[p for p, _ in ordered],
         headers={c.key: texts[p] or c.header for p, c in ordered},
         ignored=ignored,
+        first_data_row=last + 1,
+        table=table,
     )
     return file_layout, rest
-
-
-def partition_key(raw: object) -> str:
-    """The ID number as rows are grouped into chunks: every row of one person lands in the same
-    chunk, so duplicates are found inside a chunk. It must equal the number read_id_cell reads
-    from any spelling of it (full-width digits, quotes, ="…", spaces, a lower-case x): two
-    spellings in two chunks would be one record written twice."""
-    if isinstance(raw, str) and len(raw) == 18 and raw.isascii() and raw.isalnum():
-        return raw.upper()  # the plain spelling of nearly every row
-    return idnumber.normalize(clean_text(raw).strip(spreadsheets.ID_QUOTES + " "))
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -140,6 +134,9 @@ class BadCell:
     row: int
     column: str  # header text as in the file ("" for the row as a whole)
     reason: str
+
+
+Occurrence = tuple[tuple[Any, ...], list[str]]  # a valid record and its cells' texts
 
 
 @dataclass
@@ -153,6 +150,10 @@ class ChunkResult:
     rows_read: int = 0  # data rows: valid + invalid
     rows_invalid: int = 0
     rows_skipped: int = 0  # notes and totals lines
+    cells: dict[int, list[str]] = field(default_factory=dict)  # row -> cells of each record kept
+    # Record keys found more than once among this chunk's valid rows, with every occurrence in
+    # file order: another chunk may hold the same record (see resolve_duplicates).
+    repeated: dict[str, list[Occurrence]] = field(default_factory=dict)
 
 
 def value_keys(file_layout: FileLayout) -> list[str]:
@@ -161,11 +162,8 @@ def value_keys(file_layout: FileLayout) -> list[str]:
 
 
 def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) -> ChunkResult:
-    """Records and bad rows of `rows` (row number, the layout's cells in FileLayout.keys order).
-
-    Duplicates: all rows of one ID number are in one chunk (partition_key). The same record
-    (ID number and the layout's key columns) twice with the same content is one record, the
-    repeat reported; with different content neither row is trusted and both are reported."""
+    """Records and bad rows of `rows` (row number, the layout's cells in FileLayout.keys order),
+    in file order. Duplicates among them are settled by resolve_duplicates."""
     layout = file_layout.layout
     keys = file_layout.keys
     columns = [layout.by_key[k] for k in keys]
@@ -178,8 +176,8 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
     name_column = layout.by_key["name"]
     cross_check = CROSS_CHECKS.get(layout.kind)
     result = ChunkResult()
-    seen: dict[str, tuple[tuple[Any, ...], list[str]]] = {}
-    conflicted: set[str] = set()
+    first: dict[str, Occurrence] = {}
+    repeated = result.repeated
     for row_number, raw_cells in rows:
         texts = [clean_text(v) for v in raw_cells]
         if not any(texts):
@@ -224,30 +222,61 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
             continue
         value_texts = tuple(_stage_text(values.get(k)) for k in staged)
         record_key = "|".join([found.number, *(value_texts[p] or "" if p >= 0 else "" for p in key_positions)])
-        record = (row_number, record_key, found.number, name, *value_texts)
-        earlier = seen.get(record_key)
+        occurrence = ((row_number, record_key, found.number, name, *value_texts), texts)
+        earlier = first.get(record_key)
         if earlier is None:
-            if record_key not in conflicted:
-                seen[record_key] = (record, texts)
-            else:
-                _reject(result, row_number, [BadCell(row_number, headers[id_index], _conflict_text(layout))], texts)
+            first[record_key] = occurrence
+        elif record_key in repeated:
+            repeated[record_key].append(occurrence)
+        else:
+            repeated[record_key] = [earlier, occurrence]
+    kept = result.cells
+    for record_key, (record, texts) in first.items():
+        if record_key in repeated:
             continue
-        earlier_record, earlier_texts = earlier
-        if earlier_record[3:] == record[3:]:
-            repeat = BadCell(row_number, "", f"与第 {earlier_record[0]} 行完全相同，重复的行未计入。")
-            _reject(result, row_number, [repeat], texts)
-            continue
-        # Neither row is trusted: the department must say which is right.
-        conflicted.add(record_key)
-        del seen[record_key]
-        first = earlier_record[0]
-        reason = f"与第 {row_number} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
-        _reject(result, first, [BadCell(first, headers[id_index], reason)], earlier_texts)
-        reason = f"与第 {first} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
-        _reject(result, row_number, [BadCell(row_number, headers[id_index], reason)], texts)
-    result.records = [record for record, _ in seen.values()]  # in file order: a dict keeps insertion order
+        result.records.append(record)
+        kept[record[0]] = texts
+    for occurrences in repeated.values():
+        winner, rejected = resolve_duplicates(file_layout, occurrences)
+        if winner is not None:
+            result.records.append(winner[0])
+            kept[winner[0][0]] = winner[1]
+        for bad, texts in rejected:
+            _reject(result, bad.row, [bad], texts)
+    if repeated:
+        result.records.sort(key=lambda r: r[0])  # in file order
     result.bad.sort(key=lambda b: b.row)
     return result
+
+
+def resolve_duplicates(
+    file_layout: FileLayout, occurrences: list[Occurrence]
+) -> tuple[Occurrence | None, list[tuple[BadCell, list[str]]]]:
+    """The record kept of the valid rows of one record key (in file order), and the rows
+    rejected with their reason. The same record twice with the same content is one record, the
+    repeat reported; with different content neither row is trusted and both are reported, and
+    any later row of that record too."""
+    layout = file_layout.layout
+    id_header = file_layout.header("id_number")
+    winner: Occurrence | None = occurrences[0]
+    rejected: list[tuple[BadCell, list[str]]] = []
+    for record, texts in occurrences[1:]:
+        row = record[0]
+        if winner is None:
+            rejected.append((BadCell(row, id_header, _conflict_text(layout)), texts))
+            continue
+        earlier, earlier_texts = winner
+        if earlier[3:] == record[3:]:
+            rejected.append((BadCell(row, "", f"与第 {earlier[0]} 行完全相同，重复的行未计入。"), texts))
+            continue
+        # Neither row is trusted: the department must say which is right.
+        first_row = earlier[0]
+        reason = f"与第 {row} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
+        rejected.append((BadCell(first_row, id_header, reason), earlier_texts))
+        reason = f"与第 {first_row} 行是同一条记录（{_key_label(layout)}相同）但内容不同，请核对后只保留一行。"
+        rejected.append((BadCell(row, id_header, reason), texts))
+        winner = None
+    return winner, rejected
 
 
 def _stage_text(value: object) -> str | None:

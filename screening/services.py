@@ -25,11 +25,13 @@ share them.
 
 import datetime
 import functools
+import json
 import logging
 import math
 import pickle
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
@@ -46,6 +48,7 @@ from django.utils.module_loading import import_string
 
 from fanpin.celery import app as celery_app
 from households import selectors as household_selectors
+from households import spreadsheets
 from households.models import Department
 from households.spreadsheets import SUPPORTED_EXTENSIONS, SpreadsheetError
 
@@ -58,10 +61,8 @@ logger = logging.getLogger(__name__)
 
 PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-# Rows are hashed into this many buckets by ID number while the file is read; the buckets are
-# then dealt to ceil(rows / SCREENING_CHUNK_ROWS) chunks (at most this many).
-BUCKETS = 256
-FLUSH_ROWS = 500  # a bucket's rows are pickled in groups of this many while the file is read
+MAX_CHUNKS = 256  # a file is cut into ceil(rows / SCREENING_CHUNK_ROWS) chunks, at most this many
+TEXT_RANGE, ROW_RUN = b"T", b"R"  # what a chunk's payload holds: a byte range of a text file, or rows
 PROGRESS_EVERY = 50_000
 READ_SHARE = 10  # progress 0-10 while the file is read, 10-95 while chunks run
 STALE_QUEUED = timedelta(minutes=10)
@@ -232,36 +233,52 @@ def upload_prepare_and_send(*, upload_id: int) -> None:
 
 
 def _read_into_chunks(upload: ScreeningUpload) -> int:
+    """Cut the file into chunks of about SCREENING_CHUNK_ROWS consecutive rows. A text file is
+    cut at line breaks without being parsed (each chunk is a byte range its worker decodes and
+    reads: the file is read in parallel); a workbook, or a text file whose rows are not simply
+    its lines, is read here and its rows are stored in runs."""
     layout = layout_for(upload.department.kind)
+    chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 20_000)))
     with upload.file.open("rb") as handle:
         file_layout, rows = parsing.open_file(layout, handle, upload.original_name)
+    table = file_layout.table
+    ranges = None
+    if table is not None and table.data:
+        lines = spreadsheets.text_line_count(table, file_layout.first_data_row)
+        count = max(1, min(MAX_CHUNKS, math.ceil(lines / chunk_rows)))
+        ranges = spreadsheets.text_line_ranges(table, file_layout.first_data_row, count)
+    payloads: list[bytes] = []
+    seen = 0
+    if ranges is not None:
+        assert table is not None
+        head = json.dumps(
+            {"encoding": table.encoding, "delimiter": table.delimiter, "positions": file_layout.positions}
+        ).encode()
+        for start, end, first_row in ranges:
+            payloads.append(
+                TEXT_RANGE + len(head).to_bytes(4, "big") + head + first_row.to_bytes(4, "big") + table.data[start:end]
+            )
+    else:
         positions = file_layout.positions
-        id_index = file_layout.keys.index("id_number")
         width = max(positions) + 1
-        buckets: list[list[tuple[int, list[Any]]]] = [[] for _ in range(BUCKETS)]
-        parts: list[list[bytes]] = [[] for _ in range(BUCKETS)]
-        seen = 0
-        partition_key = parsing.partition_key
+        run: list[tuple[int, list[Any]]] = []
         for row_number, values in rows:
             if len(values) < width:
                 values = values + [None] * (width - len(values))
             cells = [values[p] for p in positions]
             if not any(cells) and not any(c is not None and c != "" for c in cells):
                 continue  # blank in every column of the layout
-            bucket = hash(partition_key(cells[id_index])) % BUCKETS
-            rows_in = buckets[bucket]
-            rows_in.append((row_number, cells))
-            if len(rows_in) >= FLUSH_ROWS:
-                parts[bucket].append(_pack(rows_in))
-                buckets[bucket] = []
+            run.append((row_number, cells))
             seen += 1
+            if len(run) >= chunk_rows and len(payloads) < MAX_CHUNKS - 1:
+                payloads.append(_pack(run))
+                run = []
             if seen % PROGRESS_EVERY == 0:
                 ScreeningUpload.objects.filter(pk=upload.pk).update(rows_read=seen, heartbeat_at=timezone.now())
-    for bucket, rows_in in enumerate(buckets):
-        if rows_in:
-            parts[bucket].append(_pack(rows_in))
-    chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 20_000)))
-    count = max(1, min(BUCKETS, math.ceil(seen / chunk_rows)))
+        if run or not payloads:
+            payloads.append(_pack(run))
+    if table is not None:
+        table.data = b""
     notices = []
     if file_layout.ignored:
         notices.append(f"以下列不在{layout.label}部门模板中，已忽略：{'、'.join(file_layout.ignored)}。")
@@ -269,25 +286,22 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
         ScreeningChunk.objects.filter(upload=upload).delete()
         ScreeningBadRow.objects.filter(upload=upload).delete()
         matching.delete_rows(upload_id=upload.pk)
-        for index in range(count):
-            payload = b"".join(p for b in range(index, BUCKETS, count) for p in parts[b])
-            # The chunk's rows, pickled by this function from the cells it read: written and
-            # read only by this app, never a pickle that came from outside.
-            ScreeningChunk.objects.create(upload=upload, index=index, attempt=upload.attempt, payload=payload)
-            for b in range(index, BUCKETS, count):
-                parts[b] = []
+        ScreeningChunk.objects.bulk_create(
+            ScreeningChunk(upload=upload, index=index, attempt=upload.attempt, payload=payload)
+            for index, payload in enumerate(payloads)
+        )
         ScreeningUpload.objects.filter(pk=upload.pk).update(
             file_format=file_layout.file_format,
             sheet=file_layout.sheet[:100],
             header_rows=file_layout.header_rows,
             columns=[[k, file_layout.headers[k]] for k in file_layout.keys],
             notices=notices,
-            chunks_total=count,
+            chunks_total=len(payloads),
             rows_read=seen,
             progress=READ_SHARE,
             heartbeat_at=timezone.now(),
         )
-    return count
+    return len(payloads)
 
 
 def task(name: str, *args: int) -> Signature:
@@ -347,44 +361,57 @@ def do_chunk(chunk: ScreeningChunk) -> None:
     which makes a second delivery wait and then find the chunk done."""
     upload = chunk.upload
     file_layout = file_layout_of(upload)
-    layout = file_layout.layout
-    result = parsing.parse_chunk(file_layout, _unpickle(bytes(chunk.payload or b"")))
+    result = parsing.parse_chunk(file_layout, _chunk_rows(bytes(chunk.payload or b"")))
     # Nothing of this chunk is written yet: its rows and its done flag commit together, and a
     # new attempt starts from an upload with no rows (upload_prepare deletes them).
-    matched = matching.insert_rows(
+    matched, collided = _insert(upload, file_layout, chunk.index, result.records)
+    _write_bad_rows(upload, chunk.index, [(bad, result.bad_cells.get(bad.row, [])) for bad in result.bad])
+    if result.repeated or collided:
+        # Records another chunk may hold too: settled when every chunk is done (settle_duplicates).
+        taken = set(collided)
+        others = [(r, result.cells[r[0]]) for r in result.records if r[0] in taken]
+        chunk.duplicates = _compress({"repeated": result.repeated, "collided": others})
+    chunk.done = True
+    chunk.rows_read = result.rows_read
+    chunk.rows_valid = len(result.records) - len(collided)
+    chunk.rows_invalid = result.rows_invalid
+    chunk.rows_matched = matched
+    chunk.rows_skipped = result.rows_skipped
+    chunk.save(
+        update_fields=[
+            "duplicates", "done", "rows_read", "rows_valid", "rows_invalid", "rows_matched", "rows_skipped"
+        ]
+    )  # fmt: skip
+
+
+def _insert(
+    upload: ScreeningUpload, file_layout: parsing.FileLayout, chunk: int, records: list[tuple[Any, ...]]
+) -> tuple[int, list[int]]:
+    layout = file_layout.layout
+    return matching.insert_rows(
         upload_id=upload.pk,
         department_id=upload.department_id,
         period=upload.period,
-        chunk=chunk.index,
+        chunk=chunk,
         county_path=upload.department.county.path,
         value_keys=parsing.value_keys(file_layout),
         amount=layout.amount,
         event_date=layout.event_date,
         code=layout.code,
-        rows=result.records,
+        rows=records,
     )
+
+
+def _write_bad_rows(upload: ScreeningUpload, chunk: int, bad: list[tuple[parsing.BadCell, list[str]]]) -> None:
     ScreeningBadRow.objects.bulk_create(
         [
             ScreeningBadRow(
-                upload=upload,
-                chunk=chunk.index,
-                row=bad.row,
-                column=bad.column[:100],
-                reason=bad.reason[:300],
-                cells=result.bad_cells.get(bad.row, []),
+                upload=upload, chunk=chunk, row=b.row, column=b.column[:100], reason=b.reason[:300], cells=cells
             )
-            for bad in result.bad
+            for b, cells in bad
         ],
         batch_size=1000,
     )
-    chunk.done = True
-    chunk.rows_read = result.rows_read
-    chunk.rows_valid = len(result.records)
-    chunk.rows_invalid = result.rows_invalid
-    chunk.rows_matched = matched
-    chunk.rows_skipped = result.rows_skipped
-    chunk.payload = None
-    chunk.save()
 
 
 def chunk_process(*, upload_id: int, index: int, attempt: int) -> bool:
@@ -406,12 +433,16 @@ def chunk_process(*, upload_id: int, index: int, attempt: int) -> bool:
 def _record_progress(upload_id: int) -> None:
     """Counts of the chunks done so far, in autocommit so the page sees them at once."""
     done = ScreeningChunk.objects.filter(upload_id=upload_id, done=True)
-    totals = done.aggregate(valid=Sum("rows_valid"), invalid=Sum("rows_invalid"), matched=Sum("rows_matched"))
+    totals = done.aggregate(
+        read=Sum("rows_read"), valid=Sum("rows_valid"), invalid=Sum("rows_invalid"), matched=Sum("rows_matched")
+    )
     upload = ScreeningUpload.objects.filter(pk=upload_id).values("chunks_total").first()
     if upload is None:
         return
     share = done.count() / (upload["chunks_total"] or 1)
-    ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.RUNNING).update(
+    running = ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.RUNNING)
+    running.filter(rows_read__lt=totals["read"] or 0).update(rows_read=totals["read"] or 0)
+    running.update(
         rows_valid=totals["valid"] or 0,
         rows_invalid=totals["invalid"] or 0,
         rows_matched=totals["matched"] or 0,
@@ -422,23 +453,37 @@ def _record_progress(upload_id: int) -> None:
 
 
 def _pack(rows: list[tuple[int, list[Any]]]) -> bytes:
-    """Rows as one length-prefixed, compressed pickle (a chunk's payload is a run of these):
-    compressed, a million rows weigh a quarter as much in memory and on the way to the database."""
-    packed = zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
-    return len(packed).to_bytes(4, "big") + packed
+    """A run of rows read by this process (a workbook's cells), as one compressed pickle:
+    written and read only by this app, never a pickle that came from outside."""
+    return ROW_RUN + zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
-def _unpickle(payload: bytes) -> list[tuple[int, list[Any]]]:
-    rows: list[tuple[int, list[Any]]] = []
-    view = memoryview(payload)
-    position = 0
-    while position < len(payload):
-        size = int.from_bytes(view[position : position + 4], "big")
-        part = zlib.decompress(view[position + 4 : position + 4 + size])
-        rows.extend(pickle.loads(part))  # noqa: S301 - written by _read_into_chunks, see there
-        position += 4 + size
-    rows.sort(key=lambda r: r[0])  # file order, so "the first of two duplicates" is the upper row
-    return rows
+def _compress(value: object) -> bytes:
+    return zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _uncompress(payload: bytes) -> Any:
+    return pickle.loads(zlib.decompress(payload))  # noqa: S301 - written by this module, see _pack
+
+
+def _chunk_rows(payload: bytes) -> Iterator[tuple[int, list[Any]]]:
+    """A chunk's rows (row number, the layout's cells), in file order."""
+    if payload[:1] == ROW_RUN:
+        yield from _uncompress(payload[1:])
+        return
+    size = int.from_bytes(payload[1:5], "big")
+    head = json.loads(payload[5 : 5 + size])
+    first_row = int.from_bytes(payload[5 + size : 9 + size], "big")
+    positions = head["positions"]
+    width = max(positions) + 1
+    for row_number, values in spreadsheets.read_text_range(
+        payload[9 + size :], head["encoding"], head["delimiter"], first_row
+    ):
+        if len(values) < width:
+            values = values + [""] * (width - len(values))
+        cells = [values[p] for p in positions]
+        if any(cells):
+            yield row_number, cells
 
 
 # --- step 4: make it the period's data -----------------------------------------------------
@@ -466,6 +511,9 @@ def do_finalize(upload: ScreeningUpload) -> None:
         matched=Sum("rows_matched"),
         skipped=Sum("rows_skipped"),
     )
+    if settle_duplicates(upload):
+        totals.update(matching.count_rows(upload_id=upload.pk))
+        totals["invalid"] = ScreeningBadRow.objects.filter(upload=upload).values("row").distinct().count()
     previous = list(
         ScreeningUpload.objects.select_for_update()
         .filter(department_id=upload.department_id, period=upload.period, is_current=True)
@@ -491,6 +539,56 @@ def do_finalize(upload: ScreeningUpload) -> None:
     for path in getattr(settings, "SCREENING_UPLOAD_DONE", ()):
         # What runs on a finished upload (the warning rules): named in settings, after the commit.
         transaction.on_commit(functools.partial(import_string(path), upload_id=upload.pk))
+
+
+def settle_duplicates(upload: ScreeningUpload) -> bool:
+    """Settle the records found in more than one chunk, as if the file were one chunk: each
+    chunk settled its own repeats and kept the first occurrence; here every occurrence of a
+    record that two chunks hold is put in file order again (parsing.resolve_duplicates), its
+    rows and bad rows rewritten. Returns whether anything was rewritten. Needs check_finalize's locks."""
+    file_layout = file_layout_of(upload)
+    found: dict[str, dict[int, tuple[int, parsing.Occurrence]]] = {}
+    for index, blob in upload.chunks.exclude(duplicates=None).values_list("index", "duplicates"):
+        info = _uncompress(bytes(blob))
+        for occurrences in info["repeated"].values():
+            for occurrence in occurrences:
+                found.setdefault(occurrence[0][1], {})[occurrence[0][0]] = (index, occurrence)
+        for occurrence in info["collided"]:
+            found.setdefault(occurrence[0][1], {})[occurrence[0][0]] = (index, occurrence)
+    if not found:
+        return False
+    written = matching.rows_of_keys(upload_id=upload.pk, record_keys=list(found))
+    missing: dict[int, set[int]] = {}  # chunk -> rows written whose cells are not known here
+    for record_key, row_number, chunk in written:
+        if row_number not in found[record_key]:
+            missing.setdefault(chunk, set()).add(row_number)
+    for chunk, numbers in missing.items():
+        payload = upload.chunks.filter(index=chunk).values_list("payload", flat=True).get()
+        rows = [r for r in _chunk_rows(bytes(payload or b"")) if r[0] in numbers]
+        result = parsing.parse_chunk(file_layout, rows)
+        for record in result.records:
+            found[record[1]][record[0]] = (chunk, (record, result.cells[record[0]]))
+    settle = {key: rows for key, rows in found.items() if len({chunk for chunk, _ in rows.values()}) > 1}
+    if not settle:
+        return False
+    winners: dict[int, list[tuple[Any, ...]]] = {}
+    bad: dict[int, list[tuple[parsing.BadCell, list[str]]]] = {}
+    for rows_of_key in settle.values():
+        chunk_of = {row: chunk for row, (chunk, _) in rows_of_key.items()}
+        winner, rejected = parsing.resolve_duplicates(file_layout, [o for _, (_, o) in sorted(rows_of_key.items())])
+        if winner is not None:
+            winners.setdefault(chunk_of[winner[0][0]], []).append(winner[0])
+        for cell, texts in rejected:
+            bad.setdefault(chunk_of[cell.row], []).append((cell, texts))
+    rows = [row for rows_of_key in settle.values() for row in rows_of_key]
+    for start in range(0, len(rows), 5000):
+        ScreeningBadRow.objects.filter(upload=upload, row__in=rows[start : start + 5000]).delete()
+    matching.delete_rows(upload_id=upload.pk, record_keys=list(settle))
+    for chunk, records in sorted(winners.items()):
+        _insert(upload, file_layout, chunk, sorted(records))
+    for chunk, cells in sorted(bad.items()):
+        _write_bad_rows(upload, chunk, sorted(cells, key=lambda b: b[0].row))
+    return True
 
 
 def upload_finalize(*, upload_id: int, attempt: int) -> bool:
