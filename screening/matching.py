@@ -74,6 +74,25 @@ def insert_rows(
             else "NULL"
         )
         code_sql = f"COALESCE(s.{column_of[code]}, '')" if code in column_of else "''"
+        if postgres:
+            # One index lookup per staged row (the ID number is unique in the registry): a chunk
+            # of 20,000 rows must not hash the county's whole registry (350,000 members) each time.
+            registry = """LEFT JOIN LATERAL (
+                SELECT m.id AS member_id, m.name, m.household_id, h.village_id, v.parent_id AS town_id
+                FROM households_member m
+                JOIN households_household h ON h.id = m.household_id
+                JOIN households_area v ON v.id = h.village_id
+                WHERE m.id_number = s.id_number AND v.path LIKE %s
+                LIMIT 1
+            ) r ON TRUE"""
+        else:
+            registry = """LEFT JOIN (
+                SELECT m.id AS member_id, m.id_number, m.name, m.household_id, h.village_id, v.parent_id AS town_id
+                FROM households_member m
+                JOIN households_household h ON h.id = m.household_id
+                JOIN households_area v ON v.id = h.village_id
+                WHERE v.path LIKE %s
+            ) r ON r.id_number = s.id_number"""
         insert = f"""
             INSERT INTO {table} (upload_id, department_id, period, chunk, row_number, record_key, id_number, name,
                                  name_differs, member_id, household_id, village_id, town_id, amount, event_date,
@@ -82,13 +101,7 @@ def insert_rows(
                    CASE WHEN r.member_id IS NOT NULL AND r.name <> s.name THEN {_true()} ELSE {_false()} END,
                    r.member_id, r.household_id, r.village_id, r.town_id, {amount_sql}, {date_sql}, {code_sql}, {data}
             FROM {STAGE} s
-            LEFT JOIN (
-                SELECT m.id AS member_id, m.id_number, m.name, m.household_id, h.village_id, v.parent_id AS town_id
-                FROM households_member m
-                JOIN households_household h ON h.id = m.household_id
-                JOIN households_area v ON v.id = h.village_id
-                WHERE v.path LIKE %s
-            ) r ON r.id_number = s.id_number
+            {registry}
         """
         params: list[Any] = [upload_id, department_id, period, chunk, county_path + "%"]
         # The registry side is a subquery so that a person registered in another county of the

@@ -10,10 +10,11 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from households import spreadsheets
-from households.spreadsheets import NumberedRow, SpreadsheetError, clean_text, is_note_text
+from households.spreadsheets import NumberedRow, SpreadsheetError, clean_text, clean_texts, is_note_text
 
 from .layouts import Column, Layout
 
+MEMO_SIZE = 50_000  # parsed cell texts remembered per column in a chunk
 HEADER_MIN_COLUMNS = 2  # the ID number and at least one more column of the layout
 MAX_AMOUNT = Decimal("999999999999.99")
 EARLIEST_DATE = datetime.date(1950, 1, 1)
@@ -170,7 +171,9 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
     headers = [file_layout.header(k) for k in keys]
     id_index = keys.index("id_number")
     name_index = keys.index("name") if "name" in keys else -1
-    others = [(i, c.key, c, PARSERS[c.kind]) for i, c in enumerate(columns) if i not in (id_index, name_index)]
+    others = [
+        (i, c.key, c, PARSERS[c.kind], {}) for i, c in enumerate(columns) if i not in (id_index, name_index)
+    ]  # in the order of value_keys
     staged = value_keys(file_layout)
     key_positions = [staged.index(k) if k in staged else -1 for k in layout.key]
     name_column = layout.by_key["name"]
@@ -179,7 +182,7 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
     first: dict[str, Occurrence] = {}
     repeated = result.repeated
     for row_number, raw_cells in rows:
-        texts = [clean_text(v) for v in raw_cells]
+        texts = clean_texts(raw_cells)
         if not any(texts):
             continue  # blank row
         id_text = texts[id_index]
@@ -205,22 +208,38 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
             except ValueError as exc:
                 problems.append(BadCell(row_number, headers[name_index], str(exc)))
         values: dict[str, Any] = {}
-        for index, key, column, parse in others:
+        stage_texts: list[str | None] = []
+        for index, key, column, parse, memo in others:
             text = texts[index]
             if not text:
                 if column.required:
                     problems.append(BadCell(row_number, headers[index], f"{column.header}不能为空。"))
+                stage_texts.append(None)
                 continue
-            try:
-                values[key] = parse(column, raw_cells[index], text)
-            except ValueError as exc:
-                problems.append(BadCell(row_number, headers[index], str(exc)))
+            raw = raw_cells[index]
+            # A text cell's value depends on its text only: dates, choices and amounts repeat.
+            parsed = memo.get(raw) if type(raw) is str else None
+            if parsed is None:
+                try:
+                    value = parse(column, raw, text)
+                    parsed = (value, _stage_text(value), "")
+                except ValueError as exc:
+                    parsed = (None, None, str(exc))
+                if type(raw) is str:
+                    if len(memo) >= MEMO_SIZE:
+                        memo.clear()
+                    memo[raw] = parsed
+            if parsed[2]:
+                problems.append(BadCell(row_number, headers[index], parsed[2]))
+            else:
+                values[key] = parsed[0]
+            stage_texts.append(parsed[1])
         if not problems and cross_check is not None:
             problems.extend(cross_check(values, file_layout, row_number))
         if problems:
             _reject(result, row_number, problems, texts)
             continue
-        value_texts = tuple(_stage_text(values.get(k)) for k in staged)
+        value_texts = tuple(stage_texts)
         record_key = "|".join([found.number, *(value_texts[p] or "" if p >= 0 else "" for p in key_positions)])
         occurrence = ((row_number, record_key, found.number, name, *value_texts), texts)
         earlier = first.get(record_key)
@@ -336,8 +355,8 @@ def parse_value(column: Column, raw: object, text: str) -> Any:
 
 
 def _parse_text(column: Column, raw: object, text: str) -> str:
-    if column.key == "name" and not text.isascii() and CJK_NAME.match(text):
-        text = re.sub(r"\s+", "", text)  # "张  三": names padded to align columns
+    if column.key == "name" and " " in text and not text.isascii() and CJK_NAME.match(text):
+        text = text.replace(" ", "")  # "张  三": names padded to align columns (clean_text made them single spaces)
     if len(text) > 100:
         raise ValueError(f"{column.header}太长（最多 100 个字）。")
     return text

@@ -123,3 +123,18 @@ def test_text_workbook_writes_formulas_and_long_numbers_as_text():
 
     cell = openpyxl.load_workbook(io.BytesIO(data))["错误行"]["B2"]
     assert cell.data_type == "s"
+
+
+def test_a_row_is_cleaned_at_once_exactly_as_cell_by_cell():
+    from households.spreadsheets import clean_text, clean_texts
+
+    rows = [
+        ["张三", "440981199001011234", "2026-01-15", "1000", "是"],
+        ["张 三", " 4409", "a  b", "x\tb", "'4409"],
+        ['="4409"', "ｱ", "１２３", "a\u200bb", "\u3000张三"],
+        ["plain", "ends ", "", "|", "a|b"],
+        ["张三", None, 3.0, 12.5, True],
+        ["Ⅻ", "ﬁ", "e\u0301", "＝", "x"],
+    ]
+    for row in rows:
+        assert clean_texts(row) == [clean_text(v) for v in row], row
