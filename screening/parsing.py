@@ -171,7 +171,7 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
     headers = [file_layout.header(k) for k in keys]
     id_index = keys.index("id_number")
     name_index = keys.index("name") if "name" in keys else -1
-    others = [
+    others: list[tuple[int, str, Column, Callable[[Column, object, str], Any], dict[str, Any]]] = [
         (i, c.key, c, PARSERS[c.kind], {}) for i, c in enumerate(columns) if i not in (id_index, name_index)
     ]  # in the order of value_keys
     staged = value_keys(file_layout)

@@ -549,7 +549,7 @@ def settle_duplicates(upload: ScreeningUpload) -> bool:
     file_layout = file_layout_of(upload)
     found: dict[str, dict[int, tuple[int, parsing.Occurrence]]] = {}
     for index, blob in upload.chunks.exclude(duplicates=None).values_list("index", "duplicates"):
-        info = _uncompress(bytes(blob))
+        info = _uncompress(bytes(blob or b""))
         for occurrences in info["repeated"].values():
             for occurrence in occurrences:
                 found.setdefault(occurrence[0][1], {})[occurrence[0][0]] = (index, occurrence)
@@ -580,9 +580,9 @@ def settle_duplicates(upload: ScreeningUpload) -> bool:
             winners.setdefault(chunk_of[winner[0][0]], []).append(winner[0])
         for cell, texts in rejected:
             bad.setdefault(chunk_of[cell.row], []).append((cell, texts))
-    rows = [row for rows_of_key in settle.values() for row in rows_of_key]
-    for start in range(0, len(rows), 5000):
-        ScreeningBadRow.objects.filter(upload=upload, row__in=rows[start : start + 5000]).delete()
+    written_rows = [row for rows_of_key in settle.values() for row in rows_of_key]
+    for start in range(0, len(written_rows), 5000):
+        ScreeningBadRow.objects.filter(upload=upload, row__in=written_rows[start : start + 5000]).delete()
     matching.delete_rows(upload_id=upload.pk, record_keys=list(settle))
     for chunk, records in sorted(winners.items()):
         _insert(upload, file_layout, chunk, sorted(records))
