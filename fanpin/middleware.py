@@ -8,6 +8,9 @@ large), in Chinese, as JSON under /api/ and as a page elsewhere:
   mojibake), or one whose declared charset Python does not know,
 - text with characters no name, address or note contains (households.text).
 
+DatabaseDropMiddleware (below) answers a request whose database connection broke with 503,
+saying whether the step was saved.
+
 PrivateResponseMiddleware marks every answer the application itself makes `no-store`:
 pages and API answers carry ID numbers, phones and health data, and the static files
 (served by WhiteNoise before this point) are the only public, cacheable answers. It also
@@ -16,14 +19,19 @@ names the signed-in user's id in `X-Fanpin-User`, for the service worker (fanpin
 
 import codecs
 import json
+import logging
 from urllib.parse import unquote_to_bytes
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from households import text
+
+logger = logging.getLogger(__name__)
 
 MAX_JSON_DEPTH = 32
 
@@ -176,4 +184,73 @@ class PrivateResponseMiddleware:
             # The field app's service worker keeps a signed-in cadre's opened pages and drops
             # them when a page is made for someone else or for nobody (static/js/sw.js).
             response["X-Fanpin-User"] = str(user.pk)
+        return response
+
+
+NOT_SAVED_MESSAGE = "数据库连接中断，本次操作没有保存（已全部撤销）。请稍后重新提交。"
+UNCONFIRMED_MESSAGE = (
+    "数据库连接中断，无法确认本次操作是否已经保存。请刷新页面查看当前状态：已完成的不要重复提交"
+    "（重复提交会被拒绝，不会执行两次）；没有完成的请重新操作。"
+)
+
+
+class DatabaseDropMiddleware:
+    """A database connection lost in the middle of a request (PostgreSQL restarted, a network
+    cut, the backend terminated) answers 503 and tells the person what happened to their step.
+
+    Every user action is one transaction (STYLE.md), so it happened exactly once or not at all:
+    - the connection failed on a statement inside the transaction, or before anything was
+      written: the transaction is rolled back, "没有保存";
+    - it failed while committing, or after a transaction of this request had ended (while the
+      answer was being built): the step may be saved, and the person is told to look. A
+      repeated step is refused by the workflow (the state has moved on), never taken twice.
+    The broken connection is closed, so the error page (and the session) reconnect.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.db import connection
+
+        seen = {"wrote": False, "failed_in_transaction": None}
+
+        def watch(execute, sql, params, many, context):
+            in_transaction = context["connection"].in_atomic_block
+            try:
+                result = execute(sql, params, many, context)
+            except (OperationalError, InterfaceError):
+                if seen["failed_in_transaction"] is None:
+                    seen["failed_in_transaction"] = in_transaction
+                raise
+            if in_transaction or not sql.lstrip()[:6].upper().startswith("SELECT"):
+                seen["wrote"] = True
+            return result
+
+        request._database_drop = seen
+        with connection.execute_wrapper(watch):
+            return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        from django.db import connection
+
+        logger.error("Database connection lost during %s %s", request.method, request.path, exc_info=exception)
+        seen = getattr(request, "_database_drop", {"wrote": True, "failed_in_transaction": None})
+        saved_unknown = seen["wrote"] and not seen["failed_in_transaction"]
+        connection.close()  # unusable now; the next query (the error page, the session) reconnects
+        message = UNCONFIRMED_MESSAGE if saved_unknown else NOT_SAVED_MESSAGE
+        if is_api(request):
+            response = JsonResponse(
+                {"detail": message, "saved": None if saved_unknown else False},
+                status=503,
+                json_dumps_params={"ensure_ascii": False},
+            )
+        else:
+            referer = request.META.get("HTTP_REFERER", "")
+            back = referer if url_has_allowed_host_and_scheme(referer, {request.get_host()}) else ""
+            context = {"message": message, "saved_unknown": saved_unknown, "back": back}
+            response = render(request, "503.html", context, status=503)
+        response["Retry-After"] = "5"
         return response

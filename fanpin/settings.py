@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that queries the database: it watches every statement of the request.
+    "fanpin.middleware.DatabaseDropMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -299,6 +301,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # The queue tasks are sent to and workers consume by default (several deployments, or the test
 # workers, can share one Redis with a queue each).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
+# A publish rides out a Redis restart of a few seconds (about 4 s of retries) before it gives up;
+# an upload whose task could not be sent stays queued and saved (households.broker).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 6, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Installed into django-celery-beat's tables when beat starts; editable in the admin.
 CELERY_BEAT_SCHEDULE = {

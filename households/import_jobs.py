@@ -10,21 +10,28 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
 
-from . import importer, selectors
+from . import broker, importer, selectors
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
 
-# A 50,000-row county file takes well under a minute; a job still running after this long
-# lost its worker (restart, out of memory) and would otherwise show 正在导入 for ever.
-STALE_RUNNING = timedelta(hours=2)
+# A running job reports progress every thousand rows or so (each one moves heartbeat_at); one
+# that has not moved for this long lost its worker (killed, restarted, out of memory) and would
+# otherwise show 正在导入 for ever. The sweep runs it again from its stored file: households are
+# matched by 户编号 and members by 身份证号, so what the stopped run saved is not saved twice.
+STALE_RUNNING = timedelta(minutes=15)
 # A job still queued after this long lost its message (broker restarted): send it again.
 STALE_QUEUED = timedelta(minutes=10)
-INTERRUPTED_MESSAGE = (
-    "导入中断：处理程序在导入过程中停止。上传的文件已保存；已保存的农户不会因重新导入而重复登记，请重新导入整个文件。"
+# A file that stopped its worker this many times is not tried again.
+MAX_ATTEMPTS = 3
+INTERRUPTED_MESSAGE = "导入中断：处理程序多次在导入过程中停止。上传的文件已保存；已保存的农户不会因重新导入而重复登记，请重新导入整个文件。"
+RESUMED_NOTICE = (
+    "导入过程中处理程序曾中断，系统已从上传的文件重新导入（第 {attempt} 次）。中断前已保存的农户没有重复登记，"
+    "在本报告中计为“更新”。"
 )
 
 # The page shows at most a few hundred issues of each kind (import_views.ISSUES_SHOWN);
@@ -43,9 +50,13 @@ def import_job_create(*, user, upload):
     open transaction)."""
     from .tasks import run_import_job
 
+    def send():
+        if not broker.send_or_wait(lambda: run_import_job.delay(job.pk), f"import job {job.pk}"):
+            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(notice=broker.WAITING_NOTICE)
+
     with transaction.atomic():
         job = ImportJob.objects.create(user=user, file=upload, original_name=upload.name[:255])
-        transaction.on_commit(lambda: run_import_job.delay(job.pk))
+        transaction.on_commit(send)
     return job
 
 
@@ -56,9 +67,13 @@ def import_job_run(*, job_id):
     import the file twice. The conditional update is the claim: only the call that moves the
     job from queued to running touches the row, every other call returns.
     """
+    now = timezone.now()
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
         status=ImportJob.Status.RUNNING,
-        started_at=timezone.now(),
+        started_at=now,
+        heartbeat_at=now,
+        attempt=F("attempt") + 1,
+        notice="",
         step=ImportJob.Step.READ,
         rows_done=0,
         rows_total=None,
@@ -70,7 +85,9 @@ def import_job_run(*, job_id):
     def progress(step, done, total):
         # One cheap UPDATE per call (the importer calls every ~1,000 rows and per write
         # batch), in autocommit, so the job page sees it while the import goes on.
-        ImportJob.objects.filter(pk=job_id).update(step=step, rows_done=done, rows_total=total)
+        ImportJob.objects.filter(pk=job_id).update(
+            step=step, rows_done=done, rows_total=total, heartbeat_at=timezone.now()
+        )
 
     try:
         with job.file.open("rb") as handle:
@@ -82,19 +99,29 @@ def import_job_run(*, job_id):
         logger.exception("Import job %s failed", job_id)
         _finish(job_id, status=ImportJob.Status.FAILED, error_message=SYSTEM_ERROR_MESSAGE)
     else:
-        _finish(job_id, status=ImportJob.Status.DONE, report=report_as_json(report), summary=report.summary())
+        data = report_as_json(report)
+        if job.attempt > 1:
+            data["resumed_notice"] = RESUMED_NOTICE.format(attempt=job.attempt)
+        _finish(job_id, status=ImportJob.Status.DONE, report=data, summary=report.summary())
     return True
 
 
 def import_jobs_sweep(now=None):
-    """Fail jobs whose worker died and re-send jobs whose message was lost; run by beat.
+    """Run again jobs whose worker died (after MAX_ATTEMPTS runs, fail them) and re-send jobs
+    whose message was lost; run by beat.
 
     Re-sending is safe: import_job_run claims a job once, so a message that was only late
-    does nothing the second time. Returns (failed, resent)."""
+    does nothing the second time. Running a job again is safe: the importer matches
+    households by 户编号 and members by 身份证号, so the households the stopped run saved are
+    found and left as they are, and the rest are saved: the registry ends as one
+    uninterrupted run leaves it. Returns (failed, resent)."""
     from .tasks import run_import_job
 
     now = now or timezone.now()
-    failed = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_RUNNING).update(
+    stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=now - STALE_RUNNING) | Q(heartbeat_at__isnull=True, started_at__lt=now - STALE_RUNNING)
+    )
+    failed = stale.filter(attempt__gte=MAX_ATTEMPTS).update(
         status=ImportJob.Status.FAILED, finished_at=now, error_message=INTERRUPTED_MESSAGE
     )
     resent = list(
@@ -102,8 +129,13 @@ def import_jobs_sweep(now=None):
             "pk", flat=True
         )
     )
+    for job_id in stale.filter(attempt__lt=MAX_ATTEMPTS).values_list("pk", flat=True):
+        # Back to queued only if still stale: the conditional update is the claim against a
+        # second sweep, and the next import_job_run claims it with the next attempt.
+        if stale.filter(pk=job_id).update(status=ImportJob.Status.QUEUED):
+            resent.append(job_id)
     for job_id in resent:
-        run_import_job.delay(job_id)
+        broker.send_or_wait(lambda job_id=job_id: run_import_job.delay(job_id), f"import job {job_id}")
     if failed or resent:
         logger.warning("Import job sweep: %s interrupted job(s) failed, %s queued job(s) re-sent", failed, len(resent))
     return failed, len(resent)

@@ -660,6 +660,13 @@ class ImportJob(models.Model):
     summary = models.CharField("结果摘要", max_length=200, blank=True)
     report = models.JSONField("导入结果", null=True, blank=True)
     error_message = models.TextField("失败原因", blank=True)
+    # Which run this is (1 for the first): a job whose worker died is run again from its file
+    # (households.import_jobs.import_jobs_sweep), at most import_jobs.MAX_ATTEMPTS times.
+    attempt = models.PositiveSmallIntegerField("导入次数", default=0)
+    # Moved on by every progress report: a running job that has not moved for a while lost its worker.
+    heartbeat_at = models.DateTimeField("最近进展", null=True, blank=True)
+    # Shown on the job page while queued (households.broker: the broker could not be reached).
+    notice = models.CharField("提示", max_length=200, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "批量导入任务"

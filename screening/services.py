@@ -47,6 +47,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from fanpin.celery import app as celery_app
+from households import broker
 from households import selectors as household_selectors
 from households import spreadsheets
 from households.models import Department
@@ -172,7 +173,7 @@ def do_upload_create(
             )
     except IntegrityError:  # the one-active constraint: a concurrent upload won
         raise UploadConflict(f"{department.name} {period:%Y-%m} 已有一份文件正在处理，请等它完成后再上传。") from None
-    transaction.on_commit(lambda: send_prepare(created.pk))
+    transaction.on_commit(lambda: send_prepare_or_wait(created.pk))
     return created
 
 
@@ -187,7 +188,9 @@ def upload_create(
     check_file(department, upload, upload.name or "", upload.size or 0)
     with transaction.atomic():
         locked = check_upload_create(department, month)
-        return do_upload_create(department=locked, period=month, upload=upload, name=upload.name or "", user=user)
+        created = do_upload_create(department=locked, period=month, upload=upload, name=upload.name or "", user=user)
+    created.refresh_from_db(fields=["notices"])  # send_prepare_or_wait ran on the commit
+    return created
 
 
 # --- step 2: read the file into chunks -------------------------------------------------------
@@ -312,6 +315,15 @@ def task(name: str, *args: int) -> Signature:
 
 def send_prepare(upload_id: int) -> None:
     task("screening.prepare_upload", upload_id).apply_async()
+
+
+def send_prepare_or_wait(upload_id: int) -> None:
+    """Send a committed upload to the workers; if the broker cannot be reached (Redis
+    restarting), it stays queued with a notice saying so, and the sweep sends it later."""
+    if not broker.send_or_wait(lambda: send_prepare(upload_id), f"screening upload {upload_id}"):
+        ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.QUEUED).update(
+            notices=[broker.WAITING_NOTICE]
+        )
 
 
 def send_chord(upload_id: int, chunks: int, attempt: int) -> None:
@@ -644,7 +656,7 @@ def uploads_sweep(now: datetime.datetime | None = None) -> SweepResult:
     for upload_id in ScreeningUpload.objects.filter(
         status=ScreeningUpload.Status.QUEUED, created_at__lt=now - STALE_QUEUED
     ).values_list("pk", flat=True):
-        send_prepare(upload_id)
+        send_prepare_or_wait(upload_id)
         result.resent += 1
     stale = ScreeningUpload.objects.filter(status=ScreeningUpload.Status.RUNNING, heartbeat_at__lt=now - STALE_RUNNING)
     for upload_id, attempt in stale.values_list("pk", "attempt"):
@@ -655,7 +667,7 @@ def uploads_sweep(now: datetime.datetime | None = None) -> SweepResult:
         # Back to queued (only if still stale: a chunk may have reported meanwhile); the next
         # prepare claims it with a new attempt, so the old attempt's chunk messages do nothing.
         if stale.filter(pk=upload_id, attempt=attempt).update(status=ScreeningUpload.Status.QUEUED):
-            send_prepare(upload_id)  # the beat task runs in autocommit: the update is committed
+            send_prepare_or_wait(upload_id)  # the beat task runs in autocommit: the update is committed
             result.restarted += 1
     if result.resent or result.restarted or result.failed:
         logger.warning("Screening sweep: %s", result)

@@ -91,12 +91,15 @@ def celery_workers(transactional_db, tmp_path):
     the workers send themselves (a chord's parts) go to that queue too. All stop at teardown."""
     started = []
 
-    def start(count=1, **env):
-        queue = f"fanpin-test-{uuid.uuid4().hex[:12]}"
+    def start(count=1, queue=None, app="fanpin", **env):
+        # queue: join the queue of workers started earlier (a replacement for a killed one);
+        # app: the Celery app module to run (tests/faults runs the project's app slowed down).
+        queue = queue or f"fanpin-test-{uuid.uuid4().hex[:12]}"
         workers = []
-        for number in range(count):
+        first = sum(w.queue == queue for w in started)
+        for number in range(first, first + count):
             log_path = tmp_path / f"celery-worker-{queue}-{number}.log"
-            process, client = start_worker(queue, log_path, name=f"{queue}-{number}", **env)
+            process, client = start_worker(queue, log_path, name=f"{queue}-{number}", app=app, **env)
             worker = WorkerProcess(process=process, client=client, queue=queue, log_path=log_path)
             started.append(worker)
             workers.append(worker)
@@ -110,7 +113,7 @@ def celery_workers(transactional_db, tmp_path):
             _stop(worker.process)
 
 
-def start_worker(queue, log_path, name=None, **extra_env):
+def start_worker(queue, log_path, name=None, app="fanpin", **extra_env):
     """A solo worker process consuming `queue` only, which also sends its own tasks there."""
     broker = os.environ.get(BROKER_ENV)
     if not broker:
@@ -133,7 +136,7 @@ def start_worker(queue, log_path, name=None, **extra_env):
                 "-m",
                 "celery",
                 "-A",
-                "fanpin",
+                app,
                 "worker",
                 "--pool=solo",
                 "--concurrency=1",

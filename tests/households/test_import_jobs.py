@@ -387,20 +387,38 @@ def test_a_real_worker_imports_a_page_upload_through_redis(client, world, celery
 # --- recovering jobs a dead worker or a lost message left behind ---------------------------------
 
 
-def test_the_sweep_fails_a_job_whose_worker_died_and_the_page_says_to_import_again(client, world):
+def test_the_sweep_runs_again_a_job_whose_worker_died_and_the_page_says_so(client, world):
     job = queued_job(world.village_cadre, registry_csv())
     started = datetime.datetime(2026, 11, 24, 8, 0, tzinfo=datetime.UTC)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, started_at=started)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=started, heartbeat_at=started, attempt=1
+    )
     recent = queued_job(world.village_cadre, registry_csv())
     ImportJob.objects.filter(pk=recent.pk).update(
-        status=ImportJob.Status.RUNNING, started_at=started + datetime.timedelta(hours=1, minutes=30)
+        status=ImportJob.Status.RUNNING, started_at=started, heartbeat_at=started + datetime.timedelta(minutes=10)
     )
 
-    assert import_jobs.import_jobs_sweep(now=started + datetime.timedelta(hours=2, minutes=1)) == (1, 0)
+    # 16 minutes without progress: the first lost its worker; the second moved 6 minutes ago.
+    assert import_jobs.import_jobs_sweep(now=started + datetime.timedelta(minutes=16)) == (0, 1)  # eager: runs now
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE and job.attempt == 2
+    assert ImportJob.objects.get(pk=recent.pk).status == ImportJob.Status.RUNNING  # still within its time
+    client.force_login(world.village_cadre)
+    assert "系统已从上传的文件重新导入（第 2 次）" in client.get(f"/households/import/jobs/{job.pk}/").content.decode()
+
+
+def test_the_sweep_fails_a_job_after_its_last_attempt_and_the_page_says_to_import_again(client, world):
+    job = queued_job(world.village_cadre, registry_csv())
+    started = datetime.datetime(2026, 11, 24, 8, 0, tzinfo=datetime.UTC)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=started, attempt=import_jobs.MAX_ATTEMPTS
+    )
+
+    assert import_jobs.import_jobs_sweep(now=started + datetime.timedelta(minutes=16)) == (1, 0)
 
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED and "导入中断" in job.error_message
-    assert ImportJob.objects.get(pk=recent.pk).status == ImportJob.Status.RUNNING  # still within its time
     client.force_login(world.village_cadre)
     assert "请重新导入整个文件" in client.get(f"/households/import/jobs/{job.pk}/").content.decode()
 
