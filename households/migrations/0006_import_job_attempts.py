@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('households', '0004_registry_clash'),
+        ('households', '0005_household_card'),
     ]
 
     operations = [
