@@ -9,6 +9,7 @@ jobs: it imports synchronously and prints the report.
 import logging
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Q
 from django.http import Http404
@@ -49,6 +50,9 @@ def import_job_create(*, user, upload):
     that picked it up earlier would not find the row yet (STYLE.md: no .delay() inside an
     open transaction)."""
     from .tasks import run_import_job
+
+    if not selectors.villages_writable_by(user).exists():
+        raise PermissionDenied("只有村干部和县乡村振兴局（或系统管理员）可以批量导入农户。")
 
     def send():
         if not broker.send_or_wait(lambda: run_import_job.delay(job.pk), f"import job {job.pk}"):

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Field, Model
+from django.http import Http404
 
 from . import idnumber, quality, selectors
 from .models import Area, Household, IncomeRecord, Member, PersonalDataView, RegistryClash, per_capita
@@ -304,5 +305,8 @@ def export_logged(
 
 def personal_data_viewed(*, user: User, household: Household, channel: str) -> None:
     """Record that a user was shown full ID numbers or phones of a household (DOMAIN.md §9:
-    every full view is logged): the detail page and API, and the edit forms that show them."""
+    every full view is logged): the detail page and API, and the edit forms that show them.
+    404 for a household outside the user's scope: nobody is shown (or logged as shown) those."""
+    if not selectors.households_visible_to(user).filter(pk=household.pk).exists():
+        raise Http404("未找到该农户，或您无权查看。")
     PersonalDataView.objects.create(user=user, household=household, channel=channel)

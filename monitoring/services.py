@@ -241,7 +241,10 @@ def county_settings_check(effective_from: datetime.date | None) -> None:
 
 @transaction.atomic
 def county_settings_save(*, user: Any, settings: CountySettings) -> CountySettings:
-    """Save a new settings version (or correct one not yet in force)."""
+    """Save a new settings version (or correct one not yet in force): administrators, staff the
+    administrator gave the admin permission to, and county officers of that county only."""
+    if not _may_set_county(user, settings):
+        raise PermissionDenied("只有本县的县乡村振兴局人员或系统管理员可以修改县级设置。")
     if settings.pk is not None:
         stored = CountySettings.objects.select_for_update().get(pk=settings.pk)
         if stored.effective_from <= timezone.localdate():
@@ -252,6 +255,18 @@ def county_settings_save(*, user: Any, settings: CountySettings) -> CountySettin
         settings.created_by = user
     settings.save()
     return settings
+
+
+def _may_set_county(user: Any, settings: CountySettings) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if household_selectors.is_admin(user):
+        return True
+    if user.has_perm("monitoring.change_countysettings" if settings.pk else "monitoring.add_countysettings"):
+        return True
+    return any(
+        r.role == Role.COUNTY_OFFICER and r.area_id == settings.county_id for r in household_selectors.user_roles(user)
+    )
 
 
 # --- creating a case ---------------------------------------------------------------------

@@ -157,7 +157,7 @@ def check_upload_create(department: Department, period: datetime.date) -> Depart
     return locked
 
 
-def do_upload_create(
+def _store_upload(
     *, department: Department, period: datetime.date, upload: "File[bytes]", name: str, user: Any
 ) -> ScreeningUpload:
     """Store the file as a queued upload; the department row must be locked (check_upload_create).
@@ -188,7 +188,7 @@ def upload_create(
     check_file(department, upload, upload.name or "", upload.size or 0)
     with transaction.atomic():
         locked = check_upload_create(department, month)
-        created = do_upload_create(department=locked, period=month, upload=upload, name=upload.name or "", user=user)
+        created = _store_upload(department=locked, period=month, upload=upload, name=upload.name or "", user=user)
     created.refresh_from_db(fields=["notices"])  # send_prepare_or_wait ran on the commit
     return created
 
