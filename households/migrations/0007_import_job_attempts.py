@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('households', '0005_household_card'),
+        ('households', '0006_access_log'),
     ]
 
     operations = [
