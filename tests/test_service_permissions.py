@@ -91,7 +91,7 @@ READS = {
 # Functions that take a user only to record who caused what a checked action refused or showed.
 RECORDERS = {
     # The clash a checked registry write refused (the county sees it in the data-quality report).
-    "households.services": {"registry_clashes_record"},
+    "households.services": {"registry_clashes_record", "export_logged"},  # and the user's own (scoped) export
 }
 
 
