@@ -236,7 +236,12 @@ def case_section(request, case):
     continuing = selectors.continuing_measures(case)
     return render_to_string(
         "assistance/_case_section.html",
-        {"case": case, "measures": measures, "continuing": continuing},
+        {
+            "case": case,
+            "measures": measures,
+            "continuing": continuing,
+            "plan_due": selectors.plan_due_days(case, monitoring_selectors.SettingsCache()) if not measures else None,
+        },
         request=request,
     )
 

@@ -37,6 +37,11 @@ class StepForm(forms.Form):
     """Every step may carry a comment and one attachment; `reason_required` steps need a reason."""
 
     reason_required = False
+    # Conditions of the transition that this form's fields satisfy (monitoring.conditions):
+    # condition name → the fields, in order; an unmet one is shown beside the first of them left
+    # empty, and these fields are marked required although the form lets them be blank (facts
+    # already on record need not be typed again).
+    CONDITION_FIELDS: dict[str, tuple[str, ...]] = {}
     # The form field holding the step's own date: the conditions (the elimination checklist)
     # are judged for that day (monitoring.conditions.check_day). None: the day it is taken.
     step_date_field: str | None = None
@@ -63,6 +68,19 @@ class StepForm(forms.Form):
             if not data.get(name) and name not in self.errors:
                 data[name] = today()
         return data
+
+    @property
+    def marked_required(self):
+        """Fields shown with the required mark (households/_field.html) beyond the form's own."""
+        return {name for names in self.CONDITION_FIELDS.values() for name in names}
+
+    def add_condition_errors(self, conditions):
+        """Each unmet condition beside the field that satisfies it (the first one left empty),
+        the others above the form."""
+        for condition, reason in conditions.items():
+            names = self.CONDITION_FIELDS.get(condition, ())
+            empty = [n for n in names if not self.cleaned_data.get(n)]
+            self.add_error((empty or names or [None])[0], reason)
 
     def case_facts(self):
         """Fields written onto the case before the transition's conditions are checked."""
@@ -123,6 +141,10 @@ class StartAppraisalForm(StepForm):
         help_text="仅当本县允许纸质件留存村级时，可代替扫描件",
     )
 
+    CONDITION_FIELDS = {
+        "home_check_recorded": ("home_check_on", "home_checker_users"),
+        "commitment_recorded": ("commitment_signed_on", "commitment_scan"),
+    }
     FACTS = [
         "home_check_on",
         "home_checkers",
@@ -394,7 +416,12 @@ class CaseCreateForm(forms.ModelForm):
             "risk_note",
             "contact_person",
         ]
-        widgets = {"discovered_on": DateInput(), "reason": forms.Textarea(attrs={"rows": 3})}
+        # The household is found on the picker page (case_pick.html) and carried here.
+        widgets = {
+            "household": forms.HiddenInput(),
+            "discovered_on": DateInput(),
+            "reason": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args, households=None, contacts=None, **kwargs):
         super().__init__(*args, **kwargs)

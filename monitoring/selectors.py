@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import chain
 
 from django.contrib.auth.models import User
@@ -19,10 +20,11 @@ from households.selectors import AnyUser
 
 from . import workdays
 from .away import lives_away_q
-from .county_settings import CountySettings, SettingsHistory
+from .county_settings import CountySettings, SettingsHistory, monitoring_lines
 from .county_settings import county_settings_on as county_settings_on
 from .models import (
     IDENTIFICATION_STATES,
+    OPEN_STATES,
     CaseEvent,
     MonitoringCase,
     State,
@@ -234,6 +236,84 @@ def event_date(event: CaseEvent) -> datetime.date:
             except ValueError:
                 continue
     return timezone.localtime(event.at).date()
+
+
+INCOME_YEARS_SHOWN = 3
+
+
+@dataclass
+class IncomeAgainstLine:
+    """One year's per-capita net income beside that year's monitoring line (the line may be unset)."""
+
+    year: int
+    per_capita: Decimal
+    line: Decimal | None
+
+    @property
+    def below(self) -> bool:
+        return self.line is not None and self.per_capita < self.line
+
+    @property
+    def distance(self) -> Decimal | None:
+        """How far from the line, above or below it."""
+        return None if self.line is None else abs(self.per_capita - self.line)
+
+
+def income_against_line(household: Household) -> list[IncomeAgainstLine]:
+    """The household's latest annual per-capita incomes, newest first, each against the county's
+    line for its year: what the appraisal, the town review and the county approval weigh, shown
+    at every step of the case (not only once it is monitored)."""
+    lines = monitoring_lines(household.village.county)
+    records = household.incomes.filter(month__isnull=True).order_by("-year")[:INCOME_YEARS_SHOWN]
+    return [IncomeAgainstLine(r.year, r.per_capita_net_income, lines.get(r.year)) for r in records]
+
+
+def reportable_households(user: AnyUser) -> QuerySet[Household]:
+    """Households the user may report: those of a village where they act as village cadre (the
+    service checks the same; the administrator takes no part in the workflow)."""
+    q = Q(pk__in=[])
+    for area in household_selectors.scope_areas(user, (Role.VILLAGE_CADRE,)):
+        q |= Q(village__path__startswith=area.path)
+    return household_selectors.households_visible_to(user).filter(q)
+
+
+PICKER_LIMIT = 20
+
+
+@dataclass
+class HouseholdPick:
+    """Households matching a search of the report form's picker: those that may be reported,
+    those left out because they already have an open case (each with `open_case_id`), and
+    whether more matched than are shown."""
+
+    choosable: list[Household]
+    with_open_case: list[Household]
+    more: bool
+
+
+def household_pick(user: AnyUser, term: str, limit: int = PICKER_LIMIT) -> HouseholdPick:
+    """The report form's household search, by name, household number or part of an ID number
+    (households.selectors.household_search_q, the registry's own search and its indexes), in the
+    user's reportable scope. At most `limit` rows are read, so a county of 100,000 households
+    answers as fast as a village."""
+    if not term.strip():
+        return HouseholdPick([], [], False)
+    head = Member.objects.filter(household=OuterRef("pk"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE)
+    open_case = MonitoringCase.objects.filter(household=OuterRef("pk"), state__in=OPEN_STATES)
+    rows = list(
+        reportable_households(user)
+        .filter(household_selectors.household_search_q(term))
+        .select_related("village__parent")
+        .annotate(head_name=Subquery(head.values("name")[:1]), open_case_id=Subquery(open_case.values("pk")[:1]))
+        .order_by("number")[: limit + 1]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return HouseholdPick(
+        [h for h in rows if h.open_case_id is None],
+        [h for h in rows if h.open_case_id is not None],
+        more,
+    )
 
 
 def timeline(case: MonitoringCase) -> list[CaseEvent | Visit]:

@@ -45,10 +45,13 @@ from .selectors import case_for_update, cases_visible_to, contact_candidates, co
 class Conflict(Exception):
     """The action is not possible in the case's current state (HTTP 409)."""
 
-    def __init__(self, message: str, reasons: Iterable[str] = ()) -> None:
+    def __init__(self, message: str, reasons: Iterable[str] = (), conditions: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.reasons = list(reasons)
+        # The unmet conditions by name (monitoring.conditions), so a page can put each reason
+        # beside the field that satisfies it.
+        self.conditions = dict(conditions or {})
 
 
 @dataclass
@@ -73,12 +76,13 @@ def transition_label(name: str) -> str:
     return str(next(iter(meta.transitions.values())).custom.get("label", name))
 
 
-def unmet_conditions(case: MonitoringCase, name: str) -> list[str]:
+def _unmet(case: MonitoringCase, name: str) -> dict[str, str]:
+    """The transition's unmet conditions: name → reason, in the order they are declared."""
     meta = _transition_meta(case, name)
     found = meta.get_transition(case.state)
     if found is None:
-        return []
-    return [_explain(c, case) for c in found.conditions if not c(case)]
+        return {}
+    return {getattr(c, "__name__", str(c)): _explain(c, case) for c in found.conditions if not c(case)}
 
 
 def actions_for(case: MonitoringCase, user: AnyUser) -> list[Action]:
@@ -202,12 +206,13 @@ def _take(
     case.step_on = form.step_date()
     kwargs = form.transition_kwargs()
     case.check_step_dates(name, kwargs)
-    reasons = unmet_conditions(case, name)
-    if reasons:
+    unmet = _unmet(case, name)
+    if unmet:
+        reasons = list(unmet.values())
         message = f"暂不能执行“{transition_label(name)}”：" + " ".join(reasons)
         if case.state in ELIMINATION_STATES:
             message += " 可选择“退回继续监测”（elimination_return）。"
-        raise Conflict(message, reasons)
+        raise Conflict(message, reasons, unmet)
     from_state = case.state
     getattr(case, name)(**kwargs)
     case.save()
@@ -704,28 +709,49 @@ def visit_create(
             payload={"visit": visit.pk},
         )
     elif open_case:
-        risks = list(visit.new_risks)
-        reason = visit.findings or "走访发现风险：" + "、".join(visit.new_risk_labels())
-        visit.case = case_create(
-            user=user,
-            household=household,
-            channel="cadre_visit",
-            discovered_on=visit.visited_on,
-            reason=reason,
-            primary_risk=risks[0] if risks else "",
-            secondary_risks=risks[1:],
-            source="visit",
-            payload={"visit": visit.pk},
-            # Enter each fact once (DOMAIN.md §8): the visit was itself the home check (入户核实);
-            # the start_appraisal form starts from it and may still correct it.
-            home_check={
-                "home_check_on": visit.visited_on,
-                "home_checkers": visit.visitors,
-                "home_check_note": visit.findings,
-            },
-        )
-        visit.save(update_fields=["case"])
+        case_create_from_visit(user=user, visit=visit)
     return visit
+
+
+def visit_report_facts(visit: Visit) -> dict[str, Any]:
+    """What a report made from a visit starts from (据此申报): the visit's day as the discovery,
+    its findings as the reason, the risks it found (DOMAIN.md §8: each fact entered once)."""
+    risks = list(visit.new_risks)
+    return {
+        "channel": "cadre_visit",
+        "discovered_on": visit.visited_on,
+        "reason": visit.findings or "走访发现风险：" + "、".join(visit.new_risk_labels()),
+        "primary_risk": risks[0] if risks else "",
+        "secondary_risks": risks[1:],
+    }
+
+
+@transaction.atomic
+def case_create_from_visit(*, user: User, visit: Visit, **report: Any) -> MonitoringCase:
+    """Report the household of a visit that found a risk, carrying the visit: it becomes the
+    case's first visit and its home check (入户核实; the start_appraisal form starts from it and may
+    still correct it). `report` overrides the facts taken from the visit (the report form)."""
+    # In scope (404 otherwise); the caller's instance is the one updated, so it shows its case.
+    household_selectors.get_or_404(
+        Visit.objects.filter(household__in=household_selectors.households_visible_to(user)), pk=visit.pk
+    )
+    if visit.case_id is not None:
+        raise ValidationError({"visit": "这次走访已记入一个监测对象，不能再据此申报。"})
+    case = case_create(
+        user=user,
+        household=visit.household,
+        **{**visit_report_facts(visit), **report},
+        source="visit",
+        payload={"visit": visit.pk},
+        home_check={
+            "home_check_on": visit.visited_on,
+            "home_checkers": visit.visitors,
+            "home_check_note": visit.findings,
+        },
+    )
+    visit.case = case
+    visit.save(update_fields=["case"])
+    return case
 
 
 # --- the contact person -------------------------------------------------------------------

@@ -14,13 +14,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from households import idnumber, listing
+from households import idnumber, listing, quality
 from households import selectors as household_selectors
 from households.forms import add_service_errors
 from households.models import Area, Member, Role
@@ -57,6 +58,9 @@ AWAITED_STEP = {
 
 # Returns and endings: offered as plain buttons, the way forward as the primary one.
 SIDE_STEPS = {"town_return", "county_return", "elimination_return", "reject", "withdraw", "close"}
+# The endings: rare and final, offered apart from the other steps, each on a page that asks
+# for the reason and confirms before acting.
+FINAL_STEPS = {"reject", "withdraw", "close"}
 
 
 def _may_visit(user, household):
@@ -148,7 +152,7 @@ def case_list(request):
             "page": page,
             "sorting": order,
             "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k not in ("page", "sort")),
-            "can_report": _reportable_households(user).exists(),
+            "can_report": selectors.reportable_households(user).exists(),
         },
     )
 
@@ -178,7 +182,9 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
     actions = services.actions_for(case, user)
     for action in actions:
         action.primary = action.name not in SIDE_STEPS
-    # The way forward comes first: the first button under a thumb must not be 不予纳入.
+        action.final = action.name in FINAL_STEPS
+    # The way forward comes first: the first button under a thumb must not be 不予纳入. The rare
+    # endings (自然减少, 不予纳入, 撤回) are kept apart, secondary, behind their confirm page.
     actions.sort(key=lambda a: not a.primary)
     step = AWAITED_STEP.get(case.state)
     return {
@@ -188,7 +194,10 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
         "masked_head_id": idnumber.mask(head.id_number) if head else "",
         "size": sum(1 for m in members if m.status == Member.Status.ACTIVE),
         "deadline": selectors.deadline(case),
-        "actions": actions,
+        "actions": [a for a in actions if not a.final],
+        "final_actions": [a for a in actions if a.final],
+        "income_lines": selectors.income_against_line(household),
+        "findings": quality.household_findings(household),
         "awaited": services.transition_label(step) if step else "",
         "can_visit": case.is_open and _may_visit(user, household),
         "objections": objections,
@@ -246,7 +255,7 @@ def case_action(request, pk, name):
             # A condition the form itself can satisfy (home check, commitment date, ...):
             # keep what was typed and say what is missing, on the form.
             if form.is_valid():
-                form.add_error(None, exc.reasons)
+                form.add_condition_errors(exc.conditions)
         except ValidationError as exc:
             # The service validated the same form; show its errors where the user typed.
             if form.is_valid():
@@ -274,6 +283,7 @@ def case_action(request, pk, name):
             "fields": fields,
             "name": name,
             "label": services.transition_label(name),
+            "final": name in FINAL_STEPS,
             "action": action,
             "deadline": selectors.deadline(case),
         },
@@ -351,15 +361,6 @@ def commitment_scan(request, pk):
 # --- new case -------------------------------------------------------------------------------
 
 
-def _reportable_households(user):
-    """Households the user may report: those of a village where they act as village cadre
-    (the service checks the same; the administrator takes no part in the workflow)."""
-    q = Q(pk__in=[])
-    for area in household_selectors.scope_areas(user, (Role.VILLAGE_CADRE,)):
-        q |= Q(village__path__startswith=area.path)
-    return household_selectors.households_visible_to(user).filter(q)
-
-
 def _contacts_for(user):
     """People who may follow a case reported by this user (see selectors.contact_candidates)."""
     villages = household_selectors.scope_areas(user, (Role.VILLAGE_CADRE,))
@@ -373,42 +374,58 @@ def _contacts_for(user):
 
 @login_required
 def case_create(request):
+    """申报: first find the household (search by name, number or ID fragment: a picker that
+    stays instant at a county's 100,000 households), then report it. ?visit= carries a visit
+    just recorded (据此申报): its day, findings and risks start the form, and the case is made
+    from it (services.case_create_from_visit)."""
     user = request.user
-    households = (
-        _reportable_households(user)
-        .select_related("village")
-        .annotate(
-            head_name=Subquery(
-                Member.objects.filter(
-                    household=OuterRef("pk"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
-                ).values("name")[:1]
-            ),
-        )
-        .order_by("number")
-    )
+    households = selectors.reportable_households(user)
     if not households.exists():
         raise PermissionDenied("只有村干部或驻村工作队可以申报监测对象。")
-    initial = {}
-    chosen = request.GET.get("household")
-    if chosen:
-        household = household_selectors.household_for(user, chosen)
-        if not households.filter(pk=household.pk).exists():
+    source = request.POST if request.method == "POST" else request.GET
+    visit = None
+    if source.get("visit"):
+        visit = household_selectors.get_or_404(
+            Visit.objects.filter(household__in=households, case__isnull=True).select_related("household"),
+            pk=source.get("visit"),
+        )
+    chosen = visit.household if visit else None
+    if chosen is None and source.get("household"):
+        chosen = household_selectors.household_for(user, source.get("household"))
+        if not households.filter(pk=chosen.pk).exists():
             raise PermissionDenied("只有本村的村干部或驻村工作队可以申报监测对象。")
-        initial["household"] = household.pk
+    term = request.GET.get("q", "").strip()
+    if chosen is None and request.method != "POST":
+        return render(
+            request,
+            "monitoring/case_pick.html",
+            {"term": term, "pick": selectors.household_pick(user, term), "limit": selectors.PICKER_LIMIT},
+        )
+    initial = {"household": getattr(chosen, "pk", None), **(services.visit_report_facts(visit) if visit else {})}
     form = CaseCreateForm(request.POST or None, initial=initial, households=households, contacts=_contacts_for(user))
-    form.fields["household"].label_from_instance = lambda h: (
-        f"{h.number} {h.head_name or '（未登记户主）'} · {h.village.name}"
-    )
     form.fields["contact_person"].label_from_instance = lambda u: u.get_full_name() or u.username
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            case = services.case_create(user=user, **form.cleaned_data)
+            if visit is not None:
+                data = {k: v for k, v in data.items() if k != "household"}
+                case = services.case_create_from_visit(user=user, visit=visit, **data)
+            else:
+                case = services.case_create(user=user, **data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"已申报监测对象：农户 {case.household.number}。下一步：入户核实并开始村级评议。")
+            carried = "（已带入走访记录和入户核实情况）" if visit else ""
+            messages.success(
+                request, f"已申报监测对象：农户 {case.household.number}{carried}。下一步：入户核实并开始村级评议。"
+            )
             return redirect("monitoring:case-detail", pk=case.pk)
-    return render(request, "monitoring/case_form.html", {"form": form})
+    open_case = chosen.cases.filter(state__in=OPEN_STATES).first() if chosen else None
+    return render(
+        request,
+        "monitoring/case_form.html",
+        {"form": form, "household": chosen, "visit": visit, "open_case": open_case},
+    )
 
 
 # --- visits ---------------------------------------------------------------------------------
@@ -419,7 +436,20 @@ def visit_list(request, household_pk):
     household = household_selectors.household_for(request.user, household_pk)
     visits = Visit.objects.filter(household=household).select_related("recorded_by", "case").prefetch_related("photos")
     page = Paginator(visits, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "monitoring/visit_list.html", {"household": household, "page": page})
+    # Just saved (?saved=): say what comes next. A visit with no case, by a cadre who may report
+    # this household, is offered 据此申报 with the visit carried into the report.
+    saved = visits.filter(pk=request.GET.get("saved")).first() if request.GET.get("saved", "").isdigit() else None
+    may_report = (
+        saved is not None
+        and saved.case_id is None
+        and not household.cases.filter(state__in=OPEN_STATES).exists()
+        and selectors.reportable_households(request.user).filter(pk=household.pk).exists()
+    )
+    return render(
+        request,
+        "monitoring/visit_list.html",
+        {"household": household, "page": page, "saved": saved, "may_report": may_report},
+    )
 
 
 @login_required
@@ -460,7 +490,7 @@ def visit_create(request, household_pk):
                     messages.success(request, "已保存走访记录，并据此申报了监测对象。下一步：入户核实并开始村级评议。")
                     return redirect("monitoring:case-detail", pk=visit.case.pk)
                 messages.success(request, f"已保存 {visit.visited_on} 的走访记录。")
-                return redirect("monitoring:visit-list", household_pk=household.pk)
+                return redirect(reverse("monitoring:visit-list", args=[household.pk]) + f"?saved={visit.pk}")
     else:
         # Generated here so a double submit dedupes even where crypto.randomUUID is missing
         # (plain http on a village network); the page's script only fills it when empty.

@@ -90,7 +90,7 @@ def test_the_login_page_lists_the_demo_logins_only_in_demo_mode(client, world, s
 
 def test_empty_dropdown_choices_say_please_choose(client, world):
     client.force_login(world.village_cadre)
-    body = client.get(reverse("monitoring:case-create")).content.decode()
+    body = client.get(reverse("monitoring:case-create"), {"household": world.household_a1.pk}).content.decode()
     assert "---------" not in body
     assert "请选择" in body
     # Filters: an unchosen filter means any.

@@ -61,7 +61,11 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     page.goto("/inbox/")
     page.get_by_role("link", name="申报监测对象").click()
     expect(page.get_by_role("heading", name="申报监测对象")).to_be_visible()
-    page.get_by_label(re.compile(r"^农户")).select_option(label=f"{number} {head} · {w.village_a1.name}")
+    # Find the household by its head's name (no dropdown of every household), then choose it.
+    page.get_by_label("查找农户").fill(head)
+    page.get_by_role("button", name="查找").click()
+    page.get_by_role("link", name=re.compile(f"{number} · {head}")).click()
+    expect(page.locator("#chosen-title + p")).to_contain_text(number)
     page.get_by_label("发现渠道").select_option(label="干部走访排查")
     page.get_by_label("发现日期").fill(discovered.isoformat())
     page.get_by_label("申报理由").fill(f"{head}突发脑梗住院，自付医疗费用约 4 万元，家庭收入骤减。")
