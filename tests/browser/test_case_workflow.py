@@ -34,7 +34,7 @@ def _open_case_from_inbox(page, number):
 
 def _take_step(page, label):
     """Open the step's form from the case page's 办理 section; return the form page."""
-    page.get_by_role("region", name="办理").get_by_role("link", name=label, exact=True).click()
+    page.get_by_role("region", name=re.compile("^(下一步|办理)$")).get_by_role("link", name=label, exact=True).click()
     expect(page.get_by_role("heading", name=label, exact=True)).to_be_visible()
 
 
@@ -82,7 +82,7 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     page.get_by_label("village", exact=True).check()
     page.get_by_label("其他核实人员（姓名，用顿号分隔）").fill("李秀英")
     page.get_by_label("承诺授权书签署日期").fill((discovered + datetime.timedelta(days=1)).isoformat())
-    page.get_by_label("承诺授权书扫描件", exact=True).set_input_files(
+    page.get_by_label(re.compile(r"^承诺授权书扫描件\*?$")).set_input_files(
         files=[{"name": "承诺授权书.pdf", "mimeType": "application/pdf", "buffer": f.pdf_bytes()}]
     )
     _submit_step(page, "开始村级评议")
@@ -108,9 +108,11 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     new_objection.get_by_label("异议内容").fill("反映该户家中有小轿车一辆，收入情况与申报不符。")
     new_objection.get_by_role("button", name="登记异议").click()
     expect(page.get_by_text("已登记异议")).to_be_visible()
-    held = page.get_by_role("region", name="办理").get_by_text(re.compile("还有 1 条异议未处理"))
+    held = page.get_by_role("region", name=re.compile("^(下一步|办理)$")).get_by_text(re.compile("还有 1 条异议未处理"))
     expect(held).to_be_visible()
-    expect(page.get_by_role("region", name="办理").get_by_role("link", name="公示结束，报乡镇审核")).to_have_count(0)
+    expect(
+        page.get_by_role("region", name=re.compile("^(下一步|办理)$")).get_by_role("link", name="公示结束，报乡镇审核")
+    ).to_have_count(0)
 
     resolve = page.locator("form", has=page.get_by_role("button", name="保存处理结果"))
     resolve.get_by_label("异议不成立").check()
