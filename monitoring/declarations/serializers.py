@@ -148,7 +148,7 @@ class PhotoSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
-class SuggestionSerializer(serializers.Serializer):
+class SuggestedHouseholdSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField(help_text="户编号")
     village_name = serializers.CharField()
@@ -207,7 +207,7 @@ class DeclarationDetailSerializer(DeclarationListSerializer):
     def get_duplicates(self, obj):
         return DuplicateSerializer([d for d in selectors.group_of(obj) if d.pk != obj.pk], many=True).data
 
-    @extend_schema_field(SuggestionSerializer(many=True))
+    @extend_schema_field(SuggestedHouseholdSerializer(many=True))
     def get_suggested_households(self, obj):
         user = self.context["request"].user
         return [
