@@ -68,9 +68,7 @@ def main():
         sys.exit("需要 PostgreSQL：设置 DATABASE_URL=postgres://…")
     if not REDIS_URL:
         sys.exit("需要 Redis：设置 REDIS_URL=redis://…（不要与正在运行的 worker 共用同一个库）")
-    print(
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC  load average {os.getloadavg()[0]:.2f} (2 cores shared)"
-    )
+    print(f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC  load average {_load()} (2 cores shared)")
 
     call_command("migrate", verbosity=0)
     county = build_registry(args.households, args.keep)
@@ -129,7 +127,11 @@ def main():
             f"valid {upload.rows_valid:,}, invalid {upload.rows_invalid:,}, matched {upload.rows_matched:,}"
         )
         clear()
-    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"{datetime.datetime.now(datetime.UTC):%H:%M} UTC  load average at the end {_load()}")
+
+
+def _load():
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 # --- data ----------------------------------------------------------------------------------
