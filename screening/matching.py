@@ -53,6 +53,8 @@ def insert_rows(
             # after every chunk's in the log and flushes them with it; a crash before that loses
             # only chunks that are not marked done, and they are run again.
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            # The key-ordered insert sorts the chunk and keeps what it wrote: in memory, not on disk.
+            cursor.execute("SET LOCAL work_mem TO '64MB'")
             cursor.execute(f"CREATE TEMP TABLE {STAGE} ({definition}) ON COMMIT DROP")
             buffer = io.StringIO()
             write = buffer.write
