@@ -12,16 +12,17 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from assistance.catalogue import install_default_catalogue
 from households.models import Household, Member
-from monitoring.models import CaseEvent, MonitoringCase, Objection, State
+from monitoring.models import CaseEvent, MonitoringCase, MonitoringLine, Objection, State
 from screening.models import RiskWarning, RuralIncome
 from tests import factories as f
 from tests.browser.conftest import ARTIFACTS, login
-from tests.monitoring.cases import add_users
+from tests.monitoring.cases import CST, add_users
 from tests.screening.helpers import csv_bytes, medical_row
 
 pytestmark = pytest.mark.browser
@@ -50,9 +51,11 @@ class Journey:
         assert self.errors == [] and self.bad_responses == [], self.errors + self.bad_responses
 
     def as_user(self, username):
-        if self.page.get_by_role("button", name="退出登录").count():
-            self.page.get_by_role("button", name="退出登录").click()
-            self.page.wait_for_load_state()
+        logout = self.page.get_by_role("button", name="退出登录")
+        if logout.count():
+            logout.click()
+            expect(logout).to_have_count(0)  # the sign-out's navigation is over
+            self.page.wait_for_load_state("networkidle")
         login(self.page, username)
 
     def fits_the_phone(self):
@@ -86,6 +89,9 @@ def journey(page, world, bad_responses):
     install_default_catalogue()  # transactional tests start from a flushed database
     add_users(world)  # the contact person (帮扶联系人) among them
     RuralIncome.objects.create(county=world.county, year=2025, amount=Decimal("20500"))
+    this_year = timezone.localdate().year
+    for year in range(this_year - 1, this_year + 3):
+        MonitoringLine.objects.create(county=world.county, year=year, amount=Decimal("8000"))
     Household.objects.filter(pk=world.household_a1.pk).update(household_type=Household.Type.FORMERLY_POOR)
     return Journey(page, bad_responses)
 
@@ -218,6 +224,7 @@ def test_a_household_from_registration_on_a_phone_to_a_determined_case_with_meas
     page.get_by_role("button", name="记录并标为实施中").click()
     expect(page.get_by_text("已记录进展。")).to_be_visible()
     expect(page.locator("#measure-status")).to_have_text("实施中")
+    measure_url = page.url
     j.shot("contact-adds-measure")
 
     # --- a department officer uploads a screening file and watches it processed -------------
@@ -260,7 +267,67 @@ def test_a_household_from_registration_on_a_phone_to_a_determined_case_with_meas
         ("town_approve", "town"),
         ("county_approve", "county"),
     ]
-    assert all(actor == "contact" for action, actor in actors[8:]) and len(actors) > 8
+    assert [actor for action, actor in actors[8:]] == ["contact", "contact"]  # the measure and its progress
     warning = RiskWarning.objects.get(household=w.household_a1)
     assert warning.state == "included" and warning.case.channel == "department_warning"
+
+    # --- seven months later: the measure is done, the income is stable; elimination ----------
+    # The whole process's clock moves (time_machine), the live server's thread with it; the
+    # sessions of seven months ago have expired, so each user signs in again.
+    later = today + datetime.timedelta(days=215)
+    appraisal_on = later - datetime.timedelta(days=7)  # six months after the determination
+    with time_machine.travel(datetime.datetime.combine(later, datetime.time(10), CST), tick=True):
+        j.as_user("contact")
+        page.goto(measure_url)
+        page.get_by_label("进展情况").fill("帮扶措施已全部落实，户主已康复返岗。")
+        page.get_by_role("button", name="记录并标为已完成").click()
+        expect(page.locator("#measure-status")).to_have_text("已完成")
+        j.shot("contact-completes-measure")
+
+        j.as_user("village")
+        for year in (later.year - 1, later.year):
+            page.goto(household_url)
+            page.get_by_role("link", name="录入收入").click()
+            page.get_by_label("年度").fill(str(year))
+            page.get_by_label("工资性收入（元）").fill("60000")
+            page.get_by_role("button", name="保存", exact=True).click()
+            page.wait_for_url(household_url)
+        j.shot("village-enters-income")
+
+        j.open_case_from_inbox(number)
+        j.take_step("提出风险消除")
+        page.get_by_label("消除评议日期").fill(appraisal_on.isoformat())
+        j.submit_step("提出风险消除")
+        j.take_step("发布风险消除公示")
+        page.get_by_label("公示开始日期").fill((appraisal_on + datetime.timedelta(days=1)).isoformat())
+        j.submit_step("发布风险消除公示")
+        j.take_step("公示结束，报乡镇验收")
+        j.submit_step("公示结束，报乡镇验收")
+        j.shot("village-closes-elimination-notice")
+
+        j.as_user("town")
+        j.open_case_from_inbox(number)
+        j.take_step("乡镇验收通过")
+        page.get_by_label("审核意见").fill("经入户验收，收入稳定，两不愁三保障均有保障。")
+        j.submit_step("乡镇验收通过")
+        j.shot("town-accepts-elimination")
+
+        j.as_user("county")
+        j.open_case_from_inbox(number)
+        j.take_step("县级审定风险消除")
+        page.get_by_label("风险消除方式").select_option(label="帮扶后稳定消除")
+        j.submit_step("县级审定风险消除")
+        j.state_is("风险已消除")
+        j.shot("county-approves-elimination")
+
+    case.refresh_from_db()
+    assert case.state == State.ELIMINATED and case.elimination_reason == "stable"
+    ended = [(e.action, e.actor.username) for e in CaseEvent.objects.filter(case=case).order_by("pk")][-5:]
+    assert ended == [
+        ("propose_elimination", "village"),
+        ("publish_elimination_notice", "village"),
+        ("close_elimination_notice", "village"),
+        ("town_accept_elimination", "town"),
+        ("county_approve_elimination", "county"),
+    ]
     j.clean()
