@@ -47,9 +47,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from fanpin.celery import app as celery_app
-from households import broker
+from households import broker, spreadsheets
 from households import selectors as household_selectors
-from households import spreadsheets
 from households.models import Department
 from households.spreadsheets import SUPPORTED_EXTENSIONS, SpreadsheetError
 
