@@ -36,7 +36,11 @@ def build_demo(*, stdout=None, households_per_village=50, reset=False, password=
         )
         helpers = assistance_demo.demo_helpers(password=registry.password)
         if registry.created:
-            seeding = monitoring_demo.seed_cases(county=registry.county, users=registry.users)
+            seeding = monitoring_demo.seed_cases(
+                county=registry.county,
+                users=registry.users,
+                before_determination=screening_demo.record_comparison,
+            )
             assistance_demo.assign_helpers(
                 county=registry.county, helpers=helpers, cases=seeding.monitored, eliminating=seeding.eliminating
             )

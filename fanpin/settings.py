@@ -322,14 +322,23 @@ SCREENING_UPLOAD_DONE: list[str] = ["screening.tasks.enqueue_upload_rules"]
 
 # Sections the layers above monitoring add to its pages (monitoring/extensions.py): monitoring
 # imports nothing from them.
-FANPIN_CASE_PAGE_SECTIONS = ["monitoring.rejection_pages.case_section", "assistance.views.case_section"]
+FANPIN_CASE_PAGE_SECTIONS = [
+    "monitoring.rejection_pages.case_section",
+    "screening.asset_views.case_section",
+    "assistance.views.case_section",
+]
 FANPIN_INBOX_SECTIONS = [
     "monitoring.declarations.pages.inbox_section",
     "monitoring.rejection_pages.inbox_section",
+    "screening.asset_views.inbox_section",
     "assistance.views.inbox_section",
 ]
 # Conditions on cases that the case filters offer but the layers above own (monitoring/extensions.py).
 FANPIN_CASE_CONDITIONS = {"plan_overdue": "assistance.selectors.overdue_plans_q"}
+# What must hold before the county determination (county_approve) besides the workflow's own
+# conditions: f(case) -> [reason, …] by dotted path (monitoring.conditions.determination_problems).
+# Screening's asset cross-check: the comparison's result is recorded first (issue 10 point 9).
+FANPIN_DETERMINATION_CHECKS = ["screening.asset_selectors.determination_problems"]
 
 # Domain defaults; per-county values override them where the model allows (DOMAIN.md §3).
 # The monitoring scale a county usually keeps (监测规模: households under monitoring ÷ registered

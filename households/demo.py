@@ -45,6 +45,11 @@ DEPARTMENT_NAMES = {
     Department.Kind.MEDICAL_INSURANCE: "医疗保障局",
     Department.Kind.FINANCE: "金融工作办公室",
     Department.Kind.DISABLED_FEDERATION: "残疾人联合会",
+    Department.Kind.VEHICLES: "公安局交通管理大队车辆管理所",
+    Department.Kind.PROPERTY: "不动产登记中心",
+    Department.Kind.BUSINESS: "市场监督管理局",
+    Department.Kind.PAYROLL: "财政局",
+    Department.Kind.HOUSING_FUND: "住房公积金管理中心",
 }
 
 SURNAMES = (

@@ -120,6 +120,13 @@ class Department(models.Model):
         MEDICAL_INSURANCE = "medical_insurance", "医保"
         FINANCE = "finance", "金融"
         DISABLED_FEDERATION = "disabled_federation", "残联"
+        # The asset cross-check 信息比对 at identification (DOMAIN.md §3, §6): the county's
+        # lists of what people own or earn, matched to the members of households under review.
+        VEHICLES = "vehicles", "公安车管"
+        PROPERTY = "property", "不动产登记"
+        BUSINESS = "business", "市场监管"
+        PAYROLL = "payroll", "财政供养"
+        HOUSING_FUND = "housing_fund", "公积金"
 
     county = models.ForeignKey(
         Area,

@@ -8,10 +8,13 @@ import datetime
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from households.models import Household, Member
 
@@ -184,6 +187,30 @@ def active_member_count(household: Household) -> int:
 def household_dissolved(case: Case) -> bool:
     """自然减少 only when registry facts dissolve the household (DOMAIN.md §3; issue 7 point 3)."""
     return case.merged_into_id is not None or active_member_count(case.household) == 0
+
+
+# --- what the layers above add to the county determination ----------------------------------
+
+DeterminationCheck = Callable[[Case], list[str]]
+
+
+@lru_cache(maxsize=8)
+def _determination_checks(paths: tuple[str, ...]) -> tuple[DeterminationCheck, ...]:
+    return tuple(import_string(path) for path in paths)
+
+
+def determination_problems(case: Case) -> list[str]:
+    """Why the county may not determine the case yet, from the functions named in
+    `settings.FANPIN_DETERMINATION_CHECKS` (`f(case) -> [reason, …]`, as the elimination
+    checklist names its criteria): screening's asset cross-check (信息比对) plugs in here, so the
+    workflow imports nothing from it. The neutral default is no check (an empty list)."""
+    paths = tuple(getattr(settings, "FANPIN_DETERMINATION_CHECKS", ()))
+    return [problem for check in _determination_checks(paths) for problem in check(case)]
+
+
+@condition(lambda case: " ".join(determination_problems(case)))
+def determination_checks_pass(case: Case) -> bool:
+    return not determination_problems(case)
 
 
 # --- the category against the registry (issue 7 point 8; DOMAIN.md §3) ---------------------------

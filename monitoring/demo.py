@@ -211,11 +211,14 @@ class CaseSeeding:
                 self.seeder.finish()
 
 
-def seed_cases(*, county, users, today=None):
+def seed_cases(*, county, users, today=None, before_determination=None):
     """Create the demo county's monitoring cases, the elimination path stopping at 监测帮扶中;
     return a CaseSeeding (call its `finish()` once the measures are recorded).
 
-    `users` are the demo logins by username (households/demo.py). Idempotent: when the
+    `users` are the demo logins by username (households/demo.py). `before_determination(case=,
+    user=, day=)` is called before each county determination, for what the layers above require
+    first (screening's asset comparison, fanpin/demo.py passes it; monitoring imports nothing of
+    theirs). Idempotent: when the
     county already has cases nothing is added. With very small villages (a test demo of a
     few households each) the stories that find no fitting household are left out.
     """
@@ -228,7 +231,7 @@ def seed_cases(*, county, users, today=None):
         )
         if MonitoringCase.objects.filter(household__village__path__startswith=county.path).exists():
             return CaseSeeding()
-        seeder = _Seeder(county, users, today)
+        seeder = _Seeder(county, users, today, before_determination)
         created = seeder.run()
         monitored = list(
             MonitoringCase.objects.filter(
@@ -257,8 +260,9 @@ def _monitoring_lines(county, today):
 
 
 class _Seeder:
-    def __init__(self, county, users, today):
+    def __init__(self, county, users, today, before_determination=None):
         self.county, self.users, self.today = county, users, today
+        self.before_determination = before_determination
         self.rng = random.Random(SEED)
         self.started = timezone.now()
         self.towns = list(county.children.order_by("code"))
@@ -592,6 +596,9 @@ class _Seeder:
             )
 
         determined_on = min(reviewed_on + datetime.timedelta(days=2), self.today)
+        if self.before_determination is not None:
+            self.before_determination(case=case, user=county, day=determined_on)
+            self._stamp(case, determined_on)
         self.document_serial += 1
         case = self.step(
             case,

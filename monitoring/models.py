@@ -27,6 +27,7 @@ from .conditions import (
     appraisal_recorded,
     category_problem,
     commitment_recorded,
+    determination_checks_pass,
     elimination_criteria_met,
     has_labour_capacity,
     home_check_recorded,
@@ -480,6 +481,7 @@ class MonitoringCase(ConcurrentTransitionMixin, ProtectedRecord):
         field=state,
         source=State.COUNTY_REVIEW,
         target=State.MONITORED,
+        conditions=[determination_checks_pass],
         permission=perm.county_officer,
         custom={"label": "县级认定"},
     )

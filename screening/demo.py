@@ -12,16 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from households import idnumber
 from households.models import Area, Household, Member
-from monitoring.models import OPEN_STATES, MonitoringCase
+from monitoring.models import IDENTIFICATION_STATES, OPEN_STATES, MonitoringCase, State
 
-from . import services, warning_services
+from . import asset_services, services, warning_services
 from .layouts import layout_for
-from .models import RiskWarning, RuralIncome, ScreeningUpload, WarningSettings, WarningState
+from .models import AssetComparison, RiskWarning, RuralIncome, ScreeningUpload, WarningSettings, WarningState
 
 SEED = 20260110
 
@@ -109,6 +109,8 @@ def seed_warnings(*, county: Area, users: dict[str, Any], today: datetime.date |
             {**stranger, "assistance_type": "特困", "start_date": month, "amount": "900"},
         ], county)  # fmt: skip
 
+        _asset_lists(users, county, period, households, rng)
+
         # Settle some: the town dispatches most, the village includes two and excludes one.
         warnings = list(RiskWarning.objects.filter(county=county, household__isnull=False).order_by("pk"))
         for warning in warnings[:-3]:
@@ -127,7 +129,50 @@ def seed_warnings(*, county: Area, users: dict[str, Any], today: datetime.date |
     return RiskWarning.objects.filter(county=county).count()
 
 
+def record_comparison(*, case: MonitoringCase, user: Any, day: datetime.date) -> None:
+    """Before each demo determination (monitoring/demo.py calls it): the county's asset
+    comparison, done by letters to the departments before their lists were kept in fanpin."""
+    asset_services.asset_comparison_record(
+        user=user,
+        case_id=case.pk,
+        result=AssetComparison.Result.NONE_FOUND,
+        note="已函询公安、不动产登记、市场监管、财政、公积金部门，均未发现该户家庭成员有车辆、商品房、经营主体、财政供养或公积金缴存信息。",
+    )
+
+
+def _asset_lists(
+    users: dict[str, Any], county: Area, period: str, households: list[Household], rng: random.Random
+) -> None:
+    """The county's vehicle and payroll lists (信息比对): a few people of the registry, one of
+    them a member of a household at county review, so its case shows a finding to judge."""
+    reviewing = list(
+        MonitoringCase.objects.filter(household__village__path__startswith=county.path, state__in=IDENTIFICATION_STATES)
+        .order_by(models.Case(models.When(state=State.COUNTY_REVIEW, then=0), default=1), "pk")
+        .select_related("household")[:2]
+    )
+    under_review = set(
+        MonitoringCase.objects.filter(
+            household__village__path__startswith=county.path, state__in=IDENTIFICATION_STATES
+        ).values_list("household_id", flat=True)
+    )
+    others = [h for h in households if h.pk not in under_review and h.members.all()]
+    owners = [sorted(h.members.all(), key=lambda m: m.pk)[-1] for h in rng.sample(others, min(4, len(others)))]
+    found = [c.household.members.order_by("pk").last() for c in reviewing]
+    vehicles = [
+        {**_person(m), "plate": f"粤V{10000 + n * 137}", "vehicle_type": "小型轿车", "brand": "比亚迪秦",
+         "registered_on": "2024-06-18", "vehicle_status": "正常"}
+        for n, m in enumerate([*found[:1], *owners[:3]]) if m is not None
+    ]  # fmt: skip
+    payroll = [
+        {**_person(m), "employer": "清河县第二中学", "post": "教师", "payroll_type": "在职", "monthly_pay": "6200"}
+        for m in [*found[1:2], *owners[3:4]] if m is not None
+    ]  # fmt: skip
+    _upload(users["county"], "vehicles", period, vehicles, county)
+    _upload(users["county"], "payroll", period, payroll, county)
+
+
 def wipe_warnings(county: Area) -> None:
+    AssetComparison.objects.filter(case__household__village__path__startswith=county.path).delete()
     RiskWarning.objects.filter(county=county).delete()
     from .models import ScaleAlert
 

@@ -399,8 +399,155 @@ LAYOUTS: dict[str, Layout] = {
             event_date="certified_on",
             code="disability_category",
         ),
+        # --- the asset cross-check 信息比对 (issue 10 point 9): one row per item a person owns
+        # or an employer pays; every row of a member of a household under identification is a
+        # finding for the county to judge, never a rejection by itself.
+        Layout(
+            Kind.VEHICLES,
+            "公安车管车辆登记信息",
+            (
+                Column("plate", "号牌号码", ("车牌号码", "车牌号", "号牌", "车牌"), required=True, sample="粤A12345"),
+                Column("vehicle_type", "车辆类型", ("车辆种类", "车型"), sample="小型轿车"),
+                Column("brand", "品牌型号", ("厂牌型号", "品牌", "车辆品牌"), sample="大众朗逸"),
+                _date("registered_on", "初次登记日期", "登记日期", "注册登记日期", sample="2024-05-18"),
+                Column("vehicle_status", "机动车状态", ("车辆状态", "状态"), sample="正常"),
+            ),
+            key=("plate",),
+            event_date="registered_on",
+            code="vehicle_type",
+            frequency="在县级开展信息比对时",
+            notes=("县级开展信息比对时提供：每辆车一行，号牌号码必填。",),
+        ),
+        Layout(
+            Kind.PROPERTY,
+            "不动产登记信息",
+            (
+                Column(
+                    "certificate",
+                    "不动产权证号",
+                    ("不动产权证书号", "产权证号", "证书号", "不动产单元号"),
+                    required=True,
+                    sample="粤(2025)清河县不动产权第0001234号",
+                ),  # fmt: skip
+                Column("location", "坐落", ("房屋坐落", "不动产坐落", "地址", "位置"), sample="城关镇幸福路8号"),
+                Column("use", "用途", ("房屋用途", "规划用途"), sample="住宅"),
+                Column(
+                    "floor_area",
+                    "建筑面积",
+                    ("建筑面积(平方米)", "面积", "房屋面积"),
+                    "amount",
+                    note="平方米，可带两位小数",
+                    sample="96.5",
+                ),  # fmt: skip
+                _date("registered_on", "登记日期", "登簿日期", "登记时间", sample="2025-03-02"),
+            ),
+            key=("certificate",),
+            event_date="registered_on",
+            code="use",
+            frequency="在县级开展信息比对时",
+            notes=("每处不动产一行；共有的不动产每位权利人各一行。",),
+        ),
+        Layout(
+            Kind.BUSINESS,
+            "市场主体登记信息",
+            (
+                Column(
+                    "credit_code",
+                    "统一社会信用代码",
+                    ("信用代码", "注册号", "营业执照号"),
+                    required=True,
+                    sample="92331100MA2XXXXX1X",
+                ),  # fmt: skip
+                Column(
+                    "business_name",
+                    "市场主体名称",
+                    ("企业名称", "名称", "字号名称"),
+                    required=True,
+                    sample="清河县某某农家乐",
+                ),  # fmt: skip
+                Column(
+                    "entity_type",
+                    "主体类型",
+                    ("市场主体类型", "企业类型", "类型"),
+                    "choice",
+                    choices=(
+                        ("企业", ("有限责任公司", "公司", "个人独资企业", "合伙企业")),
+                        ("个体工商户", ("个体户", "个体")),
+                        ("农民专业合作社", ("合作社", "专业合作社")),
+                    ),
+                    sample="个体工商户",
+                ),  # fmt: skip
+                Column(
+                    "position",
+                    "人员身份",
+                    ("职务", "身份", "担任职务"),
+                    sample="经营者",
+                    note="法定代表人、股东、经营者等",
+                ),  # fmt: skip
+                _amount("capital", "注册资本", "注册资金", "出资额", "资金数额", sample="50000"),
+                _date("founded_on", "成立日期", "注册日期", "登记日期", sample="2023-08-01"),
+                Column("business_status", "登记状态", ("经营状态", "状态"), sample="存续"),
+            ),
+            key=("credit_code",),
+            amount="capital",
+            event_date="founded_on",
+            code="entity_type",
+            frequency="在县级开展信息比对时",
+        ),
+        Layout(
+            Kind.PAYROLL,
+            "财政供养人员信息",
+            (
+                Column(
+                    "employer", "工作单位", ("单位名称", "所在单位", "供养单位"), required=True, sample="清河县某某中学"
+                ),
+                Column("post", "职务岗位", ("职务", "岗位", "职级"), sample="教师"),
+                Column(
+                    "payroll_type",
+                    "人员类别",
+                    ("供养类别", "人员性质", "编制类别"),
+                    "choice",
+                    choices=(
+                        ("在职", ("在编", "在岗", "在职人员")),
+                        ("退休", ("离退休", "退休人员")),
+                        ("编外", ("聘用", "临聘", "编外人员")),
+                    ),
+                    sample="在职",
+                ),  # fmt: skip
+                _amount("monthly_pay", "月工资", "月应发工资", "工资", "月发放金额", sample="6200"),
+                _date("started_on", "参加工作日期", "入职日期", "进入单位日期", sample="2015-09-01"),
+            ),
+            key=("employer",),
+            amount="monthly_pay",
+            event_date="started_on",
+            code="payroll_type",
+            frequency="在县级开展信息比对时",
+        ),
+        Layout(
+            Kind.HOUSING_FUND,
+            "住房公积金缴存信息",
+            (
+                Column("employer", "缴存单位", ("单位名称", "工作单位"), required=True, sample="清河县某某公司"),
+                _amount("monthly_deposit", "月缴存额", "月缴额", "缴存金额", "月汇缴额", required=True, sample="860"),
+                Column(
+                    "deposit_status",
+                    "账户状态",
+                    ("缴存状态", "个人账户状态", "状态"),
+                    "choice",
+                    choices=(("正常", ("缴存", "正常缴存")), ("封存", ()), ("销户", ("已销户",))),
+                    sample="正常",
+                ),  # fmt: skip
+                _date("opened_on", "开户日期", "开始缴存日期", sample="2020-01-01"),
+            ),
+            key=("employer",),
+            amount="monthly_deposit",
+            event_date="opened_on",
+            code="deposit_status",
+            frequency="在县级开展信息比对时",
+        ),
     )
 }
+ASSET_KINDS: tuple[str, ...] = (Kind.VEHICLES, Kind.PROPERTY, Kind.BUSINESS, Kind.PAYROLL, Kind.HOUSING_FUND)
 assert set(LAYOUTS) == set(Kind.values), "every department kind has a layout"
 
 

@@ -477,3 +477,38 @@ class ScaleAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area} {self.get_risk_type_display()} {self.period:%Y-%m}"
+
+
+# --- the asset cross-check (信息比对, issue 10 point 9) ------------------------------------------
+
+
+class AssetComparison(models.Model):
+    """The county's recorded result of the asset cross-check for one case under identification:
+    what the county officer concluded, with a note, and the findings and lists it was judged on.
+    Append-only: a new recording (after a new list arrived, say) is a new row; the latest counts.
+    A finding is never a rejection by itself: people judge it, and this is where they say so."""
+
+    class Result(models.TextChoices):
+        NONE_FOUND = "none_found", "未发现财产信息"
+        FOUND = "found", "发现财产信息"
+        NO_LISTS = "no_lists", "未收到比对数据"
+
+    case = models.ForeignKey(
+        "monitoring.MonitoringCase", verbose_name="监测对象", on_delete=models.PROTECT, related_name="+"
+    )
+    result = models.CharField("比对结果", max_length=12, choices=Result.choices)
+    note = models.TextField("说明", blank=True)
+    findings = models.JSONField("比对发现", default=list, blank=True)  # the findings as shown when recorded
+    lists = models.JSONField("已收到的比对数据", default=list, blank=True)  # [{department, label, period, upload}]
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField("记录时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "信息比对结果"
+        ordering = ["-recorded_at", "-pk"]
+        indexes = [models.Index(fields=["case", "-recorded_at"], name="assetcomparison_case_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_result_display()}"

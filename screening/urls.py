@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, warning_views
+from . import asset_views, views, warning_views
 
 app_name = "screening"
 
@@ -15,5 +15,6 @@ urlpatterns = [
     path("warnings/analysis/", warning_views.analysis, name="warning-analysis"),
     path("warnings/<int:pk>/", warning_views.warning_detail, name="warning"),
     path("warnings/<int:pk>/verify/", warning_views.warning_verify, name="warning-verify"),
+    path("cases/<int:pk>/asset-comparison/", asset_views.comparison_record, name="asset-comparison"),
     path("warnings/<int:pk>/dispatch/", warning_views.warning_dispatch, name="warning-dispatch"),
 ]

@@ -9,6 +9,7 @@ from fanpin.schema import VALIDATION_ERRORS
 
 from . import warning_selectors as selectors
 from . import warning_services as services
+from .asset_views import api_urlpatterns as asset_api_urlpatterns
 from .models import RiskWarning
 from .warning_filters import WarningFilter
 from .warning_serializers import ScaleAlertSerializer, VerifySerializer, WarningDetailSerializer, WarningSerializer
@@ -81,4 +82,5 @@ urlpatterns = [
     path("warnings/<int:pk>/", WarningDetail.as_view(), name="warning"),
     path("warnings/<int:pk>/verify/", WarningVerify.as_view(), name="warning-verify"),
     path("screening/alerts/", AlertList.as_view(), name="screening-alerts"),
+    *asset_api_urlpatterns,
 ]

@@ -143,7 +143,9 @@ def test_build_puts_the_layers_together_bottom_up_and_a_reset_wipes_top_down(mon
         def finish(self):
             calls.append(("eliminate",))
 
-    def seed_cases(*, county, users):
+    def seed_cases(*, county, users, before_determination):
+        # The county determinations first record the asset comparison, which screening provides.
+        assert before_determination is screening_demo.record_comparison
         calls.append(("cases", county.name, Household.objects.count(), sorted(users)))
         return Seeding()
 

@@ -188,6 +188,7 @@ PAGE_PARAMS = {
     ("visits/photos/", "pk"): "photo",
     ("visits/", "household_pk"): "household",
     ("screening/uploads/", "pk"): "upload",
+    ("screening/cases/", "pk"): "case",
     ("screening/templates/", "kind"): "kind",
     ("screening/warnings/", "pk"): "warning",
     ("measures/", "pk"): "measure",

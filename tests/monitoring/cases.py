@@ -83,6 +83,11 @@ PATH = [  # (state reached, step taken to reach it, actor, time)
     (State.ELIMINATED, "county_approve_elimination", "county_officer", T_ELIM_REVIEW),
 ]
 ORDER = [State.REPORTED] + [state for state, *_ in PATH]
+# The timeline of a case taken along PATH by `advance`: each step, and the county's asset
+# comparison (信息比对) recorded once the case is at county review.
+PATH_EVENTS = ["report"] + [
+    action for _, name, _, _ in PATH for action in ([name, "asset_comparison"] if name == "town_approve" else [name])
+]
 
 
 def add_users(w):
@@ -138,8 +143,18 @@ def step_files(name):
     return {"commitment_scan": commitment_scan()} if name == "start_appraisal" else {}
 
 
-def advance(w, case, state):
-    """Take the normal steps from the case's state up to `state`, each by its usual actor."""
+def record_comparison(w, case, result="none_found", note=""):
+    """The county's asset cross-check (信息比对) result, which the county determination needs
+    (issue 10 point 9): recorded as the county officer would, once the case is at county review."""
+    from screening import asset_services
+
+    with time_machine.travel(T_REVIEW, tick=False):
+        return asset_services.asset_comparison_record(user=w.county_officer, case_id=case.pk, result=result, note=note)
+
+
+def advance(w, case, state, compare=True):
+    """Take the normal steps from the case's state up to `state`, each by its usual actor. A case
+    reaching county review gets its asset comparison recorded too (unless `compare=False`)."""
     start = ORDER.index(case.state)
     for reached, name, actor, when in PATH[start : ORDER.index(state)]:
         if name == "propose_elimination" and not case.measures.exists():
@@ -149,8 +164,10 @@ def advance(w, case, state):
                 user=getattr(w, actor), case_id=case.pk, name=name, data=dict(STEP_DATA[name]), files=step_files(name)
             )
         assert case.state == reached
+        if reached == State.COUNTY_REVIEW and compare:
+            record_comparison(w, case)
     return case
 
 
-def case_at(w, state, household=None, contact_person=None):
-    return advance(w, report(w, household, contact_person), state)
+def case_at(w, state, household=None, contact_person=None, compare=True):
+    return advance(w, report(w, household, contact_person), state, compare=compare)

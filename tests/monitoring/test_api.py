@@ -128,6 +128,13 @@ def test_whole_path_from_report_to_elimination_through_the_api(world):
         )
         assert response.status_code == 200, response.content
         assert response.json()["state"] == "county_review"
+        # The county determination waits for the asset comparison's result (信息比对).
+        refused = step(w.county_officer, case, "county_approve", COUNTY)
+        assert refused.status_code == 409 and "尚未记录信息比对结果" in refused.json()["reasons"][0]
+        recorded = token_client(w.county_officer).post(
+            f"/api/cases/{case.pk}/asset-comparison/", {"result": "none_found"}, format="json"
+        )
+        assert recorded.status_code == 201, recorded.content
         response = step(w.county_officer, case, "county_approve", COUNTY)
         assert response.status_code == 200, response.content
         body = response.json()
@@ -163,6 +170,7 @@ def test_whole_path_from_report_to_elimination_through_the_api(world):
         ("publish_notice", "village_appraisal", "public_notice"),
         ("close_notice", "public_notice", "town_review"),
         ("town_approve", "town_review", "county_review"),
+        ("asset_comparison", "county_review", "county_review"),
         ("county_approve", "county_review", "monitored"),
         ("propose_elimination", "monitored", "elimination_appraisal"),
         ("publish_elimination_notice", "elimination_appraisal", "elimination_notice"),

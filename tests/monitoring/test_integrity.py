@@ -20,6 +20,7 @@ from assistance.models import Measure
 from households.models import Household, IncomeRecord, Member
 from monitoring import selectors, services
 from monitoring.models import CaseEvent, MonitoringCase, MonitoringLine, Objection, RecordProtected, State, Visit
+from screening import asset_services
 from tests import factories as f
 from tests.monitoring.cases import (
     APPRAISAL,
@@ -296,6 +297,8 @@ def test_a_chain_of_back_dated_steps_does_not_shorten_the_elimination_wait(world
             (w.town_official, "town_approve", {"comment": "属实", "reviewed_on": "2025-01-08"}),
             (w.county_officer, "county_approve", {**COUNTY_APPROVAL, "determined_on": "2025-01-10"}),
         ]:
+            if name == "county_approve":
+                asset_services.asset_comparison_record(user=w.county_officer, case_id=case.pk, result="none_found")
             case = services.case_transition(user=user, case_id=case.pk, name=name, data=data, files=step_files(name))
     assert case.determined_on == datetime.date(2025, 1, 10)
     assert case.determination_recorded_on == datetime.date(2026, 3, 20)
@@ -502,7 +505,7 @@ def test_the_models_refuse_to_delete_any_part_of_a_case_record(world):
             queryset.delete()
     with pytest.raises(Exception):  # noqa: B017 - PROTECT (cases keep their household)
         Household.objects.filter(pk=w.household_a1.pk).delete()
-    assert MonitoringCase.objects.filter(pk=case.pk).exists() and case.events.count() == 6
+    assert MonitoringCase.objects.filter(pk=case.pk).exists() and case.events.count() == 7  # 6 steps, 1 comparison
 
 
 def test_the_api_has_no_delete_for_cases_objections_or_visits(world):

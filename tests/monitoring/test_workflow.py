@@ -19,6 +19,7 @@ from tests.monitoring.cases import (
     CST,
     HOME_CHECK,
     PATH,
+    PATH_EVENTS,
     REASON,
     T_ELIM,
     T_ELIM_REVIEW,
@@ -29,6 +30,7 @@ from tests.monitoring.cases import (
     commitment_scan,
     dissolve,
     make_eligible,
+    record_comparison,
     report,
 )
 
@@ -78,6 +80,7 @@ def test_whole_path_from_report_to_elimination_by_the_role_acting_at_each_step(w
         case = step(w.town_official, case, "town_approve", {"comment": "经乡镇核查属实"})
         assert case.state == State.COUNTY_REVIEW
         assert case.town_reviewed_on == datetime.date(2026, 3, 9) and case.town_review_note == "经乡镇核查属实"
+        record_comparison(w, case)
         case = step(
             w.county_officer,
             case,
@@ -120,11 +123,15 @@ def test_audit_trail_has_one_event_per_action_with_actor_states_comment_and_payl
     case = case_at(w, State.ELIMINATED)
     events = list(CaseEvent.objects.filter(case=case).order_by("at", "id"))
 
-    assert [e.action for e in events] == ["report"] + [name for _, name, _, _ in PATH]
+    assert [e.action for e in events] == PATH_EVENTS
     assert events[0].actor == w.village_cadre and events[0].to_state == State.REPORTED
     assert events[0].comment == "户主突发大病，医疗支出大"
     previous = State.REPORTED
-    for event, (reached, name, actor, _) in zip(events[1:], PATH, strict=True):
+    steps = [e for e in events[1:] if e.action != "asset_comparison"]
+    comparison = next(e for e in events if e.action == "asset_comparison")
+    assert comparison.actor == w.county_officer and comparison.label == "信息比对：未发现财产信息"
+    assert (comparison.from_state, comparison.to_state) == (State.COUNTY_REVIEW, State.COUNTY_REVIEW)
+    for event, (reached, name, actor, _) in zip(steps, PATH, strict=True):
         assert event.actor == getattr(w, actor), name
         assert (event.from_state, event.to_state) == (previous, reached), name
         assert event.label and event.is_transition
@@ -287,7 +294,7 @@ def test_ended_cases_take_no_more_steps(world):
     for name in ("close", "propose_elimination", "elimination_return", "reject"):
         with pytest.raises(services.Conflict):
             step(w.county_officer, case, name, REASON)
-    assert case.events.count() == 1 + len(PATH)
+    assert case.events.count() == len(PATH_EVENTS)
 
 
 # --- invariants ----------------------------------------------------------------------------------
@@ -474,6 +481,7 @@ def test_a_case_can_go_round_the_returns_and_still_reach_monitoring(world):
         "publish_notice",
         "close_notice",
         "town_approve",
+        "asset_comparison",  # recorded at the first county review, still valid after the returns
         "county_return",
         "town_return",
         "publish_notice",
