@@ -139,6 +139,17 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     # --- county officer: determination --------------------------------------------------------
     login(page, "county")
     _open_case_from_inbox(page, number)
+    # The determination waits for the asset cross-check's result (信息比对), recorded on the page.
+    actions = page.get_by_role("region", name="办理")
+    expect(actions.get_by_text(re.compile("尚未记录信息比对结果"))).to_be_visible()
+    expect(actions.get_by_role("link", name="县级认定", exact=True)).to_have_count(0)
+    check = page.get_by_role("region", name=re.compile("信息比对"))
+    expect(check.get_by_text("尚未收到任何比对数据。")).to_be_visible()
+    check.get_by_label("未收到比对数据").check()
+    check.get_by_label("说明").fill("各部门比对数据尚未报送，已电话函询公安、不动产登记部门，未发现车辆和房产。")
+    assert _fits_the_phone(page)
+    check.get_by_role("button", name="保存比对结果").click()
+    expect(page.get_by_text("信息比对结果已记录。")).to_be_visible()
     _take_step(page, "县级认定")
     page.get_by_label("监测对象类别").select_option(label="突发严重困难户")
     page.get_by_label("主要风险类型").select_option(label="因病")
@@ -156,6 +167,7 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
         "异议处理：异议不成立",
         "公示结束，报乡镇审核",
         "乡镇审核通过",
+        "信息比对：未收到比对数据",
         "县级认定",
     ):
         expect(timeline.get_by_text(label, exact=True)).to_be_visible()
@@ -177,6 +189,7 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
         ("objection_resolved", "public_notice", "public_notice", "village"),
         ("close_notice", "public_notice", "town_review", "village"),
         ("town_approve", "town_review", "county_review", "town"),
+        ("asset_comparison", "county_review", "county_review", "county"),
         ("county_approve", "county_review", "monitored", "county"),
     ]
     assert bad_responses == []
