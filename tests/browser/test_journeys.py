@@ -204,6 +204,12 @@ def test_a_household_from_registration_on_a_phone_to_a_determined_case_with_meas
     # --- county approval --------------------------------------------------------------------
     j.as_user("county")
     j.open_case_from_inbox(number)
+    # The asset cross-check's result first (信息比对): no lists received yet in this county.
+    check = page.get_by_role("region", name=re.compile("信息比对"))
+    check.get_by_label("未收到比对数据").check()
+    check.get_by_label("说明").fill("比对数据尚未报送，已函询公安、不动产登记部门，未发现车辆和房产。")
+    check.get_by_role("button", name="保存比对结果").click()
+    expect(page.get_by_text("信息比对结果已记录。")).to_be_visible()
     j.take_step("县级认定")
     page.get_by_label("监测对象类别").select_option(label="突发严重困难户")
     page.get_by_label("主要风险类型").select_option(label="因病")
@@ -257,7 +263,7 @@ def test_a_household_from_registration_on_a_phone_to_a_determined_case_with_meas
     assert case.state == State.MONITORED and case.contact_person == w.contact
     assert Objection.objects.get(case=case).status == Objection.Status.DISMISSED
     actors = [(e.action, e.actor.username) for e in CaseEvent.objects.filter(case=case).order_by("pk")]
-    assert actors[:8] == [
+    assert actors[:9] == [
         ("report", "village"),
         ("start_appraisal", "village"),
         ("publish_notice", "village"),
@@ -265,9 +271,10 @@ def test_a_household_from_registration_on_a_phone_to_a_determined_case_with_meas
         ("objection_resolved", "village"),
         ("close_notice", "village"),
         ("town_approve", "town"),
+        ("asset_comparison", "county"),
         ("county_approve", "county"),
     ]
-    assert [actor for action, actor in actors[8:]] == ["contact", "contact"]  # the measure and its progress
+    assert [actor for action, actor in actors[9:]] == ["contact", "contact"]  # the measure and its progress
     warning = RiskWarning.objects.get(household=w.household_a1)
     assert warning.state == "included" and warning.case.channel == "department_warning"
 
