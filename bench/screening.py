@@ -341,8 +341,9 @@ def run_product(path, department, workers, period):
         return seconds, memory, upload
     finally:
         client.close()
+        # The finished upload's warning rules may be running: the bench does not wait for them.
         for process, _ in processes:
-            process.terminate()
+            process.kill()
         for process, _ in processes:
             process.wait(timeout=30)
 
