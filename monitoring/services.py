@@ -726,6 +726,17 @@ def visit_report_facts(visit: Visit) -> dict[str, Any]:
     }
 
 
+def visit_to_report(household: Household) -> Visit | None:
+    """The household's latest visit that found something (findings or new risks) and is in no
+    case: a report opened from the household page (申报监测对象) starts from it, as 据此申报 does."""
+    return (
+        Visit.objects.filter(household=household, case__isnull=True)
+        .exclude(findings="", new_risks=[])
+        .order_by("-visited_on", "-id")
+        .first()
+    )
+
+
 @transaction.atomic
 def case_create_from_visit(*, user: User, visit: Visit, **report: Any) -> MonitoringCase:
     """Report the household of a visit that found a risk, carrying the visit: it becomes the

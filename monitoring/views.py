@@ -394,6 +394,10 @@ def case_create(request):
         chosen = household_selectors.household_for(user, source.get("household"))
         if not households.filter(pk=chosen.pk).exists():
             raise PermissionDenied("只有本村的村干部或驻村工作队可以申报监测对象。")
+    if visit is None and chosen is not None and request.method != "POST":
+        # Reported from the household page after a visit that found something: the same as
+        # 据此申报 from that visit (DOMAIN.md §8: nothing the visit recorded is asked again).
+        visit = services.visit_to_report(chosen)
     term = request.GET.get("q", "").strip()
     if chosen is None and request.method != "POST":
         return render(
