@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from monitoring import services
-from monitoring.models import MonitoringCase, Visit
+from monitoring.models import MonitoringCase
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_no_visit_or_a_visit_already_in_a_case_leaves_the_form_as_before(world):
     assert 'name="visit"' not in page.content.decode()
 
 
-def test_a_visit_of_another_household_or_out_of_scope_is_refused(world):
+def test_a_visit_out_of_scope_is_not_found_and_a_visit_decides_the_household(world):
     visit = _visit(world)
     today = timezone.localdate()
     other = services.visit_create(
@@ -85,10 +85,11 @@ def test_a_visit_of_another_household_or_out_of_scope_is_refused(world):
     base = {"channel": "cadre_visit", "discovered_on": visit.visited_on.isoformat(), "reason": "x"}
     answer = client.post("/cases/new/", {**base, "household": world.household_a1.pk, "visit": other.pk})
     assert answer.status_code == 404 and not MonitoringCase.objects.exists()
+    # A visit of another household in scope reports that household (the visit decides).
     neighbour = f.make_household(world.village_a1, members=1)
-    a2 = services.visit_create(
+    theirs = services.visit_create(
         user=world.village_cadre, household=neighbour, visitors="赵", findings="病", visited_on=today
     )
-    answer = client.post("/cases/new/", {**base, "household": world.household_a1.pk, "visit": a2.pk})
-    assert answer.status_code == 200 and "走访记录不属于所选农户" in answer.content.decode()
-    assert not MonitoringCase.objects.exists() and Visit.objects.filter(case__isnull=False).count() == 0
+    answer = client.post("/cases/new/", {**base, "household": world.household_a1.pk, "visit": theirs.pk})
+    assert answer.status_code == 302
+    assert list(MonitoringCase.objects.values_list("household", flat=True)) == [neighbour.pk]
