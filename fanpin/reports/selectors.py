@@ -215,10 +215,6 @@ def scope_label(user: AnyUser) -> str:
     return "、".join(a.name for a in areas) or "—"
 
 
-def _counts(queryset: QuerySet[Any], field_name: str) -> dict[Any, int]:
-    return {row[field_name]: row["n"] for row in queryset.order_by().values(field_name).annotate(n=Count("pk"))}
-
-
 def _chart(
     chart_id: str,
     title: str,
@@ -258,11 +254,41 @@ def _scale_band() -> tuple[Decimal, Decimal]:
     return Decimal(str(settings.FANPIN_SCALE_USUAL_PERCENT)), Decimal(str(settings.FANPIN_SCALE_MAX_PERCENT))
 
 
-def secondary_risk_counts(queryset: QuerySet[MonitoringCase]) -> dict[str, int]:
-    """Cases per secondary risk type, in one query (secondary_risks is a JSON list of codes;
-    matched as monitoring.filters does, the same on SQLite and PostgreSQL)."""
-    aggregates = {code: Count("pk", filter=Q(secondary_risks__icontains=f'"{code}"')) for code, _ in RiskType.choices}
-    return dict(queryset.order_by().aggregate(**aggregates))
+@dataclass
+class CaseCounts:
+    """Counts of one scan of the cases: by state (all), and by category, primary and secondary
+    risk type and area (the cases under monitoring)."""
+
+    state: dict[str, int] = field(default_factory=dict)
+    category: dict[str, int] = field(default_factory=dict)
+    primary_risk: dict[str, int] = field(default_factory=dict)
+    secondary_risk: dict[str, int] = field(default_factory=dict)
+    area: dict[int, int] = field(default_factory=dict)
+
+
+def case_counts(cases: QuerySet[MonitoringCase], area_field: str) -> CaseCounts:
+    """One GROUP BY over (state, category, primary risk, area), with a conditional count per
+    secondary risk type: the groups (at most states × categories × risks × areas, whatever
+    the number of cases) are added up here into the dashboard's five distributions."""
+    secondary = {
+        f"secondary_{code}": Count("pk", filter=Q(secondary_risks__icontains=f'"{code}"'))
+        for code, _ in RiskType.choices
+    }
+    groups = (
+        cases.order_by().values("state", "category", "primary_risk", area_field).annotate(n=Count("pk"), **secondary)
+    )
+    out = CaseCounts()
+    for row in groups:
+        n = row["n"]
+        out.state[row["state"]] = out.state.get(row["state"], 0) + n
+        if row["state"] not in UNDER_MONITORING:
+            continue
+        out.category[row["category"]] = out.category.get(row["category"], 0) + n
+        out.primary_risk[row["primary_risk"]] = out.primary_risk.get(row["primary_risk"], 0) + n
+        out.area[row[area_field]] = out.area.get(row[area_field], 0) + n
+        for code, _ in RiskType.choices:
+            out.secondary_risk[code] = out.secondary_risk.get(code, 0) + row[f"secondary_{code}"]
+    return out
 
 
 def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
@@ -270,15 +296,18 @@ def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
     cases = monitoring_selectors.cases_visible_to(user)
     monitored = cases.filter(state__in=UNDER_MONITORING)
     stage = "under_monitoring"
+    if _county_wide(user):
+        area_field, level, param, area_title = "household__village__parent", Area.Level.TOWN, "town", "监测对象按乡镇"
+    else:
+        area_field, level, param, area_title = "household__village", Area.Level.VILLAGE, "village", "监测对象按村"
+    counts = case_counts(cases, area_field)
 
-    states = _chart(
-        "states", "监测对象按状态", "bar", _counts(cases, "state"), State.choices, lambda c: case_list_url(state=c)
-    )
+    states = _chart("states", "监测对象按状态", "bar", counts.state, State.choices, lambda c: case_list_url(state=c))
     categories = _chart(
         "categories",
         "监测对象按类别",
         "pie",
-        _counts(monitored, "category"),
+        counts.category,
         Category.choices,
         lambda c: case_list_url(stage=stage, category=c),
         note="已认定、尚未消除风险的监测对象",
@@ -287,7 +316,7 @@ def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
         "primary_risks",
         "主要风险类型",
         "bar",
-        _counts(monitored, "primary_risk"),
+        counts.primary_risk,
         RiskType.choices,
         lambda c: case_list_url(stage=stage, primary_risk=c),
         note="已认定、尚未消除风险的监测对象",
@@ -296,17 +325,13 @@ def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
         "secondary_risks",
         "次要风险类型",
         "bar",
-        secondary_risk_counts(monitored),
+        counts.secondary_risk,
         RiskType.choices,
         lambda c: case_list_url(stage=stage, secondary_risk=c),
         note="一户可有多项次要风险",
     )
 
-    if _county_wide(user):
-        area_field, level, param, area_title = "household__village__parent", Area.Level.TOWN, "town", "监测对象按乡镇"
-    else:
-        area_field, level, param, area_title = "household__village", Area.Level.VILLAGE, "village", "监测对象按村"
-    area_counts = _counts(monitored, area_field)
+    area_counts = counts.area
     areas_in_scope = household_selectors.areas_visible_to(user, level).only("pk", "name")
     areas = _chart(
         "areas",

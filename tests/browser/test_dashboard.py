@@ -74,6 +74,14 @@ def test_dashboard_draws_its_charts_on_a_phone_and_a_desktop(page, board, bad_re
         wide.goto("/dashboard/")
         _charts_drawn(wide)
         wide.screenshot(path=str(ARTIFACTS / "dashboard-desktop.png"), full_page=True)
+        # A bar of a chart opens its list: 监测帮扶中 (the 6th state) of the states chart.
+        box = wide.locator('[data-chart="states"]')
+        box.scroll_into_view_if_needed()
+        x, y = box.evaluate("el => echarts.getInstanceByDom(el).convertToPixel({seriesIndex: 0}, [5, 3])")
+        origin = box.bounding_box()
+        wide.mouse.click(origin["x"] + x, origin["y"] + y + 8)
+        wide.wait_for_url(re.compile(r"/cases/\?state=monitored$"))
+        expect(wide.locator("p.count")).to_contain_text("3 个监测对象")
     finally:
         desktop.close()
     assert errors == []
