@@ -171,6 +171,14 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
         "县级认定",
     ):
         expect(timeline.get_by_text(label, exact=True)).to_be_visible()
+    # Approved: the assistance work comes first on the page, 自然减少 is folded away (issue 13).
+    plan = page.locator("#plan-summary")
+    assert plan.bounding_box()["y"] < page.locator("#actions-title").bounding_box()["y"]
+    expect(page.locator(".rare-actions")).not_to_have_attribute("open", "")
+    expect(page.get_by_role("link", name="自然减少…")).to_be_hidden()
+    plan.get_by_role("link", name="制定帮扶计划").click()
+    expect(page.get_by_role("heading", name=re.compile(f"帮扶计划.*{number}"))).to_be_visible()
+    assert _fits_the_phone(page)
 
     # What the pages did is what the records say, every step by the role that took it.
     case = MonitoringCase.objects.get(household=w.household_a1)

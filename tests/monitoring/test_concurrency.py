@@ -18,7 +18,8 @@ from monitoring.models import CaseEvent, MonitoringCase, State
 from tests.monitoring.cases import COUNTY_APPROVAL, DISCOVERED, T_REVIEW, case_at
 
 on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks (select_for_update) need PostgreSQL; set DATABASE_URL"
+    connection.vendor != "postgresql",
+    reason="并发测试需要 PostgreSQL 的行锁（select_for_update）：设置 DATABASE_URL=postgres://…",
 )
 
 
