@@ -11,7 +11,7 @@ dates as dates and amounts as numbers; every text cell is written as text (never
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -225,9 +225,3 @@ def describe_filters(filters: dict[str, str]) -> str:
             shown = "是" if value == "true" else "否"
         parts.append(f"{label}：{shown}")
     return "；".join(parts)
-
-
-def ledger_rows(cases: QuerySet[MonitoringCase]) -> Iterator[list[object]]:
-    """The rows alone (for tests and other writers)."""
-    for case in selectors.ledger_cases(cases).iterator(chunk_size=CHUNK):
-        yield row(case)
