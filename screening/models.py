@@ -393,6 +393,14 @@ class RiskWarning(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="核实人", null=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.TextField("核实说明", blank=True)
+    # The tier when it was verified: it stops rising with age then (issue 10: verified warnings
+    # keep their tier).
+    verified_tier = models.CharField("核实时的预警等级", max_length=10, choices=Tier.choices, blank=True)
+    # Withdrawn: a re-upload replaced the period's rows and the warning's every finding was gone
+    # while it was still unverified (not a fifth state: the state stays as it was, the warning
+    # leaves the inbox and can no longer be verified; the evidence it had is kept in its events).
+    withdrawn_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    withdrawn_reason = models.TextField("撤销原因", blank=True)
     case = models.ForeignKey(
         "monitoring.MonitoringCase", verbose_name="监测对象", null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -428,8 +436,13 @@ class RiskWarning(models.Model):
         return f"{self.get_risk_type_display()} {self.period:%Y-%m} #{self.pk}"
 
     @property
-    def is_open(self) -> bool:
+    def is_open_state(self) -> bool:
         return self.state in (WarningState.NEW, WarningState.DISPATCHED)
+
+    @property
+    def is_open(self) -> bool:
+        """Waiting for verification: new or dispatched, and not withdrawn."""
+        return self.state in (WarningState.NEW, WarningState.DISPATCHED) and self.withdrawn_at is None
 
 
 class WarningEvent(models.Model):

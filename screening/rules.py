@@ -39,7 +39,16 @@ from django.db.models.functions import Cast
 from households.models import Area, Department, Household, IncomeRecord
 from monitoring.models import OPEN_STATES, MonitoringCase, MonitoringLine
 
-from .models import ALWAYS_DATE, RuralIncome, ScreeningRow, ScreeningRowQuerySet, Tier, WarningRisk, WarningSettings
+from .models import (
+    ALWAYS_DATE,
+    RiskWarning,
+    RuralIncome,
+    ScreeningRow,
+    ScreeningRowQuerySet,
+    Tier,
+    WarningRisk,
+    WarningSettings,
+)
 
 Kind = Department.Kind
 PLATFORM = "platform"
@@ -178,8 +187,11 @@ def medical_annual(ctx: Context) -> list[Hit]:
         .order_by("household_id", "member_id")
     )
     months = f"{ctx.period.year} 年 1–{ctx.period.month} 月" if ctx.period.month > 1 else f"{ctx.period.year} 年 1 月"
+    warned = _annual_already_warned(ctx)
     hits = []
     for p in people:
+        if f"medical_annual:{p['id_number']}" in warned:
+            continue
         total: Decimal = p["total"]
         figure = ""
         if base is not None:
@@ -207,6 +219,27 @@ def medical_annual(ctx: Context) -> list[Hit]:
                 )
             )
     return hits
+
+
+def _annual_already_warned(ctx: Context) -> set[str]:
+    """The people whose cumulative self-paid cost already raised a warning in an earlier month of
+    the year (one query). The annual total only grows through the year: the crossing is one
+    event, raised once per person and year in the month it happens, not again every later month
+    (one warning per household, risk type and period, and the period is that month). A warning
+    withdrawn because its rows were corrected away does not count."""
+    earlier = RiskWarning.objects.filter(
+        county=ctx.county,
+        risk_type=WarningRisk.ILLNESS,
+        period__gte=ctx.period.replace(month=1),
+        period__lt=ctx.period,
+        withdrawn_at__isnull=True,
+    ).values_list("evidence", flat=True)
+    return {
+        item["key"]
+        for evidence in earlier
+        for item in evidence
+        if str(item.get("key", "")).startswith("medical_annual:")
+    }
 
 
 def medical_stay(ctx: Context) -> list[Hit]:

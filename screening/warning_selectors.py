@@ -95,11 +95,30 @@ def with_tier(queryset: QuerySet[RiskWarning], today: datetime.date | None = Non
         whens += _bumps(Q(county_id=county_id), s.tier_escalate_days, today)
     whens += _bumps(~Q(county_id__in=list(settings)), DEFAULT_ESCALATE_DAYS, today)
     bump = Case(*whens, default=Value(0), output_field=IntegerField())
+    # A verified warning keeps the tier it had when verified (it stops rising with age).
+    rank = Case(
+        *(When(verified_tier=tier, then=Value(rank)) for tier, rank in TIER_RANK.items()),
+        default=Least(severity + bump, Value(3)),
+        output_field=IntegerField(),
+    )
     tier = Case(
         *(When(tier_rank=rank, then=Value(str(tier))) for rank, tier in RANK_TIER.items()),
         default=Value(str(Tier.YELLOW)),
     )
-    return queryset.annotate(tier_rank=Least(severity + bump, Value(3))).annotate(tier=tier)
+    return queryset.annotate(tier_rank=rank).annotate(tier=tier)
+
+
+def tier_now(pk: int) -> str:
+    """The warning's tier today (what verifying it freezes)."""
+    tiers = with_tier(RiskWarning.objects.filter(pk=pk)).values_list("tier", flat=True)  # type: ignore[misc]
+    return str(tiers.get())
+
+
+def active(queryset: QuerySet[RiskWarning]) -> QuerySet[RiskWarning]:
+    """Without the withdrawn warnings (their every finding gone from the data before anyone
+    verified them): they leave the inbox, the counts, the alerts and the figures; their page
+    stays reachable and says so."""
+    return queryset.filter(withdrawn_at__isnull=True)
 
 
 def _bumps(county: Q, days: int, today: datetime.date) -> list[When]:
@@ -125,7 +144,7 @@ def overdue_q(today: datetime.date | None = None) -> Q:
 def inbox(user: AnyUser, today: datetime.date | None = None) -> QuerySet[RiskWarning]:
     """Sorted by tier (red first), then age (oldest first)."""
     return (
-        with_tier(warnings_visible_to(user), today)
+        with_tier(active(warnings_visible_to(user)), today)
         .select_related("village", "town", "household", "case")
         .order_by("-tier_rank", "raised_on", "pk")  # type: ignore[misc]  # annotated by with_tier
     )
@@ -135,7 +154,7 @@ def open_count(user: AnyUser) -> int:
     """The navigation's count: open warnings the user can act on."""
     if not household_selectors.has_role(user, Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICER):
         return 0
-    visible = warnings_visible_to(user)
+    visible = active(warnings_visible_to(user))
     if household_selectors.has_role(user, Role.VILLAGE_CADRE) and not household_selectors.has_role(
         user, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICER
     ):
@@ -164,7 +183,7 @@ def alerts_visible_to(user: AnyUser) -> QuerySet[ScaleAlert]:
 def alert_warnings(alert: ScaleAlert) -> QuerySet[RiskWarning]:
     """The warnings behind a scale alert."""
     field = "village" if alert.area.level == Area.Level.VILLAGE else "town"
-    return RiskWarning.objects.filter(**{field: alert.area}, risk_type=alert.risk_type, period=alert.period)
+    return active(RiskWarning.objects.filter(**{field: alert.area}, risk_type=alert.risk_type, period=alert.period))
 
 
 def rule_quality(user: AnyUser) -> list[dict[str, Any]]:
@@ -177,7 +196,8 @@ def rule_quality(user: AnyUser) -> list[dict[str, Any]]:
         else RiskWarning.objects.filter(county__in=counties)
     )
     rows = (
-        queryset.values("county__name", "rule")
+        active(queryset)
+        .values("county__name", "rule")
         .annotate(
             total=Count("pk"),
             included=Count("pk", filter=Q(state=WarningState.INCLUDED)),
@@ -211,9 +231,11 @@ def upload_outcomes(upload: ScreeningUpload) -> dict[str, int]:
             if upload.pk in w.uploads
         ]
         rows = RiskWarning.objects.filter(pk__in=ids)
-    found = dict(rows.order_by().values_list("state").annotate(n=Count("pk")))
+    withdrawn = rows.filter(withdrawn_at__isnull=False).count()
+    found = dict(active(rows).order_by().values_list("state").annotate(n=Count("pk")))
     return {
         "warnings": sum(found.values()),
+        "withdrawn": withdrawn,
         "open": found.get(WarningState.NEW, 0) + found.get(WarningState.DISPATCHED, 0),
         "included": found.get(WarningState.INCLUDED, 0),
         "excluded": found.get(WarningState.EXCLUDED, 0),

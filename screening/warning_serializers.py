@@ -40,7 +40,8 @@ class WarningDetailSerializer(WarningSerializer):
     evidence = serializers.JSONField(read_only=True, help_text="证据：每条含规则、数据和原始行")
 
     class Meta(WarningSerializer.Meta):
-        fields = [*WarningSerializer.Meta.fields, "evidence", "id_number", "person_name"]
+        fields = [*WarningSerializer.Meta.fields, "evidence", "id_number", "person_name", "withdrawn_at",
+                  "withdrawn_reason"]  # fmt: skip
         read_only_fields = fields
 
 

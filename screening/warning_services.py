@@ -42,7 +42,7 @@ from .models import (
     WarningState,
 )
 from .rules import PLATFORM, Context, Hit, Rule, rules_for, warning_settings_on
-from .warning_selectors import warning_for_update
+from .warning_selectors import tier_now, warning_for_update
 
 MAX_FIGURES = 3
 
@@ -56,11 +56,13 @@ class RunResult:
     created: int = 0
     merged: int = 0
     unchanged: int = 0
+    withdrawn: int = 0  # unverified warnings whose every finding the data no longer shows
 
     def add(self, other: RunResult) -> None:
         self.created += other.created
         self.merged += other.merged
         self.unchanged += other.unchanged
+        self.withdrawn += other.withdrawn
 
 
 # --- running the rules -----------------------------------------------------------------------
@@ -141,10 +143,58 @@ def _merge(warning: RiskWarning, rule: Rule, hits: list[Hit]) -> str:
     return "new" if _without_refs(warning.evidence) != _without_refs(before) else "refs"
 
 
+WITHDRAWN_REASON = "部门重新报送的数据中已没有该预警的依据，预警自动撤销"
+OPEN_STATES_OF_WARNINGS = (WarningState.NEW, WarningState.DISPATCHED)
+
+
+def withdraw_stale(rule: Rule, ctx: Context, hits: list[Hit]) -> int:
+    """A rule's run over a period is complete (every current row of the period): findings of the
+    rule in the period's unverified warnings that the run no longer makes are gone from the data
+    (a re-upload replaced the period's rows and dropped the person, or corrected the figure).
+    They are removed from the evidence, recorded in an event; a warning left with no finding is
+    withdrawn (`withdrawn_at`, out of the inbox, no longer verifiable). Verified warnings stay as
+    they were. Returns the number withdrawn."""
+    keys = {hit.key for hit in hits}
+    candidates = RiskWarning.objects.filter(
+        county=ctx.county, period=ctx.period, risk_type=rule.risk_type, state__in=OPEN_STATES_OF_WARNINGS,
+        withdrawn_at__isnull=True,
+    ).select_for_update()  # fmt: skip
+    now = timezone.now()
+    withdrawn = 0
+    changed: list[RiskWarning] = []
+    events: list[WarningEvent] = []
+    for warning in candidates:
+        gone = [item for item in warning.evidence if item["rule"] == rule.code and item["key"] not in keys]
+        if not gone:
+            continue
+        warning.evidence = [item for item in warning.evidence if item not in gone]
+        removed = {"rule": rule.code, "removed": gone}
+        if warning.evidence:
+            warning.figure = _figure(warning.evidence)
+            top = max(warning.evidence, key=lambda item: TIER_RANK[item["severity"]])
+            warning.severity, warning.rule = top["severity"], top["rule"]
+            events.append(WarningEvent(warning=warning, action="evidence_removed", label=f"规则“{rule.label}”的依据已不在部门数据中",
+                                       comment="；".join(item["figure"] for item in gone), payload=removed))  # fmt: skip
+        else:
+            warning.withdrawn_at, warning.withdrawn_reason = now, WITHDRAWN_REASON
+            withdrawn += 1
+            events.append(WarningEvent(warning=warning, action="withdrawn", label="预警撤销",
+                                       comment=f"{WITHDRAWN_REASON}（原依据：{warning.figure}）", payload=removed))  # fmt: skip
+        changed.append(warning)
+    RiskWarning.objects.bulk_update(
+        changed, ["evidence", "figure", "severity", "rule", "withdrawn_at", "withdrawn_reason", "updated_at"]
+    )
+    WarningEvent.objects.bulk_create(events)
+    return withdrawn
+
+
 def record_hits(rule: Rule, ctx: Context, hits: list[Hit]) -> RunResult:
     """Keep the rule's hits as warnings of `ctx.period`: one per household (or person) and
-    risk type; a few queries per rule, whatever the number of hits."""
+    risk type; a few queries per rule, whatever the number of hits. The run is complete for the
+    period, so what it no longer finds is withdrawn from unverified warnings (`withdraw_stale`)."""
     result = RunResult()
+    with transaction.atomic():
+        result.withdrawn = withdraw_stale(rule, ctx, hits)
     if not hits:
         return result
     grouped: dict[tuple[int | None, str], list[Hit]] = defaultdict(list)
@@ -198,6 +248,11 @@ def record_hits(rule: Rule, ctx: Context, hits: list[Hit]) -> RunResult:
                     events.append(WarningEvent(warning=warning, action="dispatched", label="自动下发到村"))
                 continue
             merged = _merge(warning, rule, grouped[key])
+            if merged and warning.withdrawn_at is not None and warning.is_open_state:
+                # Back in the data (the department corrected its file again): the warning returns.
+                warning.withdrawn_at, warning.withdrawn_reason = None, ""
+                events.append(WarningEvent(warning=warning, action="reinstated", label="依据重新出现在部门数据中，预警恢复",
+                                           comment=warning.figure, payload={"rule": rule.code}))  # fmt: skip
             if merged:
                 changed.append(warning)
             if merged == "new":
@@ -208,7 +263,10 @@ def record_hits(rule: Rule, ctx: Context, hits: list[Hit]) -> RunResult:
                 )  # fmt: skip
             else:
                 result.unchanged += 1
-        RiskWarning.objects.bulk_update(changed, ["evidence", "figure", "severity", "rule", "uploads", "updated_at"])
+        RiskWarning.objects.bulk_update(
+            changed,
+            ["evidence", "figure", "severity", "rule", "uploads", "withdrawn_at", "withdrawn_reason", "updated_at"],
+        )
         WarningEvent.objects.bulk_create(events)
     return result
 
@@ -221,9 +279,9 @@ def scale_alerts_check(*, county: Area, period: datetime.date) -> list[ScaleAler
     there pass the county's count or share of households (one query per level)."""
     s = warning_settings_on(county, period)
     raised = []
-    warnings = RiskWarning.objects.filter(county=county, period=period, household__isnull=False).exclude(
-        risk_type=WarningRisk.REGISTRATION
-    )
+    warnings = RiskWarning.objects.filter(
+        county=county, period=period, household__isnull=False, withdrawn_at__isnull=True
+    ).exclude(risk_type=WarningRisk.REGISTRATION)
     for level, field in ((Area.Level.VILLAGE, "village_id"), (Area.Level.TOWN, "town_id")):
         counts = warnings.values(field, "risk_type").annotate(n=Count("household_id", distinct=True))
         sizes = dict(
@@ -275,6 +333,8 @@ def warning_dispatch(*, user: AnyUser, warning_id: object) -> RiskWarning:
     warning = warning_for_update(user, warning_id)
     if not _roles_over(user, warning, (Role.TOWN_OFFICIAL, Role.COUNTY_OFFICER)):
         raise PermissionDenied("只有乡镇或县级干部可以下发预警。")
+    if warning.withdrawn_at is not None:
+        raise Conflict("该预警已撤销：部门重新报送的数据中已没有它的依据。")
     if warning.state != WarningState.NEW:
         raise Conflict("该预警已下发或已核实。")
     if warning.village_id is None:
@@ -323,6 +383,8 @@ def warning_verify(*, user: AnyUser, warning_id: object, decision: str, reason: 
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "请填写核实情况或排除理由。"})
+    if warning.withdrawn_at is not None:
+        raise Conflict("该预警已撤销：部门重新报送的数据中已没有它的依据。")
     if not warning.is_open:
         raise Conflict("该预警已核实，不能重复提交。")
     role = _check_verifier(user, warning)
@@ -337,6 +399,8 @@ def warning_verify(*, user: AnyUser, warning_id: object, decision: str, reason: 
         return warning
     if decision == WarningState.INCLUDED and warning.household_id is not None:
         warning.case = _include(user, warning, reason)
+    # The tier it had when verified: it no longer rises with age.
+    warning.verified_tier = tier_now(warning.pk)
     warning.state = decision
     warning.reason = reason
     warning.verified_at = timezone.now()

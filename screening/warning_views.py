@@ -37,7 +37,7 @@ def inbox(request):
     context = {
         "filter": filtered,
         "page": page,
-        "counts": selectors.counts(selectors.with_tier(selectors.warnings_visible_to(user))),
+        "counts": selectors.counts(selectors.with_tier(selectors.active(selectors.warnings_visible_to(user)))),
         "towns": household_selectors.areas_visible_to(user, Area.Level.TOWN),
         "villages": household_selectors.areas_visible_to(user, Area.Level.VILLAGE),
         "is_county": household_selectors.has_role(user, Role.COUNTY_OFFICER),

@@ -34,7 +34,10 @@ def test_medical_uploads_and_the_village_includes_the_warning_into_a_new_case(pa
     expect(page.locator("#upload-outcomes")).to_contain_text("生成预警")
     expect(page.locator("#upload-outcomes")).to_contain_text("1 条")
     assert world.household_a1.number not in page.content()
-    page.get_by_role("button", name="退出登录").click()
+    logout = page.get_by_role("button", name="退出登录")
+    logout.click()
+    expect(logout).to_have_count(0)  # the sign-out's navigation is over before the next login
+    page.wait_for_load_state("networkidle")
 
     login(page, "village")
     # On a phone 预警 is in the 更多 menu; the count shows on 更多 and in the menu.

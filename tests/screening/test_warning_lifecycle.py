@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from rest_framework.test import APIClient
 
+from households.models import Role
 from monitoring.models import CaseEvent, MonitoringCase
 from screening import warning_selectors, warning_services
 from screening.models import RiskWarning, WarningSettings, WarningState
@@ -149,7 +150,7 @@ def test_the_county_officer_sees_but_does_not_verify_a_household_warning(world):
 
 def test_scoping_of_the_list_for_every_role(world):
     a1 = housing_warning(world)
-    b1 = housing_warning(world, world.household_b1)
+    b1 = housing_warning(world, world.household_b1, period="2026-02")  # a file replaces its month's rows
     other_dept = f.make_department(world.other_county, "housing")
     assert other_dept
 
@@ -162,6 +163,12 @@ def test_scoping_of_the_list_for_every_role(world):
     assert ids(world.village_cadre_b) == {b1.pk}
     assert ids(world.department_staff) == set()
     assert ids(world.admin) == {a1.pk, b1.pk}
+    other_officer = f.user_with_role("other_county", Role.COUNTY_OFFICER, area=world.other_county)
+    assert ids(other_officer) == set() and ids(world.nobody) == set()
+    for outsider in (other_officer, world.nobody, world.department_staff, world.village_cadre_b):
+        assert api(outsider).get(f"/api/warnings/{a1.pk}/").status_code == 404
+    assert api(world.village_cadre).get(f"/api/warnings/{b1.pk}/").status_code == 404
+    assert APIClient().get("/api/warnings/").status_code == 401
 
 
 def test_the_detail_has_the_contract_fields(world):
@@ -241,8 +248,8 @@ def test_a_missing_reason_changes_nothing(world):
 
 
 def test_the_list_query_count_does_not_grow_with_warnings(world, django_assert_max_num_queries):
-    for household in (world.household_a1, world.household_a2, world.household_b1):
-        upload(world, "housing", [{"member": head(household), "grade": "C"}])
+    households = (world.household_a1, world.household_a2, world.household_b1)
+    upload(world, "housing", [{"member": head(household), "grade": "C"} for household in households])
     client = api(world.county_officer)
     with django_assert_max_num_queries(8):
         assert client.get("/api/warnings/").json()["count"] == 3
