@@ -28,7 +28,7 @@ from assistance.models import Measure
 from households.models import Member
 from monitoring.county_settings import CountySettings
 from monitoring.declarations.services import declaration_submit
-from monitoring.models import Objection, State
+from monitoring.models import Objection, State, Visit
 from screening.models import RiskWarning
 from tests import factories as f
 from tests.monitoring.cases import CST, add_users, case_at
@@ -59,6 +59,7 @@ SYSTEM = {
         "upload_fail",
         "upload_run_inline",
         "uploads_sweep",
+        "settle_duplicates",
         # Pure checks of a period text and of a file's content; and the department row lock
         # upload_create and the command take after check_upload_department.
         "parse_period",
@@ -73,6 +74,7 @@ SYSTEM = {
         "unmet_conditions",
         "county_settings_check",
         "withdrawn_case_to_resume",
+        "visit_report_facts",  # the facts a report made from a visit starts from (the report is checked)
     },
     "monitoring.rejections": {"rejected_from", "notification_due", "current_notification", "overdue_notifications_q"},
     # The public self-declaration (no login by design: rate-limited per address and ID number).
@@ -85,6 +87,7 @@ READS = {
     "monitoring.services": {"actions_for", "available_transitions"},
     "monitoring.rejections": {"may_notify", "may_request_recheck", "overdue_notifications"},
     "assistance.services": {"may_plan", "may_update"},
+    "screening.asset_services": {"may_record"},
     # The earlier sync of an offline entry, for the user who repeats it (another user's key is a 400).
     "monitoring.declarations.services": {"declaration_repeated"},
 }
@@ -155,6 +158,10 @@ def w(world):
     )
     upload(world, "housing", [{"member": head(world.household_a1), "grade": "D"}])
     world.warning = RiskWarning.objects.get(household=world.household_a1, risk_type="housing")
+    world.case_county = case_at(world, State.COUNTY_REVIEW, household=f.make_household(world.village_a1, members=1))
+    world.visit = Visit.objects.create(
+        household=f.make_household(world.village_a1, members=1), visited_on=TODAY, recorded_by=world.village_cadre
+    )
     world.member = Member.objects.filter(household=world.household_a1).first()
     world.settings = CountySettings(county=world.county, effective_from=datetime.date(2030, 1, 1))
     world.declaration = declaration_submit(
@@ -201,6 +208,12 @@ ACTIONS = {
         "channel": "cadre_visit",
         "discovered_on": TODAY,
         "reason": "大病",
+    },
+    "monitoring.services.case_create_from_visit": lambda w: {"visit": w.visit},
+    "screening.asset_services.asset_comparison_record": lambda w: {
+        "case_id": w.case_county.pk,
+        "result": "no_lists",
+        "note": "未收到",
     },
     "monitoring.services.case_event_record": lambda w: {"case_id": w.case.pk, "action": "note", "label": "记录"},
     "monitoring.services.case_import_historical": lambda w: {
