@@ -75,6 +75,7 @@ SYSTEM = {
         "county_settings_check",
         "withdrawn_case_to_resume",
         "visit_report_facts",  # the facts a report made from a visit starts from (the report is checked)
+        "visit_to_report",  # the household's latest unreported visit, for a report the caller checks
     },
     "monitoring.rejections": {"rejected_from", "notification_due", "current_notification", "overdue_notifications_q"},
     # The public self-declaration (no login by design: rate-limited per address and ID number).
