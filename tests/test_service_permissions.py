@@ -66,7 +66,13 @@ SYSTEM = {
         "check_file",
         "check_upload_create",
     },
-    "screening.warning_services": {"run_upload_rules", "run_platform_rules", "record_hits", "scale_alerts_check"},
+    "screening.warning_services": {
+        "run_upload_rules",
+        "run_platform_rules",
+        "record_hits",
+        "scale_alerts_check",
+        "withdraw_stale",
+    },
     # Pure computations and predicates over objects the caller already read in scope.
     "households.services": {"active_size", "income_record_initial", "findings_after_entry"},
     "monitoring.services": {
