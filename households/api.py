@@ -23,7 +23,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from . import selectors, services
+from . import paging, selectors, services
 from .filters import HouseholdFilter, IdFilter, StrictBooleanFilter
 from .models import IncomeRecord, Member
 from .serializers import (
@@ -89,7 +89,8 @@ class HouseholdViewSet(
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = HouseholdFilter
     ordering_fields = ["number", "size", "latest_per_capita_income", "updated_at"]
-    ordering = ["number"]
+    ordering = list(selectors.HOUSEHOLD_ORDER)
+    pagination_class = paging.TwoStepPagination
 
     def get_queryset(self):
         qs = selectors.annotate_households(selectors.households_visible_to(self.request.user))

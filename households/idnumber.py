@@ -53,6 +53,7 @@ PROVINCES = {
     "83",
     "91",
 }
+LENGTH = 18
 EARLIEST_BIRTH = datetime.date(1890, 1, 1)
 
 
@@ -87,7 +88,7 @@ def parse(value, today=None):
     number = normalize(value)
     if not number:
         raise ValidationError("身份证号不能为空。", code="required")
-    if len(number) != 18:
+    if len(number) != LENGTH:
         raise ValidationError("身份证号应为 18 位，当前为 %(n)s 位。", code="length", params={"n": len(number)})
     if not SHAPE.match(number):
         raise ValidationError("身份证号只能由数字组成，最后一位可以是 X。", code="characters")

@@ -122,11 +122,45 @@ def area_scope_q(user: AnyUser, field: str = "village", roles: Iterable[str] = A
     return q
 
 
+def scope_village_ids(user: AnyUser) -> list[int] | None:
+    """Ids of the areas (villages, and the towns and county above them) in the user's scope, loaded once per request object (None:
+    an administrator, every village). The registry's queries filter `village_id IN (…)` on
+    this list: PostgreSQL then reads the (village, number) index one village after another
+    and stops at the page's end, so a county's pages cost the same whether the database holds
+    one county or a hundred (a join to the area's path let it scan every household)."""
+    if is_admin(user):
+        return None
+    roles = user_roles(user)
+    # Keyed on the role list: whoever reloads the roles (_fanpin_roles = None) reloads this too.
+    cached: tuple[list[RoleAssignment], list[int]] | None = getattr(user, "_fanpin_village_ids", None)
+    if cached is None or cached[0] is not roles:
+        areas = scope_areas(user)
+        ids: list[int] = [area.pk for area in areas]
+        if any(area.level != Area.Level.VILLAGE for area in areas):  # a village has nothing under it
+            q = Q(pk__in=[])
+            for area in areas:
+                q |= Q(path__startswith=area.path)
+            ids = list(Area.objects.filter(q).order_by("pk").values_list("pk", flat=True))
+        cached = (roles, ids)
+        user.__dict__["_fanpin_village_ids"] = cached  # a cache on the request's user object, not a field
+    return cached[1]
+
+
+# The registry's list order: village by village (the scope's areas in id order), by number
+# within a village. It is the (village, number) index's own order, so a page is read from the
+# index and stops at its end; household numbers begin with the village's code, so within a
+# county it is nearly the order of the numbers.
+HOUSEHOLD_ORDER = ("village_id", "number")
+
+
 def households_visible_to(user: AnyUser) -> QuerySet[Household]:
     """The one scoping rule for the registry."""
     if not user.is_authenticated:
         return Household.objects.none()
-    return Household.objects.filter(area_scope_q(user))
+    villages = scope_village_ids(user)
+    if villages is None:
+        return Household.objects.all()
+    return Household.objects.filter(village_id__in=villages)
 
 
 def members_visible_to(user: AnyUser) -> QuerySet[Member]:
@@ -276,18 +310,38 @@ def special_groups_of(household: Household) -> list[str]:
     return labels
 
 
-def household_search_q(term: str | None) -> Q | Combinable:
-    """Search by household number, a member's name, or (part of) an ID number."""
+# Below this many characters a trigram index has nothing to look up (pg_trgm finds no
+# trigram in "%张伟%"): shorter terms match names and numbers from their start instead, which
+# a b-tree index answers.
+SEARCH_SUBSTRING_MIN = 3
+
+
+def household_search_q(term: str | None) -> Q:
+    """Search by household number, a member's name, or (part of) an ID number.
+
+    A term of three characters or more matches anywhere in a number, name or ID number (on
+    PostgreSQL through the trigram indexes of migration 0008); a shorter one matches from the
+    start (a surname, a two-character name). Written as `id IN (… UNION …)` of three indexed
+    lookups: an OR of a household condition and a member subquery can only be answered by
+    checking every household in scope."""
     from . import idnumber
 
     term = (term or "").strip()
     if not term:
         return Q()
     normalized = idnumber.normalize(term)
-    members = Member.objects.filter(household=OuterRef("pk")).filter(
-        Q(name__icontains=term) | Q(id_number__icontains=normalized)
-    )
-    return Q(number__icontains=term) | Exists(members)
+    lookup = "icontains" if len(term) >= SEARCH_SUBSTRING_MIN else "istartswith"
+    members = Member.objects.order_by()
+    by_name = members.filter(**{f"name__{lookup}": term}).values("household_id")
+    by_number = Household.objects.order_by().filter(**{f"number__{lookup}": term}).values("pk")
+    matches = by_name.union(by_number)
+    if len(normalized) == idnumber.LENGTH:
+        # A whole ID number: the unique index finds it.
+        matches = matches.union(members.filter(id_number=normalized).values("household_id"))
+    elif normalized:
+        id_lookup = "icontains" if len(normalized) >= SEARCH_SUBSTRING_MIN else "istartswith"
+        matches = matches.union(members.filter(**{f"id_number__{id_lookup}": normalized}).values("household_id"))
+    return Q(pk__in=matches)
 
 
 def ordered_members(household: Household) -> list[Member]:

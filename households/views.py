@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from . import idnumber, listing, quality, selectors, services
+from . import idnumber, listing, paging, quality, selectors, services
 from .filters import HouseholdFilter
 from .forms import HouseholdForm, IncomeForm, MemberForm, add_service_errors, member_service_data
 from .models import IncomeRecord, Member
@@ -27,9 +27,12 @@ PAGE_SIZE = 20
 # column (head, size, income) would compute it for every one of them.
 HOUSEHOLD_COLUMNS = {
     "number": ("number",),
-    "village": ("village__path",),
+    # The scope's villages in id order (selectors.HOUSEHOLD_ORDER): a sort the (village, number)
+    # index answers, where the village's path would be a join and a sort of the whole scope.
+    "village": selectors.HOUSEHOLD_ORDER,
     "type": ("household_type",),
 }
+DEFAULT_SORT = "village"
 QUALITY_PAGE_SIZE = 50
 
 
@@ -53,8 +56,11 @@ def household_list(request):
     household_filter = HouseholdFilter(request.GET, queryset=scoped, request=request)
     # django-filter labels the empty choice of a yes/no filter "未知"; here it means "any".
     household_filter.form.fields["relocated"].widget.choices = [("unknown", "全部"), ("true", "是"), ("false", "否")]
-    order = listing.sorting(request, HOUSEHOLD_COLUMNS, "number")
-    page = Paginator(household_filter.qs.order_by(*order.order_by), PAGE_SIZE).get_page(request.GET.get("page"))
+    # By default village by village, by number within a village: the (village, number) index's
+    # order, which a page reads from the scope's first village on and stops at its end.
+    order = listing.sorting(request, HOUSEHOLD_COLUMNS, DEFAULT_SORT)
+    ordered = household_filter.qs.order_by(*order.order_by)
+    page = paging.TwoStepPaginator(ordered, PAGE_SIZE, rows=scoped).get_page(request.GET.get("page"))
     for household in page.object_list:
         household.masked_head_id = idnumber.mask(household.head_id_number)
         household.special_groups = selectors.special_groups_of(household)
