@@ -274,7 +274,7 @@ def test_list_keeps_a_constant_number_of_queries(login, world, django_assert_max
         household = f.make_household(world.village_a1, members=3)
         f.make_income(household, year=2025, wage_income=1000 + index)
     client = login(world.village_cadre)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("households:list"), {"page": 2 if count > 20 else 1})
     assert response.status_code == 200
 
