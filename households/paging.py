@@ -42,11 +42,11 @@ class TwoStepPaginator(Paginator):
     def page(self, number: Any) -> Page[Any]:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        queryset = self.object_list
-        ids = list(queryset.values_list("pk", flat=True)[bottom : bottom + self.per_page])  # type: ignore[attr-defined]
+        queryset: Any = self.object_list
+        ids = list(queryset.values_list("pk", flat=True)[bottom : bottom + self.per_page])
         source = self.rows if self.rows is not None else queryset
         rows = source.order_by().filter(pk__in=ids) if ids else []
-        return self._get_page(_in_order(ids, rows), number, self)
+        return Page(_in_order(ids, rows), number, self)
 
 
 class TwoStepPagination(pagination.PageNumberPagination):
