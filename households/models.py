@@ -265,7 +265,7 @@ class Household(TextCheckedModel):
         ordering = ["number"]
         # Leads with the area (the registry's queries filter village_id IN the scope's areas);
         # the id included so a page of ids is read from the index alone. The trigram indexes
-        # for search are PostgreSQL's only: migration 0008.
+        # for search are PostgreSQL's only: migration 0009.
         indexes = [models.Index(fields=["village", "number"], include=["id"], name="household_village_number")]
 
     def __str__(self):

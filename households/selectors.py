@@ -320,7 +320,7 @@ def household_search_q(term: str | None) -> Q:
     """Search by household number, a member's name, or (part of) an ID number.
 
     A term of three characters or more matches anywhere in a number, name or ID number (on
-    PostgreSQL through the trigram indexes of migration 0008); a shorter one matches from the
+    PostgreSQL through the trigram indexes of migration 0009); a shorter one matches from the
     start (a surname, a two-character name). Written as `id IN (… UNION …)` of three indexed
     lookups: an OR of a household condition and a member subquery can only be answered by
     checking every household in scope."""

@@ -35,7 +35,7 @@ def remove_trigram_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("households", "0007_import_job_attempts"),
+        ("households", "0008_asset_department_kinds"),
     ]
 
     operations = [
