@@ -267,7 +267,7 @@ def test_a_household_from_registration_on_a_phone_to_a_determined_case_with_meas
     assert Objection.objects.get(case=case).status == Objection.Status.DISMISSED
     actors = [(e.action, e.actor.username) for e in CaseEvent.objects.filter(case=case).order_by("pk")]
     assert actors[:9] == [
-        ("report", "village"),
+        ("visit", "village"),  # reported from the visit (据此申报): the case starts from it
         ("start_appraisal", "village"),
         ("publish_notice", "village"),
         ("objection_recorded", "village"),
