@@ -108,7 +108,7 @@ class AssetListSerializer(serializers.Serializer):
     upload = serializers.IntegerField()
 
 
-class FindingSerializer(serializers.Serializer):
+class AssetFindingSerializer(serializers.Serializer):
     key = serializers.CharField()
     department = serializers.CharField()
     department_label = serializers.CharField()
@@ -134,7 +134,7 @@ class ComparisonSerializer(serializers.ModelSerializer):
 
 class AssetFindingsSerializer(serializers.Serializer):
     case = serializers.IntegerField()
-    findings = FindingSerializer(many=True)
+    findings = AssetFindingSerializer(many=True)
     lists = AssetListSerializer(many=True, help_text="已收到的比对数据（各部门最新一期）")
     comparison = ComparisonSerializer(allow_null=True, help_text="最近一次记录的比对结果")
     history = ComparisonSerializer(many=True)

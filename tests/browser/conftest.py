@@ -105,3 +105,14 @@ def login(page, username, password=PASSWORD):
     page.wait_for_load_state()
     if "/accounts/login/" in page.url:
         raise AssertionError(f"{username} 登录失败：{page.locator('body').inner_text()[:300]}")
+
+
+def logout(page):
+    """Sign out with the page's button and wait until its navigation is over (the button first
+    empties the service worker's kept pages, then posts): a login started earlier aborts it."""
+    from playwright.sync_api import expect
+
+    button = page.get_by_role("button", name="退出登录")
+    button.click()
+    expect(button).to_have_count(0)
+    page.wait_for_load_state("networkidle")

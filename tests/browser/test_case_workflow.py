@@ -16,14 +16,9 @@ from playwright.sync_api import expect
 
 from monitoring.models import CaseEvent, MonitoringCase, Objection, State
 from tests import factories as f
-from tests.browser.conftest import login
+from tests.browser.conftest import login, logout
 
 pytestmark = pytest.mark.browser
-
-
-def _logout(page):
-    page.get_by_role("button", name="退出登录").click()
-    page.wait_for_load_state()
 
 
 def _open_case_from_inbox(page, number):
@@ -125,7 +120,7 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     _take_step(page, "公示结束，报乡镇审核")
     _submit_step(page, "公示结束，报乡镇审核")
     expect(page.locator(".page-head .state")).to_have_text("乡镇审核")
-    _logout(page)
+    logout(page)
 
     # --- town official: review ----------------------------------------------------------------
     login(page, "town")
@@ -134,13 +129,13 @@ def test_a_case_goes_from_report_to_county_determination_with_an_objection_on_a_
     page.get_by_label("审核意见").fill("经核查，情况属实，同意上报县级审批。")
     _submit_step(page, "乡镇审核通过")
     expect(page.locator(".page-head .state")).to_have_text("县级审批")
-    _logout(page)
+    logout(page)
 
     # --- county officer: determination --------------------------------------------------------
     login(page, "county")
     _open_case_from_inbox(page, number)
     # The determination waits for the asset cross-check's result (信息比对), recorded on the page.
-    actions = page.get_by_role("region", name="办理")
+    actions = page.get_by_role("region", name="下一步")
     expect(actions.get_by_text(re.compile("尚未记录信息比对结果"))).to_be_visible()
     expect(actions.get_by_role("link", name="县级认定", exact=True)).to_have_count(0)
     check = page.get_by_role("region", name=re.compile("信息比对"))

@@ -21,7 +21,7 @@ from households.models import Household, Member
 from monitoring.models import CaseEvent, MonitoringCase, MonitoringLine, Objection, State
 from screening.models import RiskWarning, RuralIncome
 from tests import factories as f
-from tests.browser.conftest import ARTIFACTS, login
+from tests.browser.conftest import ARTIFACTS, login, logout
 from tests.monitoring.cases import CST, add_users
 from tests.screening.helpers import csv_bytes, medical_row
 
@@ -51,11 +51,8 @@ class Journey:
         assert self.errors == [] and self.bad_responses == [], self.errors + self.bad_responses
 
     def as_user(self, username):
-        logout = self.page.get_by_role("button", name="退出登录")
-        if logout.count():
-            logout.click()
-            expect(logout).to_have_count(0)  # the sign-out's navigation is over
-            self.page.wait_for_load_state("networkidle")
+        if self.page.get_by_role("button", name="退出登录").count():
+            logout(self.page)
         login(self.page, username)
 
     def fits_the_phone(self):

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from households.models import Household
 from monitoring.models import MonitoringCase
 from screening.models import RiskWarning, RuralIncome
-from tests.browser.conftest import login
+from tests.browser.conftest import login, logout
 from tests.screening.helpers import csv_bytes, medical_row
 
 pytestmark = pytest.mark.browser
@@ -34,10 +34,7 @@ def test_medical_uploads_and_the_village_includes_the_warning_into_a_new_case(pa
     expect(page.locator("#upload-outcomes")).to_contain_text("生成预警")
     expect(page.locator("#upload-outcomes")).to_contain_text("1 条")
     assert world.household_a1.number not in page.content()
-    logout = page.get_by_role("button", name="退出登录")
-    logout.click()
-    expect(logout).to_have_count(0)  # the sign-out's navigation is over before the next login
-    page.wait_for_load_state("networkidle")
+    logout(page)
 
     login(page, "village")
     # On a phone 预警 is in the 更多 menu; the count shows on 更多 and in the menu.
