@@ -11,10 +11,10 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from households import selectors as household_selectors
-from households.models import Area, Department
+from households.models import Department
 from monitoring import selectors as monitoring_selectors
 from monitoring.away import household_lives_away
-from monitoring.county_settings import SettingsHistory
+from monitoring.county_settings import SettingsHistory, counties
 from monitoring.models import ELIMINATION_STATES, MonitoringCase, State
 
 from . import rules
@@ -139,7 +139,7 @@ def overdue_plans_q(today: datetime.date | None = None) -> Q:
     today = today or timezone.localdate()
     history = SettingsHistory()
     due = Q(pk__in=[])
-    for county in Area.objects.filter(level=Area.Level.COUNTY):
+    for county in counties():
         until = None
         for version in history.versions(county):  # newest first
             cutoff = today - datetime.timedelta(days=version.plan_due_days)

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "fanpin.middleware.RequestGuardMiddleware",
+    # A GET reads the county settings once for all its panels and lists (monitoring.county_settings).
+    "monitoring.county_settings.SettingsReadOnce",
     "fanpin.middleware.PrivateResponseMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 from households.models import Household, Member
 
 from .checklist import Criterion, elimination_checklist
-from .county_settings import county_settings_on, monitoring_lines
+from .county_settings import county_settings_on, monitoring_lines, read_once
 
 # A case is a monitoring.models.MonitoringCase, not imported, not even for type checking: the models
 # import this module for their transitions' conditions, and the app's modules import each
@@ -205,7 +205,15 @@ def determination_problems(case: Case) -> list[str]:
     checklist names its criteria): screening's asset cross-check (信息比对) plugs in here, so the
     workflow imports nothing from it. The neutral default is no check (an empty list)."""
     paths = tuple(getattr(settings, "FANPIN_DETERMINATION_CHECKS", ()))
-    return [problem for check in _determination_checks(paths) for problem in check(case)]
+    if case.pk is None:
+        return [problem for check in _determination_checks(paths) for problem in check(case)]
+    # A page asks twice (the condition, then its explanation) and its sections once more.
+    return list(
+        read_once(
+            ("determination_problems", case.pk),
+            lambda: [problem for check in _determination_checks(paths) for problem in check(case)],
+        )
+    )
 
 
 @condition(lambda case: " ".join(determination_problems(case)))

@@ -24,7 +24,11 @@ conditions and criteria can read settings without importing the workflow's model
 """
 
 import datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -121,12 +125,72 @@ class CountySettings(models.Model):
         return self.effective_from <= ALWAYS
 
 
+# What a read-only request has read of the settings already (every county, every version),
+# shared by every list, panel and deadline of the page (SettingsReadOnce); None outside one.
+_read_once: ContextVar[dict[object, Any] | None] = ContextVar("fanpin_settings_read_once", default=None)
+
+
+@contextmanager
+def settings_read_once() -> Iterator[None]:
+    """Within it, the counties and the settings versions are read at most once (a GET request:
+    nothing in it changes the settings). Outside it every SettingsHistory reads afresh."""
+    token = _read_once.set({})
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
+class SettingsReadOnce:
+    """Middleware: a GET or HEAD request reads the county settings once, however many panels,
+    lists and deadlines of the page ask for them (the inbox had one read per panel and one per
+    overdue rejection notification)."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        with settings_read_once():
+            return self.get_response(request)
+
+
+def in_read_only_request() -> bool:
+    """Within settings_read_once (a GET or HEAD request)."""
+    return _read_once.get() is not None
+
+
+def read_once(key: object, read: Callable[[], Any]) -> Any:
+    """`read()`, once per read-only request for the same key (every time outside one)."""
+    shared = _read_once.get()
+    if shared is None:
+        return read()
+    if key not in shared:
+        shared[key] = read()
+    return shared[key]
+
+
+def counties() -> list[Area]:
+    """Every county (once per read-only request)."""
+    return read_once("counties", lambda: list(Area.objects.filter(level=Area.Level.COUNTY)))
+
+
 def county_settings_on(county: Area, day: datetime.date | None = None) -> CountySettings:
     """The county's settings in force on `day` (today when not given): the latest version dated
     on or before it, or the defaults (unsaved) when the county has none by then."""
     day = day or timezone.localdate()
+    if _read_once.get() is not None:
+        return SettingsHistory().on(county, day)
     found = CountySettings.objects.filter(county=county, effective_from__lte=day).order_by("-effective_from").first()
     return found or CountySettings(county=county, effective_from=ALWAYS)
+
+
+def _read_versions() -> dict[int, list[CountySettings]]:
+    versions: dict[int, list[CountySettings]] = {}
+    for row in CountySettings.objects.order_by("county_id", "-effective_from"):
+        versions.setdefault(row.county_id, []).append(row)
+    return versions
 
 
 class SettingsHistory:
@@ -138,10 +202,7 @@ class SettingsHistory:
 
     def _load(self) -> dict[int, list[CountySettings]]:
         if self._versions is None:
-            versions: dict[int, list[CountySettings]] = {}
-            for row in CountySettings.objects.order_by("county_id", "-effective_from"):
-                versions.setdefault(row.county_id, []).append(row)
-            self._versions = versions
+            self._versions = read_once("versions", _read_versions)
         return self._versions
 
     def versions(self, county: Area) -> list[CountySettings]:

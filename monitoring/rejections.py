@@ -21,10 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from households.models import Area
-
 from . import permissions, workdays
-from .county_settings import SettingsHistory
+from .county_settings import SettingsHistory, counties
 from .models import (
     IDENTIFICATION_STATES,
     OPEN_STATES,
@@ -209,7 +207,7 @@ def overdue_notifications_q(today: datetime.date | None = None) -> Q:
     today = today or timezone.localdate()
     history = SettingsHistory()
     late = Q(pk__in=[])
-    for county in Area.objects.filter(level=Area.Level.COUNTY):
+    for county in counties():
         until = None
         for version in history.versions(county):  # newest first
             days = version.rejection_notice_workdays

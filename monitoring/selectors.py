@@ -20,7 +20,7 @@ from households.selectors import AnyUser
 
 from . import workdays
 from .away import lives_away_q
-from .county_settings import CountySettings, SettingsHistory, monitoring_lines
+from .county_settings import ALWAYS, CountySettings, SettingsHistory, counties, monitoring_lines
 from .county_settings import county_settings_on as county_settings_on
 from .models import (
     IDENTIFICATION_STATES,
@@ -124,7 +124,7 @@ def _county_versions() -> Iterator[tuple[Area, CountySettings, datetime.date, da
     """Every county with its settings versions as (version, first day, day after its last), in
     one query for the versions."""
     history = SettingsHistory()
-    for county in Area.objects.filter(level=Area.Level.COUNTY):
+    for county in counties():
         versions = history.versions(county)  # newest first
         until: datetime.date | None = None
         for version in versions:
@@ -133,7 +133,9 @@ def _county_versions() -> Iterator[tuple[Area, CountySettings, datetime.date, da
 
 
 def _in_range(field: str, start: datetime.date, until: datetime.date | None) -> Q:
-    q = Q(**{f"{field}__gte": start})
+    # The version in force since ALWAYS needs no lower bound: every date passes it (and on the
+    # inbox the bound cost one more evaluation of the last-visit subquery per monitored case).
+    q = Q() if start <= ALWAYS else Q(**{f"{field}__gte": start})
     return q & Q(**{f"{field}__lt": until}) if until else q
 
 
@@ -174,7 +176,12 @@ def visit_overdue_q(today: datetime.date | None = None) -> Q:
     for county, settings, start, until in _county_versions():
         cutoff = today - datetime.timedelta(days=settings.visit_interval_days)
         away_cutoff = today - datetime.timedelta(days=settings.away_visit_interval_days)
-        late = (Q(visit_since__lt=cutoff) & ~away) | (Q(visit_since__lt=away_cutoff) & away)
+        if away_cutoff <= cutoff:
+            # The same condition with the last visit compared once for most cases: away
+            # households wait longer, so whoever is late for them is late for the monthly cutoff.
+            late = Q(visit_since__lt=cutoff) & (~away | Q(visit_since__lt=away_cutoff))
+        else:
+            late = (Q(visit_since__lt=cutoff) & ~away) | (Q(visit_since__lt=away_cutoff) & away)
         q |= Q(household__village__path__startswith=county.path) & late & _in_range("visit_since", start, until)
     return Q(state=State.MONITORED) & q
 
@@ -264,7 +271,10 @@ def income_against_line(household: Household) -> list[IncomeAgainstLine]:
     line for its year: what the appraisal, the town review and the county approval weigh, shown
     at every step of the case (not only once it is monitored)."""
     lines = monitoring_lines(household.village.county)
-    records = household.incomes.filter(month__isnull=True).order_by("-year")[:INCOME_YEARS_SHOWN]
+    # From `household.incomes.all()`, so that a page which prefetched the incomes (the case page,
+    # for its data-quality findings too) reads them once.
+    annual = sorted((r for r in household.incomes.all() if r.month is None), key=lambda r: r.year, reverse=True)
+    records = annual[:INCOME_YEARS_SHOWN]
     return [IncomeAgainstLine(r.year, r.per_capita_net_income, lines.get(r.year)) for r in records]
 
 

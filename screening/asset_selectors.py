@@ -24,6 +24,7 @@ from django.db.models import OuterRef, Subquery
 from households.models import Area, Department
 from households.selectors import AnyUser
 from monitoring import selectors as monitoring_selectors
+from monitoring.county_settings import in_read_only_request, read_once
 from monitoring.models import IDENTIFICATION_STATES, MonitoringCase
 
 from .layouts import ASSET_KINDS
@@ -74,7 +75,12 @@ def _latest_uploads() -> Subquery:
 
 
 def asset_lists(county: Area) -> list[AssetList]:
-    """The lists in force in the county, one per asset department that has sent one."""
+    """The lists in force in the county, one per asset department that has sent one (read once
+    per read-only request)."""
+    return list(read_once(("asset_lists", county.pk), lambda: _asset_lists(county)))
+
+
+def _asset_lists(county: Area) -> list[AssetList]:
     uploads = (
         ScreeningUpload.objects.filter(department__county=county, department__kind__in=ASSET_KINDS, is_current=True)
         .order_by("department__kind", "-period", "-pk")
@@ -173,15 +179,26 @@ def case_findings(case: MonitoringCase) -> list[Finding]:
     judged then stays in its recorded comparison)."""
     if case.state not in IDENTIFICATION_STATES:
         return []
-    return household_findings(case.household_id, case_county(case).pk)
+    return list(
+        read_once(("asset_findings", case.pk), lambda: household_findings(case.household_id, case_county(case).pk))
+    )
 
 
 def latest_comparison(case: MonitoringCase) -> AssetComparison | None:
+    if in_read_only_request():  # the case page lists them all anyway: one read for both
+        history = comparisons(case)
+        return history[0] if history else None
     return AssetComparison.objects.filter(case=case).select_related("recorded_by").first()
 
 
 def comparisons(case: MonitoringCase) -> list[AssetComparison]:
-    return list(AssetComparison.objects.filter(case=case).select_related("recorded_by"))
+    """Newest first (the model's order); read once per read-only request."""
+    return list(
+        read_once(
+            ("asset_comparisons", case.pk),
+            lambda: list(AssetComparison.objects.filter(case=case).select_related("recorded_by")),
+        )
+    )
 
 
 def new_since(
