@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery, prefetch_related_objects
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -167,6 +167,9 @@ def _may_handle_objections(case, user):
 def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
     user = request.user
     household = case.household
+    # Members and incomes once for the whole page (the head, the size, the incomes against the
+    # line and the data-quality findings all read them).
+    prefetch_related_objects([household], "members", "incomes")
     members = list(household.members.all())
     head = next((m for m in members if m.relation == Member.Relation.HEAD and m.status == Member.Status.ACTIVE), None)
     objections = list(case.objections.select_related("recorded_by", "resolved_by"))

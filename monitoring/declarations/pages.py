@@ -305,16 +305,17 @@ def poster(request, village_pk):
 def inbox_section(request):
     """Open declarations in 我的待办: the village cadre's to handle, the town's counted per village."""
     user = request.user
-    rows = selectors.queue(user)
-    count = rows.count()
+    # The count is the sum of the per-village counts (each person once): one query fewer.
+    counts = selectors.open_counts_by_village(user)
+    count = sum(n for _village, n in counts)
     if not count:
         return ""
     return render_to_string(
         "monitoring/_declaration_inbox.html",
         {
-            "rows": list(rows[:INBOX_SHOWN]),
+            "rows": list(selectors.queue(user)[:INBOX_SHOWN]),
             "count": count,
-            "counts": selectors.open_counts_by_village(user),
+            "counts": counts,
             "today": timezone.localdate(),
         },
         request=request,

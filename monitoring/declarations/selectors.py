@@ -61,6 +61,7 @@ def group_of(declaration: Declaration) -> list[Declaration]:
     first_id = declaration.duplicate_of_id or declaration.pk
     return list(
         Declaration.objects.filter(Q(pk=first_id) | Q(duplicate_of_id=first_id))
+        .select_related(*RELATED)  # the page reads the first's village and town: not one query each
         .prefetch_related("photos")
         .order_by("declared_on", "id")
     )
