@@ -24,6 +24,7 @@ from django.utils import timezone
 from households import selectors as household_selectors
 from households.models import Area, Role
 from households.selectors import AnyUser
+from monitoring.county_settings import read_once
 
 from .models import RANK_TIER, TIER_RANK, RiskWarning, ScaleAlert, ScreeningUpload, Tier, WarningSettings, WarningState
 
@@ -70,7 +71,12 @@ def warning_for_update(user: AnyUser, pk: object) -> RiskWarning:
 
 
 def _settings_today(today: datetime.date) -> dict[int, WarningSettings]:
-    """Each county's warning settings in force today, in one query."""
+    """Each county's warning settings in force today, in one query (once per read-only request:
+    the inbox's list and its counts both ask)."""
+    return dict(read_once(("warning_settings", today), lambda: _read_settings_today(today)))
+
+
+def _read_settings_today(today: datetime.date) -> dict[int, WarningSettings]:
     found: dict[int, WarningSettings] = {}
     for row in WarningSettings.objects.filter(effective_from__lte=today).order_by("county_id", "-effective_from"):
         found.setdefault(row.county_id, row)
