@@ -163,6 +163,15 @@ def households_visible_to(user: AnyUser) -> QuerySet[Household]:
     return Household.objects.filter(village_id__in=villages)
 
 
+def household_in_scope(user: AnyUser, household: Household) -> bool:
+    """Whether `households_visible_to(user)` holds this household (read from the database),
+    decided on its village from the scope's cached ids: no query."""
+    if not user.is_authenticated:
+        return False
+    villages = scope_village_ids(user)
+    return villages is None or household.village_id in villages
+
+
 def members_visible_to(user: AnyUser) -> QuerySet[Member]:
     return Member.objects.filter(household__in=households_visible_to(user))
 

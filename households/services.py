@@ -307,6 +307,6 @@ def personal_data_viewed(*, user: User, household: Household, channel: str) -> N
     """Record that a user was shown full ID numbers or phones of a household (DOMAIN.md §9:
     every full view is logged): the detail page and API, and the edit forms that show them.
     404 for a household outside the user's scope: nobody is shown (or logged as shown) those."""
-    if not selectors.households_visible_to(user).filter(pk=household.pk).exists():
+    if not selectors.household_in_scope(user, household):
         raise Http404("未找到该农户，或您无权查看。")
     PersonalDataView.objects.create(user=user, household=household, channel=channel)

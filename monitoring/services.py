@@ -596,13 +596,22 @@ def objection_resolve(*, user: User, objection_id: object, upheld: bool, resolut
 # --- visits ----------------------------------------------------------------------------------
 
 
-def check_visitor(user: User, household: Household) -> None:
+def check_visitor(user: User, household: Household, cases: Iterable[MonitoringCase] | None = None) -> None:
+    """PermissionDenied unless the user may record a visit of the household. `cases`: all of
+    the household's cases, when the caller has them already (the household page), read
+    instead of asking the database whether the user is the contact person of an open one."""
     path = household.village.path
     allowed = any(
         r.role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL) and r.area is not None and path.startswith(r.area.path)
         for r in household_selectors.user_roles(user)
     )
-    if not allowed and not household.cases.filter(state__in=OPEN_STATES, contact_person=user).exists():
+    if allowed:
+        return
+    if cases is not None:
+        helper = any(c.state in OPEN_STATES and c.contact_person_id == user.pk for c in cases)
+    else:
+        helper = household.cases.filter(state__in=OPEN_STATES, contact_person=user).exists()
+    if not helper:
         raise PermissionDenied("只有本村村干部、驻村工作队、乡镇干部或帮扶联系人可以录入走访记录。")
 
 

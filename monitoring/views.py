@@ -63,9 +63,9 @@ SIDE_STEPS = {"town_return", "county_return", "elimination_return", "reject", "w
 FINAL_STEPS = {"reject", "withdraw", "close"}
 
 
-def _may_visit(user, household):
+def _may_visit(user, household, cases=None):
     try:
-        services.check_visitor(user, household)
+        services.check_visitor(user, household, cases)
     except PermissionDenied:
         return False
     return True

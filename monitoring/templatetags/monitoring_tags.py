@@ -1,4 +1,5 @@
 from django import template
+from django.db.models import Count, Window
 
 register = template.Library()
 
@@ -28,11 +29,14 @@ def household_monitoring(context, household):
     may_report = not has_open and any(
         r.role == Role.VILLAGE_CADRE and r.area_id and path.startswith(r.area.path) for r in user_roles(user)
     )
+    # The latest three visits and, in the same query, how many there are (a window count is
+    # taken over every row before the LIMIT).
+    visits = list(household.visits.select_related("recorded_by").annotate(visits_total=Window(Count("pk")))[:3])
     return {
         "household": household,
         "cases": cases,
-        "visits": list(household.visits.select_related("recorded_by")[:3]),
-        "visit_count": household.visits.count(),
+        "visits": visits,
+        "visit_count": visits[0].visits_total if visits else 0,
         "may_report": may_report,
-        "may_visit": _may_visit(user, household),
+        "may_visit": _may_visit(user, household, cases),
     }
