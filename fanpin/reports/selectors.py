@@ -16,13 +16,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 
 from assistance import selectors as assistance_selectors
 from assistance.models import Measure
+from fanpin.models import DashboardSummary
 from households import selectors as household_selectors
 from households.models import Area, Department, IncomeRecord, Member, Role
 from households.selectors import AnyUser
@@ -191,6 +192,20 @@ def may_see_dashboard(user: AnyUser) -> bool:
     return household_selectors.has_role(user, *DASHBOARD_ROLES)
 
 
+def dashboard_summary(user: AnyUser, now: datetime.datetime | None = None) -> DashboardSummary | None:
+    """The user's stored dashboard figures if counted today and at most FANPIN_DASHBOARD_MAX_AGE
+    seconds ago; None when they are to be counted again (fanpin.reports.services.dashboard_refresh)."""
+    if not user.is_authenticated:
+        return None
+    now = now or timezone.now()
+    summary = DashboardSummary.objects.filter(user_id=user.pk).first()
+    if summary is None or summary.as_of != timezone.localdate(now):
+        return None
+    if (now - summary.refreshed_at).total_seconds() > settings.FANPIN_DASHBOARD_MAX_AGE:
+        return None
+    return summary
+
+
 def _url(name: str, **params: object) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return reverse(name) + (f"?{query}" if query else "")
@@ -291,23 +306,61 @@ def case_counts(cases: QuerySet[MonitoringCase], area_field: str) -> CaseCounts:
     return out
 
 
-def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
-    today = today or timezone.localdate()
+def _area_level(user: AnyUser) -> tuple[str, str, str, str]:
+    """(case field, area level, case-list parameter, chart title) of the areas chart: towns for
+    a county-wide user, villages for anyone else."""
+    if _county_wide(user):
+        return "household__village__parent", Area.Level.TOWN, "town", "监测对象按乡镇"
+    return "household__village", Area.Level.VILLAGE, "village", "监测对象按村"
+
+
+def dashboard_figures(user: AnyUser, today: datetime.date) -> dict[str, Any]:
+    """Every aggregate of the dashboard over the user's scope, as plain JSON (what
+    DashboardSummary stores): about twenty grouped counts, however many cases and warnings."""
     cases = monitoring_selectors.cases_visible_to(user)
     monitored = cases.filter(state__in=UNDER_MONITORING)
-    stage = "under_monitoring"
-    if _county_wide(user):
-        area_field, level, param, area_title = "household__village__parent", Area.Level.TOWN, "town", "监测对象按乡镇"
-    else:
-        area_field, level, param, area_title = "household__village", Area.Level.VILLAGE, "village", "监测对象按村"
+    area_field = _area_level(user)[0]
     counts = case_counts(cases, area_field)
+    since = month_start(today, TREND_MONTHS - 1)
+    warnings = warning_counts(user, today)
+    return {
+        "state": counts.state,
+        "category": counts.category,
+        "primary_risk": counts.primary_risk,
+        "secondary_risk": counts.secondary_risk,
+        "area": {str(pk): n for pk, n in counts.area.items()},
+        "determined": _month_counts(cases, "determined_on", since),
+        "eliminated": _month_counts(cases.filter(state=State.ELIMINATED), "eliminated_on", since),
+        "monitored": monitored.order_by().values("household").distinct().count(),
+        "registered": household_selectors.households_visible_to(user).count(),
+        "overdue": {
+            "determination": cases.filter(monitoring_selectors.overdue_q(today)).count(),
+            "plan": cases.filter(assistance_selectors.overdue_plans_q(today)).count(),
+            "visit": monitoring_selectors.with_last_visit(cases)
+            .filter(monitoring_selectors.visit_overdue_q(today))
+            .count(),
+        },
+        "warnings": None if warnings is None else [[d, t, n] for (d, t), n in warnings.items()],
+    }
 
-    states = _chart("states", "监测对象按状态", "bar", counts.state, State.choices, lambda c: case_list_url(state=c))
+
+def dashboard(user: AnyUser, today: datetime.date | None = None, figures: Mapping[str, Any] | None = None) -> Dashboard:
+    """The dashboard of the user's scope: from `figures` (a DashboardSummary's, counted on
+    `today`) or counted now."""
+    today = today or timezone.localdate()
+    if figures is None:
+        figures = dashboard_figures(user, today)
+    stage = "under_monitoring"
+    _, level, param, area_title = _area_level(user)
+
+    states = _chart(
+        "states", "监测对象按状态", "bar", figures["state"], State.choices, lambda c: case_list_url(state=c)
+    )
     categories = _chart(
         "categories",
         "监测对象按类别",
         "pie",
-        counts.category,
+        figures["category"],
         Category.choices,
         lambda c: case_list_url(stage=stage, category=c),
         note="已认定、尚未消除风险的监测对象",
@@ -316,7 +369,7 @@ def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
         "primary_risks",
         "主要风险类型",
         "bar",
-        counts.primary_risk,
+        figures["primary_risk"],
         RiskType.choices,
         lambda c: case_list_url(stage=stage, primary_risk=c),
         note="已认定、尚未消除风险的监测对象",
@@ -325,13 +378,13 @@ def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
         "secondary_risks",
         "次要风险类型",
         "bar",
-        counts.secondary_risk,
+        figures["secondary_risk"],
         RiskType.choices,
         lambda c: case_list_url(stage=stage, secondary_risk=c),
         note="一户可有多项次要风险",
     )
 
-    area_counts = counts.area
+    area_counts = {int(pk): n for pk, n in figures["area"].items()}
     areas_in_scope = household_selectors.areas_visible_to(user, level).only("pk", "name")
     areas = _chart(
         "areas",
@@ -343,10 +396,8 @@ def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
         note="已认定、尚未消除风险的监测对象",
     )
 
-    since = month_start(today, TREND_MONTHS - 1)
     months = [f"{month_start(today, back):%Y-%m}" for back in range(TREND_MONTHS - 1, -1, -1)]
-    determined = _month_counts(cases, "determined_on", since)
-    eliminated = _month_counts(cases.filter(state=State.ELIMINATED), "eliminated_on", since)
+    determined, eliminated = figures["determined"], figures["eliminated"]
     trend = Trend(
         months,
         [Segment(m, determined.get(m, 0), case_list_url(determined=m), m) for m in months],
@@ -355,34 +406,21 @@ def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
 
     usual, maximum = _scale_band()
     scale = Scale(
-        monitored=monitored.order_by().values("household").distinct().count(),
-        registered=household_selectors.households_visible_to(user).count(),
+        monitored=figures["monitored"],
+        registered=figures["registered"],
         usual_percent=usual,
         max_percent=maximum,
         monitored_url=case_list_url(stage=stage),
         registered_url=reverse("households:list"),
     )
 
+    overdue_figures = figures["overdue"]
     overdue = [
-        Segment(
-            "认定超期",
-            cases.filter(monitoring_selectors.overdue_q(today)).count(),
-            case_list_url(overdue="true"),
-            "determination",
-        ),
-        Segment(
-            "帮扶计划超期",
-            cases.filter(assistance_selectors.overdue_plans_q(today)).count(),
-            case_list_url(plan_overdue="true"),
-            "plan",
-        ),
-        Segment(
-            "走访超期",
-            monitoring_selectors.with_last_visit(cases).filter(monitoring_selectors.visit_overdue_q(today)).count(),
-            case_list_url(visit_overdue="true"),
-            "visit",
-        ),
+        Segment("认定超期", overdue_figures["determination"], case_list_url(overdue="true"), "determination"),
+        Segment("帮扶计划超期", overdue_figures["plan"], case_list_url(plan_overdue="true"), "plan"),
+        Segment("走访超期", overdue_figures["visit"], case_list_url(visit_overdue="true"), "visit"),
     ]
+    warnings = figures["warnings"]
 
     board = Dashboard(
         scope_label=scope_label(user),
@@ -395,7 +433,7 @@ def dashboard(user: AnyUser, today: datetime.date | None = None) -> Dashboard:
         trend=trend,
         scale=scale,
         overdue=overdue,
-        warnings=warning_table(user, today),
+        warnings=None if warnings is None else warning_table({(d, t): n for d, t, n in warnings}),
         alerts=None,
     )
     if _county_wide(user):
@@ -416,8 +454,8 @@ DEPARTMENT_LABELS = {
 }
 
 
-def warning_table(user: AnyUser, today: datetime.date) -> WarningTable | None:
-    """Open warnings by department and tier (the tier computed in SQL), in one query; None for
+def warning_counts(user: AnyUser, today: datetime.date) -> dict[tuple[str, str], int] | None:
+    """Open warnings by (department, tier) (the tier computed in SQL), in one query; None for
     a user who sees no warnings."""
     if not household_selectors.has_role(user, *DASHBOARD_ROLES):
         return None
@@ -427,6 +465,11 @@ def warning_table(user: AnyUser, today: datetime.date) -> WarningTable | None:
     found: dict[tuple[str, str], int] = {}
     for row in pending.order_by().values("department", "tier").annotate(n=Count("pk")):  # type: ignore[misc]
         found[(row["department"], row["tier"])] = row["n"]
+    return found
+
+
+def warning_table(found: Mapping[tuple[str, str], int]) -> WarningTable:
+    """The table of open warnings by department and tier, from warning_counts."""
     tiers = [(str(t), str(label)) for t, label in Tier.choices]
     departments = sorted(
         {d for d, _ in found}, key=lambda d: list(DEPARTMENT_LABELS).index(d) if d in DEPARTMENT_LABELS else 99
@@ -465,10 +508,37 @@ def _alert_item(alert: ScaleAlert) -> AlertItem:
 # --- the ledger (台账) -------------------------------------------------------------------------
 
 
-def ledger_cases(queryset: QuerySet[MonitoringCase]) -> QuerySet[MonitoringCase]:
-    """The cases of a (scoped, filtered) list with everything one ledger row needs, read in a
-    fixed number of queries per chunk: the head's name and ID number, the household's size,
-    its latest annual income, the measures with their types."""
+LEDGER_FIELDS = (
+    "pk",
+    "household__village__parent__name",
+    "household__village__name",
+    "household__number",
+    "ledger_head_name",
+    "ledger_head_id",
+    "ledger_size",
+    "category",
+    "primary_risk",
+    "secondary_risks",
+    "channel",
+    "discovered_on",
+    "determined_on",
+    "document_number",
+    "ledger_income",
+    "ledger_income_year",
+    "contact_person__first_name",
+    "contact_person__last_name",
+    "contact_person__username",
+    "eliminated_on",
+    "elimination_reason",
+    "state",
+)
+
+
+def ledger_cases(queryset: QuerySet[MonitoringCase]) -> QuerySet[MonitoringCase, tuple[Any, ...]]:
+    """The cases of a (scoped, filtered) list as one row of LEDGER_FIELDS each, in one query
+    (read from a server-side cursor): the town, village and household, the head's name and ID
+    number, the household's size, its latest annual income, the contact person. The measures
+    come per chunk from `ledger_measures`."""
     head = Member.objects.filter(
         household=OuterRef("household"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
     )
@@ -480,19 +550,30 @@ def ledger_cases(queryset: QuerySet[MonitoringCase]) -> QuerySet[MonitoringCase]
         .values("n")
     )
     income = IncomeRecord.objects.filter(household=OuterRef("household"), month__isnull=True).order_by("-year")
-    measures = Measure.objects.select_related("measure_type").order_by("starts_on", "pk")
     return (
-        queryset.select_related("household__village__parent", "contact_person")
-        .annotate(
+        queryset.annotate(
             ledger_head_name=Subquery(head.values("name")[:1]),
             ledger_head_id=Subquery(head.values("id_number")[:1]),
             ledger_size=Coalesce(Subquery(size), 0),
             ledger_income_year=Subquery(income.values("year")[:1]),
             ledger_income=Subquery(income.values("per_capita_net_income")[:1]),
         )
-        .prefetch_related(Prefetch("measures", queryset=measures))
         .order_by("household__village__path", "household__number", "pk")
+        .values_list(*LEDGER_FIELDS)
     )
+
+
+def ledger_measures(case_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """{case id: [(measure type label, status), …]} in the plan's order, for a chunk of cases."""
+    rows = (
+        Measure.objects.filter(case_id__in=list(case_ids))
+        .order_by("case_id", "starts_on", "pk")
+        .values_list("case_id", "measure_type__label", "status")
+    )
+    out: dict[int, list[tuple[str, str]]] = {}
+    for case_id, label, status in rows:
+        out.setdefault(case_id, []).append((label, status))
+    return out
 
 
 # --- the monthly report (月度报表) --------------------------------------------------------------

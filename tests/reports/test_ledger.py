@@ -46,7 +46,8 @@ def test_county_ledger_has_every_column_masked_ids_and_real_dates(board, client)
     assert header == ledger.HEADERS
     assert header[:6] == ["乡镇", "村", "户编号", "户主姓名", "户主身份证号（脱敏）", "家庭人口"]
     assert sheet.freeze_panes == "A2"
-    assert sheet.column_dimensions["E"].width == 22 and sheet.column_dimensions["P"].width == 44
+    # Widths in characters (the file stores them with the cell padding added: 22.71 for 22).
+    assert int(sheet.column_dimensions["E"].width) == 22 and int(sheet.column_dimensions["P"].width) == 44
     rows = _rows(sheet)
     assert len(rows) == 8  # every case of the county, none of the other county's
     numbers = {r[_col("户编号")] for r in rows}
