@@ -55,3 +55,24 @@ class ExportJob(models.Model):
         if not self.rows_total:
             return 0
         return min(99, int(self.rows_done * 100 / self.rows_total))
+
+
+class DashboardSummary(models.Model):
+    """The dashboard's figures for one user (issue 15): the aggregates over the user's scope,
+    as of `refreshed_at`, so that the page reads one row instead of counting a county's cases
+    and warnings on every visit. Refreshed by a Celery beat task every few minutes
+    (fanpin.refresh_dashboards), on demand from the page, and when older than
+    FANPIN_DASHBOARD_MAX_AGE seconds or of another day; the page shows when it was counted."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="dashboard_summary"
+    )
+    figures = models.JSONField("统计数据")
+    as_of = models.DateField("统计日期")
+    refreshed_at = models.DateTimeField("统计时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "统计看板数据"
+
+    def __str__(self):
+        return f"{self.user} · {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -314,7 +314,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-import-jobs": {"task": "households.sweep_import_jobs", "schedule": 600.0},
     "sweep-screening-uploads": {"task": "screening.sweep_uploads", "schedule": 600.0},
+    "refresh-dashboards": {"task": "fanpin.refresh_dashboards", "schedule": 300.0},
 }
+# The dashboard shows its stored figures (fanpin.models.DashboardSummary, refreshed every five
+# minutes by the task above) while they are at most this many seconds old and of today;
+# older ones are counted again when the page is opened.
+FANPIN_DASHBOARD_MAX_AGE = envint("FANPIN_DASHBOARD_MAX_AGE", 900, minimum=0)
 # Rows of a department file per chunk: a large file is spread over the workers in chunks of
 # about this many rows (screening.services).
 SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 20_000, minimum=1)

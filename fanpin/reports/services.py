@@ -9,17 +9,18 @@ import tempfile
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from fanpin.models import ExportJob
+from fanpin.models import DashboardSummary, ExportJob
 from households import selectors as household_selectors
 from households import services as household_services
 from households.selectors import AnyUser
 
-from . import ledger
+from . import ledger, selectors
 
 logger = logging.getLogger(__name__)
 SYSTEM_ERROR_MESSAGE = "生成文件时发生系统错误，未能完成。请稍后重试；如仍失败，请联系系统管理员。"
@@ -98,3 +99,31 @@ def export_job_for(user: AnyUser, pk: object) -> ExportJob:
     elif not household_selectors.is_admin(user):
         jobs = jobs.filter(user_id=user.pk)
     return household_selectors.get_or_404(jobs, pk=pk)
+
+
+def dashboard_refresh(*, user: User) -> DashboardSummary:
+    """Count the dashboard's figures over the user's scope now and store them (the page, the
+    刷新 button and the beat task call this); 403 for a user who may not see the dashboard."""
+    if not selectors.may_see_dashboard(user):
+        raise PermissionDenied("统计看板供村、乡镇和县级干部查看。")
+    now = timezone.now()
+    today = timezone.localdate(now)
+    figures = selectors.dashboard_figures(user, today)
+    summary, _ = DashboardSummary.objects.update_or_create(
+        user=user, defaults={"figures": figures, "as_of": today, "refreshed_at": now}
+    )
+    return summary
+
+
+def dashboards_refresh() -> int:
+    """Every few minutes (CELERY_BEAT_SCHEDULE): count again the figures of every user who has
+    opened the dashboard; drop those of users who may no longer see it. Returns how many."""
+    refreshed = 0
+    for summary in DashboardSummary.objects.select_related("user").order_by("pk"):
+        user = summary.user
+        if not user.is_active or not selectors.may_see_dashboard(user):
+            summary.delete()
+            continue
+        dashboard_refresh(user=user)
+        refreshed += 1
+    return refreshed

@@ -6,6 +6,7 @@ app_name = "reports"
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/refresh/", views.dashboard_refresh, name="dashboard-refresh"),
     path("reports/monthly/", views.monthly, name="monthly"),
     path("reports/monthly.xlsx", views.monthly_download, name="monthly-download"),
     path("access-log/", views.access_log, name="access-log"),

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from fanpin.models import ExportJob
 from households import selectors as household_selectors
@@ -31,8 +31,23 @@ from .access_log import AccessLogFilter
 def dashboard(request):
     if not selectors.may_see_dashboard(request.user):
         raise PermissionDenied("统计看板供村、乡镇和县级干部查看。")
-    board = selectors.dashboard(request.user)
-    return render(request, "reports/dashboard.html", {"board": board, "charts": board.charts})
+    # The figures stored by the last count (the beat task's, every five minutes), or counted now.
+    summary = selectors.dashboard_summary(request.user) or services.dashboard_refresh(user=request.user)
+    board = selectors.dashboard(request.user, summary.as_of, summary.figures)
+    return render(
+        request,
+        "reports/dashboard.html",
+        {"board": board, "charts": board.charts, "refreshed_at": summary.refreshed_at},
+    )
+
+
+@require_POST
+@login_required
+def dashboard_refresh(request):
+    """刷新: count the figures again now."""
+    services.dashboard_refresh(user=request.user)
+    messages.success(request, "已重新统计。")
+    return redirect("reports:dashboard")
 
 
 # --- the ledger ---------------------------------------------------------------------------------
