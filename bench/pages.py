@@ -257,6 +257,23 @@ def copy_counties(first, total):
                     ).pk
             _copy_rows(first, new_code, area_map)
         log(f"copied county {new_code} in {time.perf_counter() - started:.0f} s")
+    # The copies' cases and measures have no contact person: the first county's helpers (and
+    # officers, who are contact persons of some of its cases) would otherwise see the copies'
+    # cases too (cases_visible_to adds the cases a user is the contact person of).
+    first_villages = "SELECT id FROM households_area WHERE path LIKE %s"
+    with connection.cursor() as c:
+        c.execute(
+            "UPDATE monitoring_monitoringcase SET contact_person_id = NULL WHERE contact_person_id IS NOT NULL "
+            "AND household_id IN (SELECT id FROM households_household WHERE village_id NOT IN "
+            f"({first_villages}))",
+            [first.path + "%"],
+        )
+        c.execute(
+            "UPDATE assistance_measure SET contact_person_id = NULL WHERE contact_person_id IS NOT NULL "
+            "AND case_id IN (SELECT x.id FROM monitoring_monitoringcase x JOIN households_household h "
+            f"ON h.id = x.household_id WHERE h.village_id NOT IN ({first_villages}))",
+            [first.path + "%"],
+        )
 
 
 def _copy_rows(first, new_code, area_map):
@@ -267,14 +284,15 @@ def _copy_rows(first, new_code, area_map):
     prefix = first.code
     with connection.cursor() as c:
         c.execute(f"CREATE TEMP TABLE area_map (old int, new int) ON COMMIT DROP; INSERT INTO area_map VALUES {pairs}")
-        columns = _columns("households_household", skip={"id", "village_id", "number"})
+        columns = _columns("households_household", skip={"id", "village_id", "number", "card_token"})
         c.execute(
             "CREATE TEMP TABLE hh_map ON COMMIT DROP AS SELECT h.id AS old, nextval(pg_get_serial_sequence("
             "'households_household', 'id')) AS new FROM households_household h JOIN area_map m ON m.old = h.village_id"
         )
         c.execute(
-            f"INSERT INTO households_household (id, village_id, number, {columns}) "
-            f"SELECT hm.new, m.new, %s || substr(h.number, 7), {_prefixed(columns, 'h')} FROM households_household h "
+            f"INSERT INTO households_household (id, village_id, number, card_token, {columns}) "
+            f"SELECT hm.new, m.new, %s || substr(h.number, 7), substr(md5(random()::text || hm.new::text), 1, 22), "
+            f"{_prefixed(columns, 'h')} FROM households_household h "
             "JOIN hh_map hm ON hm.old = h.id JOIN area_map m ON m.old = h.village_id",
             [new_code],
         )
@@ -436,6 +454,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="build only what is missing")
     parser.add_argument("--roles", default=",".join(ROLES))
+    parser.add_argument("--build-only", action="store_true", help="build (under a shared lock), time nothing")
     parser.add_argument("--scale", type=float, default=1.0, help="a fraction of the county (quick trial runs)")
     args = parser.parse_args()
     global HOUSEHOLDS_PER_VILLAGE, MEMBERS, CASES, WARNINGS
@@ -457,6 +476,9 @@ def main():
         log("VACUUM ANALYZE")
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+    if args.build_only:
+        log(f"built: {Household.objects.count():,} households")
+        return
     from households.models import Area
 
     log(
