@@ -417,6 +417,7 @@ class RegistryImport:
         self.headers: dict[str, str] = {}  # key -> header text as written in the file
         self.groups: dict[str, Group] = {}  # household number -> Group, in file order
         self.column_positions: dict[str, int] = {}  # header text -> position, to list a row's issues left to right
+        self._parsed_labels: dict[tuple[str, str], tuple[bool, str | bool | int]] = {}  # see _parse_value()
 
     # Step 1: read and parse every row.
     def parse(self, table: Table) -> RegistryImport:
@@ -576,6 +577,25 @@ class RegistryImport:
             row.errors.append(Issue(row.row, self.header("id_number"), found.error))
 
     def _parse_value(self, column: Column, text: str) -> str | bool | int:
+        """A cell's model value; raises ValueError with the message to report. Choice and yes/no
+        columns repeat a handful of labels over every row, so their outcome (value or message) is
+        remembered per import: the same text always parses the same way."""
+        if column.kind not in ("choice", "bool"):
+            return self._parse_value_uncached(column, text)
+        key = (column.key, text)
+        outcome = self._parsed_labels.get(key)
+        if outcome is None:
+            try:
+                outcome = (True, self._parse_value_uncached(column, text))
+            except ValueError as exc:
+                outcome = (False, str(exc))
+            self._parsed_labels[key] = outcome
+        ok, result = outcome
+        if not ok:
+            raise ValueError(result)
+        return result
+
+    def _parse_value_uncached(self, column: Column, text: str) -> str | bool | int:
         if column.kind == "choice":
             value = CHOICE_MAPS[column.key].get(normalize_header(text))
             if value is None:

@@ -249,6 +249,29 @@ def test_invalid_choice_and_number_values_are_reported_per_column(world):
     assert not Household.objects.filter(number="V001").exists()
 
 
+def test_a_wrong_label_repeated_on_many_rows_is_reported_on_each_row(world):
+    """Labels are parsed once per import and remembered: the error must still reach every row."""
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系,健康状况,低保",
+        f"R001,东山村,甲,{ID1},户主,很好,否",
+        f"R001,东山村,乙,{ID2},配偶,健康,也许",
+        f"R002,东山村,丙,{ID3},户主,很好,也许",
+        f"R003,东山村,丁,{ID4},户主,健康,否",
+    ]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "r.csv", user=world.village_cadre)
+
+    health = "「很好」不是有效的健康状况，可填：健康、长期慢性病、大病、残疾。"
+    assert report_rows(report.errors) == [
+        (2, "健康状况", health),
+        (3, "低保", "「也许」无法识别，请填写：是、否。"),
+        (4, "健康状况", health),
+        (4, "低保", "「也许」无法识别，请填写：是、否。"),
+    ]
+    assert report.households_rejected == 2
+    member = Member.objects.get(id_number=ID4)
+    assert (member.health, member.dibao, member.household.number) == (Member.Health.HEALTHY, False, "R003")
+
+
 def test_validation_reads_the_registry_in_a_constant_number_of_queries(world, django_assert_max_num_queries):
     from households.importer import RegistryImport, read_table
 
