@@ -357,7 +357,9 @@ def check_chunk(*, upload_id: int, index: int, attempt: int) -> ScreeningChunk |
     """Lock the chunk row; None when there is nothing to do (already done by another delivery,
     an earlier attempt's message, or the upload failed meanwhile). Call inside transaction.atomic()."""
     chunk = (
-        ScreeningChunk.objects.select_for_update()
+        # Only the chunk row: idempotence needs no more, and a plain FOR UPDATE over the join
+        # also locked the upload, department and county rows, so chunks ran one at a time.
+        ScreeningChunk.objects.select_for_update(of=("self",))
         .select_related("upload__department__county")
         .filter(upload_id=upload_id, index=index)
         .first()
