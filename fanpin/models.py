@@ -58,14 +58,24 @@ class ExportJob(models.Model):
 
 
 class DashboardSummary(models.Model):
-    """The dashboard's figures for one user (issue 15): the aggregates over the user's scope,
-    as of `refreshed_at`, so that the page reads one row instead of counting a county's cases
-    and warnings on every visit. Refreshed by a Celery beat task every few minutes
-    (fanpin.refresh_dashboards), on demand from the page, and when older than
-    FANPIN_DASHBOARD_MAX_AGE seconds or of another day; the page shows when it was counted."""
+    """The dashboard's figures for one scope (issue 15): the aggregates over the areas a set of
+    roles covers, as of `refreshed_at`, so that the page reads one row instead of counting a
+    county's cases and warnings on every visit, and users with the same scope share one count.
+    `scope` is a digest of what the figures depend on (fanpin.reports.selectors.dashboard_scope:
+    each role with its area, and the user for a contact person of cases outside them), so a
+    user whose roles change reads another row at once, never the figures of a scope they left.
+    Refreshed by a Celery beat task every few minutes (fanpin.refresh_dashboards), on demand
+    from the page, and when older than FANPIN_DASHBOARD_MAX_AGE seconds or of another day;
+    the page shows when it was counted."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="dashboard_summary"
+    scope = models.CharField("统计范围", max_length=64, unique=True)
+    # Who counted them last: the beat task counts again as this user, while their scope is still this one.
+    counted_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="统计用户",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
     )
     figures = models.JSONField("统计数据")
     as_of = models.DateField("统计日期")
@@ -75,4 +85,4 @@ class DashboardSummary(models.Model):
         verbose_name = verbose_name_plural = "统计看板数据"
 
     def __str__(self):
-        return f"{self.user} · {self.refreshed_at:%Y-%m-%d %H:%M}"
+        return f"{self.scope[:12]} · {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -9,6 +9,7 @@ grow with the data. Each segment carries the URL of its filtered list.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -192,13 +193,39 @@ def may_see_dashboard(user: AnyUser) -> bool:
     return household_selectors.has_role(user, *DASHBOARD_ROLES)
 
 
-def dashboard_summary(user: AnyUser, now: datetime.datetime | None = None) -> DashboardSummary | None:
-    """The user's stored dashboard figures if counted today and at most FANPIN_DASHBOARD_MAX_AGE
-    seconds ago; None when they are to be counted again (fanpin.reports.services.dashboard_refresh)."""
+def dashboard_scope(user: AnyUser) -> str:
+    """The key of the user's dashboard figures (DashboardSummary.scope): a digest of everything
+    the figures depend on. Those are counted over the user's area roles (the cases and
+    households under each role's area, the warnings each role sees: a village cadre's leave out
+    the new ones) plus the cases they are the contact person of; so the key is the sorted
+    (role, area) pairs, and the user themselves only when they are the contact person of a case
+    outside those areas (one indexed EXISTS). Users with the same key see the same figures."""
+    if household_selectors.is_admin(user):
+        parts = ["admin"]
+    else:
+        parts = sorted(
+            f"{r.role}:{r.area_id}"
+            for r in household_selectors.user_roles(user)
+            if r.role in DASHBOARD_ROLES and r.area_id
+        )
+        beyond = MonitoringCase.objects.filter(contact_person_id=user.pk).exclude(
+            household_selectors.area_scope_q(user, field="household__village")
+        )
+        if beyond.exists():
+            parts.append(f"contact:{user.pk}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def dashboard_summary(
+    user: AnyUser, now: datetime.datetime | None = None, scope: str | None = None
+) -> DashboardSummary | None:
+    """The stored dashboard figures of the user's scope if counted today and at most
+    FANPIN_DASHBOARD_MAX_AGE seconds ago; None when they are to be counted again
+    (fanpin.reports.services.dashboard_refresh)."""
     if not user.is_authenticated:
         return None
     now = now or timezone.now()
-    summary = DashboardSummary.objects.filter(user_id=user.pk).first()
+    summary = DashboardSummary.objects.filter(scope=scope or dashboard_scope(user)).first()
     if summary is None or summary.as_of != timezone.localdate(now):
         return None
     if (now - summary.refreshed_at).total_seconds() > settings.FANPIN_DASHBOARD_MAX_AGE:

@@ -101,29 +101,38 @@ def export_job_for(user: AnyUser, pk: object) -> ExportJob:
     return household_selectors.get_or_404(jobs, pk=pk)
 
 
-def dashboard_refresh(*, user: User) -> DashboardSummary:
-    """Count the dashboard's figures over the user's scope now and store them (the page, the
-    刷新 button and the beat task call this); 403 for a user who may not see the dashboard."""
+def dashboard_refresh(*, user: User, scope: str | None = None) -> DashboardSummary:
+    """Count the dashboard's figures over the user's scope now and store them for every user of
+    that scope (the page, the 刷新 button and the beat task call this); 403 for a user who may
+    not see the dashboard. `scope`: the user's dashboard_scope, when the caller has it."""
     if not selectors.may_see_dashboard(user):
         raise PermissionDenied("统计看板供村、乡镇和县级干部查看。")
+    scope = scope or selectors.dashboard_scope(user)
     now = timezone.now()
     today = timezone.localdate(now)
     figures = selectors.dashboard_figures(user, today)
     summary, _ = DashboardSummary.objects.update_or_create(
-        user=user, defaults={"figures": figures, "as_of": today, "refreshed_at": now}
+        scope=scope, defaults={"figures": figures, "as_of": today, "refreshed_at": now, "counted_for": user}
     )
     return summary
 
 
 def dashboards_refresh() -> int:
-    """Every few minutes (CELERY_BEAT_SCHEDULE): count again the figures of every user who has
-    opened the dashboard; drop those of users who may no longer see it. Returns how many."""
+    """Every few minutes (CELERY_BEAT_SCHEDULE): count again the figures of every scope whose
+    dashboard has been opened, as the user who counted them last. When that user may no longer
+    see the dashboard, or their scope is now another one, the stored figures go (the next user
+    of that scope to open the page counts them). Returns how many were counted."""
     refreshed = 0
-    for summary in DashboardSummary.objects.select_related("user").order_by("pk"):
-        user = summary.user
-        if not user.is_active or not selectors.may_see_dashboard(user):
+    for summary in DashboardSummary.objects.select_related("counted_for").order_by("pk"):
+        user = summary.counted_for
+        if (
+            user is None
+            or not user.is_active
+            or not selectors.may_see_dashboard(user)
+            or selectors.dashboard_scope(user) != summary.scope
+        ):
             summary.delete()
             continue
-        dashboard_refresh(user=user)
+        dashboard_refresh(user=user, scope=summary.scope)
         refreshed += 1
     return refreshed

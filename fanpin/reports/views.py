@@ -32,7 +32,10 @@ def dashboard(request):
     if not selectors.may_see_dashboard(request.user):
         raise PermissionDenied("统计看板供村、乡镇和县级干部查看。")
     # The figures stored by the last count (the beat task's, every five minutes), or counted now.
-    summary = selectors.dashboard_summary(request.user) or services.dashboard_refresh(user=request.user)
+    scope = selectors.dashboard_scope(request.user)
+    summary = selectors.dashboard_summary(request.user, scope=scope) or services.dashboard_refresh(
+        user=request.user, scope=scope
+    )
     board = selectors.dashboard(request.user, summary.as_of, summary.figures)
     return render(
         request,

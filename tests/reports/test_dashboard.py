@@ -199,7 +199,7 @@ def test_the_number_of_queries_does_not_grow_with_the_data(board, client, django
 def test_the_page_shows_the_stored_figures_with_their_time_and_counts_again_on_demand(board, client, settings):
     client.force_login(board.county_officer)
     first = client.get("/dashboard/")
-    summary = DashboardSummary.objects.get(user=board.county_officer)
+    summary = DashboardSummary.objects.get(scope=selectors.dashboard_scope(board.county_officer))
     assert first.context["refreshed_at"] == summary.refreshed_at
     html = first.content.decode()
     assert f"统计于 {timezone.localtime(summary.refreshed_at):%H:%M}" in html and 'action="/dashboard/refresh/"' in html
@@ -211,15 +211,15 @@ def test_the_page_shows_the_stored_figures_with_their_time_and_counts_again_on_d
     response = client.post("/dashboard/refresh/", follow=True)
     assert "已重新统计" in response.content.decode()
     assert response.context["board"].scale.monitored == before + 1
-    assert DashboardSummary.objects.get(user=board.county_officer).refreshed_at > summary.refreshed_at
+    assert DashboardSummary.objects.get(pk=summary.pk).refreshed_at > summary.refreshed_at
     # ...and figures older than the maximum age, or of another day, are counted again.
     make_case(board.village_a1, "monitored", category="edge", primary_risk="illness", determined_on=days(4))
-    DashboardSummary.objects.filter(user=board.county_officer).update(
+    DashboardSummary.objects.filter(pk=summary.pk).update(
         refreshed_at=timezone.now() - datetime.timedelta(seconds=settings.FANPIN_DASHBOARD_MAX_AGE + 1)
     )
     assert client.get("/dashboard/").context["board"].scale.monitored == before + 2
     make_case(board.village_a1, "monitored", category="edge", primary_risk="illness", determined_on=days(5))
-    DashboardSummary.objects.filter(user=board.county_officer).update(as_of=days(1))
+    DashboardSummary.objects.filter(pk=summary.pk).update(as_of=days(1))
     assert client.get("/dashboard/").context["board"].scale.monitored == before + 3
 
 
@@ -236,12 +236,82 @@ def test_the_beat_task_counts_every_opened_dashboard_again(board, client):
 
     services.dashboard_refresh(user=board.county_officer)
     services.dashboard_refresh(user=board.village_cadre)
+    services.dashboard_refresh(user=board.town_official)
     DashboardSummary.objects.update(refreshed_at=timezone.now() - datetime.timedelta(hours=1))
     board.village_cadre.roles.all().delete()  # no longer a cadre: the stored figures go
+    # Moved to town B: the figures counted for town A are not counted again as town B's.
+    board.town_official.roles.update(area=board.town_b)
     assert refresh_dashboards() == 1
     summary = DashboardSummary.objects.get()
-    assert summary.user == board.county_officer
+    assert summary.scope == selectors.dashboard_scope(board.county_officer)
+    assert summary.counted_for == board.county_officer
     assert timezone.now() - summary.refreshed_at < datetime.timedelta(minutes=1)
+
+
+def _colleague(user, username):
+    """Another user with exactly the same roles and areas."""
+    colleague = f.UserFactory(username=username)
+    for role in user.roles.all():
+        colleague.roles.create(role=role.role, area=role.area, department=role.department)
+    return colleague
+
+
+def test_users_with_the_same_scope_share_one_count(board, client):
+    colleague = _colleague(board.county_officer, "county2")
+    client.force_login(board.county_officer)
+    counted = client.get("/dashboard/").context["refreshed_at"]
+    before = client.get("/dashboard/").context["board"].scale.monitored
+    make_case(board.village_a1, "monitored", category="edge", primary_risk="illness", determined_on=days(3))
+    client.force_login(colleague)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/dashboard/")
+    # The colleague reads the figures counted for the officer: same time, same numbers, no count.
+    assert response.context["refreshed_at"] == counted
+    assert response.context["board"].scale.monitored == before
+    assert not any("monitoring_monitoringcase" in q["sql"] and "GROUP BY" in q["sql"] for q in captured)
+    assert DashboardSummary.objects.count() == 1
+    # The colleague's 立即刷新 counts them again for both.
+    client.post("/dashboard/refresh/")
+    client.force_login(board.county_officer)
+    assert client.get("/dashboard/").context["board"].scale.monitored == before + 1
+    assert DashboardSummary.objects.count() == 1
+    # Another scope (a town) has its own figures: town A's three and the new one.
+    client.force_login(board.town_official)
+    assert client.get("/dashboard/").context["board"].scale.monitored == 4
+    assert DashboardSummary.objects.count() == 2
+
+
+def test_a_user_whose_scope_shrank_sees_the_new_scope_at_once(board, client):
+    client.force_login(board.county_officer)
+    assert client.get("/dashboard/").context["board"].scale.registered == 11
+    # Now only a village cadre of village A1, well within FANPIN_DASHBOARD_MAX_AGE: the stored
+    # county figures are not theirs any more.
+    board.county_officer.roles.update(role="village_cadre", area=board.village_a1)
+    board_now = client.get("/dashboard/").context["board"]
+    assert (board_now.scale.monitored, board_now.scale.registered) == (2, 4)
+    assert board_now.warnings.total.value == 1  # a cadre's warnings: the new one is not theirs
+    assert board_now.areas.title == "监测对象按村"
+
+
+def test_a_contact_person_of_cases_elsewhere_has_figures_of_their_own(board, client):
+    colleague = _colleague(board.village_cadre, "village2")
+    assert selectors.dashboard_scope(colleague) == selectors.dashboard_scope(board.village_cadre)
+    # The cadre is the contact person of a case in village B1, outside the village: their
+    # figures count it (as their case list does), the colleague's do not.
+    board.c4.contact_person = board.village_cadre
+    board.c4.save(update_fields=["contact_person"])
+    assert selectors.dashboard_scope(colleague) != selectors.dashboard_scope(board.village_cadre)
+    client.force_login(colleague)
+    assert values(client.get("/dashboard/").context["board"].states) == {"monitored": 2, "eliminated": 1}
+    client.force_login(board.village_cadre)
+    assert values(client.get("/dashboard/").context["board"].states) == {"monitored": 3, "eliminated": 1}
+    assert DashboardSummary.objects.count() == 2
+    # A contact person of a case inside their own village needs no figures of their own.
+    board.c4.contact_person = None
+    board.c4.save(update_fields=["contact_person"])
+    board.c1.contact_person = board.village_cadre
+    board.c1.save(update_fields=["contact_person"])
+    assert selectors.dashboard_scope(colleague) == selectors.dashboard_scope(board.village_cadre)
 
 
 def test_only_dashboard_roles_count_figures(world, client):
