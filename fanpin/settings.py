@@ -299,6 +299,9 @@ DECLARATION_LIMIT_PER_IP = envint("DECLARATION_LIMIT_PER_IP", 10, minimum=1)
 DECLARATION_LIMIT_PER_ID_NUMBER = envint("DECLARATION_LIMIT_PER_ID_NUMBER", 3, minimum=1)
 DECLARATION_STATUS_LIMIT_PER_IP = envint("DECLARATION_STATUS_LIMIT_PER_IP", 30, minimum=1)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# kombu's Redis transport with a repair for a worker losing Redis mid-read (fanpin/celery_transport.py).
+if REDIS_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "fanpin.celery_transport:Transport"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
