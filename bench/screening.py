@@ -63,7 +63,16 @@ def main():
     parser.add_argument("--xlsx-rows", type=int, default=200_000)
     parser.add_argument("--naive-rows", type=int, default=20_000)
     parser.add_argument("--keep", action="store_true", help="reuse the registry (and files) built by an earlier run")
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the registry and the files, time nothing (then --keep)"
+    )
+    parser.add_argument(
+        "--only",
+        default="floor,b1,b2,naive,xlsx",
+        help="measures to take, comma-separated (floor, b1, b2, naive, xlsx); ratios need floor, b1, b2 and naive",
+    )
     args = parser.parse_args()
+    only = set(args.only.split(","))
     if connection.vendor != "postgresql":
         sys.exit("需要 PostgreSQL：设置 DATABASE_URL=postgres://…")
     if not REDIS_URL:
@@ -84,14 +93,22 @@ def main():
         started = time.perf_counter()
         make_csv(csv_path, county, args.rows)
         print(f"made {csv_path.name}: {csv_path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s")
+    xlsx_path = work / f"medical-{args.xlsx_rows}.xlsx"
+    if args.xlsx_rows and not (args.keep and xlsx_path.exists()):
+        make_xlsx(xlsx_path, csv_path, args.xlsx_rows)
     clear()
+    if args.build_only:
+        return
 
-    floor = run_floor(csv_path, department)
-    print(f"(a) floor COPY + INSERT…SELECT: {floor:.2f} s ({args.rows / floor:,.0f} rows/s)")
-    clear()
+    if "floor" in only:
+        floor = run_floor(csv_path, department)
+        print(f"(a) floor COPY + INSERT…SELECT: {floor:.2f} s ({args.rows / floor:,.0f} rows/s)")
+        clear()
 
     product = {}
     for workers in (1, 2):
+        if f"b{workers}" not in only:
+            continue
         seconds, memory, upload = run_product(csv_path, department, workers, period=datetime.date(2026, workers, 1))
         product[workers] = seconds
         print(
@@ -102,24 +119,23 @@ def main():
         )
         clear()
 
-    naive = run_naive(csv_path, department, county, args.naive_rows)
-    naive_total = naive * args.rows / args.naive_rows
-    print(
-        f"(c) naive per-row ORM: {args.naive_rows:,} rows in {naive:.1f} s ({args.naive_rows / naive:,.0f} rows/s) "
-        f"-> {args.rows:,} rows ≈ {naive_total:,.0f} s"
-    )
-    clear()
+    if "naive" in only:
+        naive = run_naive(csv_path, department, county, args.naive_rows)
+        naive_total = naive * args.rows / args.naive_rows
+        print(
+            f"(c) naive per-row ORM: {args.naive_rows:,} rows in {naive:.1f} s ({args.naive_rows / naive:,.0f} rows/s) "
+            f"-> {args.rows:,} rows ≈ {naive_total:,.0f} s"
+        )
+        clear()
 
-    best = min(product.values())
-    print(
-        f"ratios: b/a = {best / floor:.2f} (target ≤ 3), c/b = {naive_total / best:,.0f} (target ≥ 100), "
-        f"2-worker speed-up = {product[1] / product[2]:.2f} (target ≥ 1.4)"
-    )
+    if {"floor", "b1", "b2", "naive"} <= only:
+        best = min(product.values())
+        print(
+            f"ratios: b/a = {best / floor:.2f} (target ≤ 3), c/b = {naive_total / best:,.0f} (target ≥ 100), "
+            f"2-worker speed-up = {product[1] / product[2]:.2f} (target ≥ 1.4)"
+        )
 
-    if args.xlsx_rows:
-        xlsx_path = work / f"medical-{args.xlsx_rows}.xlsx"
-        if not (args.keep and xlsx_path.exists()):
-            make_xlsx(xlsx_path, csv_path, args.xlsx_rows)
+    if args.xlsx_rows and "xlsx" in only:
         seconds, memory, upload = run_product(xlsx_path, department, 2, period=datetime.date(2025, 12, 1))
         print(
             f".xlsx {args.xlsx_rows:,} rows, 2 workers: {seconds:.2f} s ({args.xlsx_rows / seconds:,.0f} rows/s; "

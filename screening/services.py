@@ -253,12 +253,12 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
     seen = 0
     if ranges is not None:
         assert table is not None
-        head = json.dumps(
-            {"encoding": table.encoding, "delimiter": table.delimiter, "positions": file_layout.positions}
-        ).encode()
-        for _, _, first_row in ranges:
-            # The header only: the range's bytes are cut from the file as its chunk is written.
-            payloads.append(TEXT_RANGE + len(head).to_bytes(4, "big") + head + first_row.to_bytes(4, "big"))
+        for start, end, first_row in ranges:
+            # Where the chunk's lines are in the stored file: its worker reads them from there
+            # (or, with SCREENING_CHUNKS_IN_DATABASE, from the bytes added as the chunk is written).
+            head: dict[str, Any] = {"encoding": table.encoding, "delimiter": table.delimiter}
+            head.update(positions=file_layout.positions, start=start, end=end, first_row=first_row)
+            payloads.append(TEXT_RANGE + json.dumps(head).encode())
     else:
         positions = file_layout.positions
         width = max(positions) + 1
@@ -278,6 +278,7 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
                 ScreeningUpload.objects.filter(pk=upload.pk).update(rows_read=seen, heartbeat_at=timezone.now())
         if run or not payloads:
             payloads.append(_pack(run))
+    in_database = bool(getattr(settings, "SCREENING_CHUNKS_IN_DATABASE", False))
     notices = []
     if file_layout.ignored:
         notices.append(f"以下列不在{layout.label}部门模板中，已忽略：{'、'.join(file_layout.ignored)}。")
@@ -288,9 +289,9 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
         for index, payload in enumerate(payloads):
             # One chunk at a time: a single INSERT of every chunk held the whole file twice more
             # (the statement's escaped bytes), 600 MB of a worker's memory for a 58 MB file.
-            if ranges is not None and table is not None:
+            if ranges is not None and table is not None and in_database:
                 start, end, _ = ranges[index]
-                payload += table.data[start:end]
+                payload += b"\n" + table.data[start:end]
             ScreeningChunk.objects.create(upload=upload, index=index, attempt=upload.attempt, payload=payload)
             payloads[index] = b""
         ScreeningUpload.objects.filter(pk=upload.pk).update(
@@ -377,7 +378,7 @@ def do_chunk(chunk: ScreeningChunk) -> None:
     which makes a second delivery wait and then find the chunk done."""
     upload = chunk.upload
     file_layout = file_layout_of(upload)
-    result = parsing.parse_chunk(file_layout, _chunk_rows(bytes(chunk.payload or b"")))
+    result = parsing.parse_chunk(file_layout, _chunk_rows(upload, bytes(chunk.payload or b"")))
     # Nothing of this chunk is written yet: its rows and its done flag commit together, and a
     # new attempt starts from an upload with no rows (upload_prepare deletes them).
     matched, collided = _insert(upload, file_layout, chunk.index, result.records)
@@ -482,18 +483,27 @@ def _uncompress(payload: bytes) -> Any:
     return pickle.loads(zlib.decompress(payload))  # noqa: S301 - written by this module, see _pack
 
 
-def _chunk_rows(payload: bytes) -> Iterator[tuple[int, list[Any]]]:
-    """A chunk's rows (row number, the layout's cells), in file order."""
+def _chunk_rows(upload: ScreeningUpload, payload: bytes) -> Iterator[tuple[int, list[Any]]]:
+    """A chunk's rows (row number, the layout's cells), in file order: a run of rows read by the
+    prepare task, or a byte range of the stored text file, read here (so the file is read by
+    every worker at once) unless the prepare task copied its bytes into the chunk."""
     if payload[:1] == ROW_RUN:
         yield from _uncompress(payload[1:])
         return
-    size = int.from_bytes(payload[1:5], "big")
-    head = json.loads(payload[5 : 5 + size])
-    first_row = int.from_bytes(payload[5 + size : 9 + size], "big")
+    end_of_head = payload.find(b"\n")
+    head = json.loads(payload[1 : end_of_head if end_of_head > 0 else len(payload)])
+    if end_of_head > 0:
+        data = payload[end_of_head + 1 :]
+    else:
+        with upload.file.storage.open(str(upload.file.name), "rb") as handle:
+            handle.seek(head["start"])
+            data = handle.read(head["end"] - head["start"])
+        if len(data) != head["end"] - head["start"]:
+            raise OSError(f"the stored file of upload {upload.pk} is shorter than when it was prepared")
     positions = head["positions"]
     width = max(positions) + 1
     for row_number, values in spreadsheets.read_text_range(
-        payload[9 + size :], head["encoding"], head["delimiter"], first_row
+        data, head["encoding"], head["delimiter"], head["first_row"]
     ):
         if len(values) < width:
             values = values + [""] * (width - len(values))
@@ -580,7 +590,7 @@ def settle_duplicates(upload: ScreeningUpload) -> bool:
             missing.setdefault(chunk, set()).add(row_number)
     for chunk, numbers in missing.items():
         payload = upload.chunks.filter(index=chunk).values_list("payload", flat=True).get()
-        rows = [r for r in _chunk_rows(bytes(payload or b"")) if r[0] in numbers]
+        rows = [r for r in _chunk_rows(upload, bytes(payload or b"")) if r[0] in numbers]
         result = parsing.parse_chunk(file_layout, rows)
         for record in result.records:
             found[record[1]][record[0]] = (chunk, (record, result.cells[record[0]]))

@@ -236,14 +236,20 @@ def test_a_file_split_into_many_chunks_gives_exactly_the_one_chunk_result(world,
     assert not ScreeningChunk.objects.exists()  # dropped once finished
 
 
-@pytest.mark.parametrize("quoted", [False, True], ids=["byte ranges", "rows read first"])
-def test_chunks_run_in_any_order_give_exactly_the_one_chunk_result(world, monkeypatch, settings, quoted):
+@pytest.mark.parametrize(
+    ("quoted", "in_database"),
+    [(False, False), (False, True), (True, False)],
+    ids=["byte ranges read from the stored file", "byte ranges copied into the database", "rows read first"],
+)
+def test_chunks_run_in_any_order_give_exactly_the_one_chunk_result(world, monkeypatch, settings, quoted, in_database):
     """Workers finish chunks in any order: a record repeated across chunks is settled in file
-    order whichever chunk wrote it first (a text file is cut into byte ranges; one with quote
-    marks is read row by row first)."""
+    order whichever chunk wrote it first (a text file is cut into byte ranges, which each chunk
+    reads from the stored file or, for workers without shared storage, from the database; one
+    with quote marks is read row by row first)."""
     data = mixed_file(world)
     if quoted:
         data = data.replace("合计".encode(), '"合计"'.encode())
+    settings.SCREENING_CHUNKS_IN_DATABASE = in_database
     settings.SCREENING_CHUNK_ROWS = 100_000
     service_upload(world.department_staff, data)
     single = outcome()
