@@ -121,6 +121,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--postgres", help="a scratch PostgreSQL database URL (default: a temporary SQLite file)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs (a shorter timing hold)")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="fanpin-bench-")
@@ -175,6 +176,8 @@ def main():
             f"{report.summary()} errors={len(report.errors)}"
         )
     print(f"uptime: {os.popen('uptime').read().strip()}")
+    if args.no_memory:
+        return
 
     # Memory is measured on a separate run: tracemalloc slows Python code down severalfold.
     Member.objects.filter(household__village__parent=town).delete()

@@ -60,7 +60,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
-from . import idnumber, quality, selectors, services, spreadsheets
+from . import bulk_rows, idnumber, quality, selectors, services, spreadsheets
+from .bulk_rows import Values
 from .models import Area, Household, Member, RegistryClash
 from .selectors import AnyUser
 from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
@@ -90,7 +91,8 @@ _M = TypeVar("_M", bound=Model)
 
 GROUP_ROWS_SHOWN = 10
 QUERY_CHUNK = 500
-WRITE_BATCH = 200
+# Households per write transaction (one disk flush each): few, large transactions.
+WRITE_BATCH = 2000
 # How often (in rows) the optional progress callback hears from the read and check steps.
 PROGRESS_EVERY = 1000
 
@@ -216,6 +218,8 @@ CHINESE_DIGITS = {
     "十一": 11,
     "十二": 12,
 }
+# Kinds whose model value is the cleaned text itself (a village is resolved with the household).
+PLAIN_KINDS = ("text", "name", "village")
 CJK_NAME = re.compile(r"^[\u3400-\u9fff·\s]+$")
 
 
@@ -378,11 +382,18 @@ class Group:
     # key -> (parsed value, text, row number)
     household_values: dict[str, tuple[Any, str | None, int]] = field(default_factory=dict)
     errors: list[Issue] = field(default_factory=list)
-    household: Household | None = None
+    household: Household | None = None  # a stored household (a new one is written from new_household)
     created: bool = False
-    new_members: list[Member] = field(default_factory=list)
+    # A new household and its members, validated and written as rows (bulk_rows), not models.
+    new_household: Values | None = None
+    new_member_rows: list[Values] = field(default_factory=list)
+    village: Area | None = None
+    pk: int | None = None  # the household's id once written (or stored)
+    new_members: list[Member] = field(default_factory=list)  # new members of a stored household
     changed_members: list[Member] = field(default_factory=list)  # stored members matched by ID number
     household_changes: list[str] = field(default_factory=list)  # field names that differ from the stored row
+    unchanged: bool = False  # the rows say what is stored: nothing to check again or write
+    unchanged_members: int = 0
     member_changes: dict[int, list[str]] = field(default_factory=dict)  # member pk -> field names that differ
 
     @property
@@ -391,9 +402,13 @@ class Group:
 
     @property
     def saved_household(self) -> Household:
-        """The household being written: validate() set it on every group without errors."""
+        """The stored household being written: validate() set it on every such group without errors."""
         assert self.household is not None, self.number
         return self.household
+
+    @property
+    def members_created(self) -> int:
+        return len(self.new_members) + len(self.new_member_rows)
 
     @property
     def has_errors(self) -> bool:
@@ -418,6 +433,15 @@ class RegistryImport:
         self.groups: dict[str, Group] = {}  # household number -> Group, in file order
         self.column_positions: dict[str, int] = {}  # header text -> position, to list a row's issues left to right
         self._parsed_labels: dict[tuple[str, str], tuple[bool, str | bool | int]] = {}  # see _parse_value()
+        self._cleaned_cells: dict[str, tuple[str, bool]] = {}  # cell text -> (clean_text, formula_like)
+        self._positions_seen: dict[int, Column] | None = None  # see _position_keys()
+        self._position_key_list: list[tuple[int, str]] = []
+        self._number_position = self._id_position = -1
+        self._value_columns: list[Column] = []
+        # New households and members are validated as rows: full_clean's checks, each distinct
+        # value of a column checked once (bulk_rows.RowCleaner).
+        self._household_rows = bulk_rows.RowCleaner(Household, exclude=["village"])
+        self._member_rows = bulk_rows.RowCleaner(Member, exclude=["household"])
 
     # Step 1: read and parse every row.
     def parse(self, table: Table) -> RegistryImport:
@@ -526,17 +550,35 @@ class RegistryImport:
     ) -> Row | Literal[_Skipped.SKIPPED] | None:
         if is_blank(values):
             return None  # blank row
-        raw = {column.key: cell(values, position) for position, column in positions.items()}
-        texts = {key: clean_text(value) for key, value in raw.items()}
+        # Column by column, each distinct text cell is cleaned once per import: a file repeats
+        # its villages, labels and yes/no over every row (the cache holds text cells only:
+        # 1, 1.0 and True are equal as keys but read differently).
+        cleaned = self._cleaned_cells
+        size = len(values)
+        texts: dict[str, str] = {}
+        formulas: list[str] = []
+        for position, key in self._position_keys(positions):
+            value = values[position] if position < size else None
+            if type(value) is str:
+                hit = cleaned.get(value)
+                if hit is None:
+                    text = clean_text(value)
+                    hit = cleaned[value] = (text, bool(text) and spreadsheets.formula_like(text))
+                text, formula = hit
+            else:
+                text = clean_text(value)
+                formula = bool(text) and spreadsheets.formula_like(text)
+            if formula:
+                formulas.append(key)
+            texts[key] = text
         if not any(texts.values()) and not any(clean_text(v) for v in values):
             return None  # only invisible characters
         row = Row(row_number)
-        for key, text in list(texts.items()):
+        for key in formulas:
             # =HYPERLINK(…), =cmd|…: refused with the reason, so nothing stored can run later in
             # a spreadsheet someone exports (issue 14 finding 11).
-            if text and spreadsheets.formula_like(text):
-                row.errors.append(Issue(row_number, self.header(key), spreadsheets.formula_message(text)))
-                texts[key] = ""
+            row.errors.append(Issue(row_number, self.header(key), spreadsheets.formula_message(texts[key])))
+            texts[key] = ""
         number, id_text = texts.get("number", ""), texts.get("id_number", "")
         if not id_text and (not number or is_note_text(number)):
             self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
@@ -546,29 +588,44 @@ class RegistryImport:
                 number = previous.number  # merged 户编号 cell: the household of the row above
             else:
                 row.errors.append(Issue(row_number, self.header("number"), "户编号不能为空。"))
-        elif looks_mangled(raw["number"], number):
+        elif looks_mangled(cell(values, self._number_position), number):
             row.errors.append(Issue(row_number, self.header("number"), NUMERIC_NUMBER_MESSAGE))
         row.number = number
         row.values = {key: text for key, text in texts.items() if text and key != "number"}
         if row.values.get("name") and CJK_NAME.match(row.values["name"]):
             # "张  三": offices pad two-character names with spaces to align columns.
             row.values["name"] = re.sub(r"\s+", "", row.values["name"])
-        self._parse_id(row, raw.get("id_number"), id_text)
-        for column in COLUMNS:
-            if column.key in ("number", "id_number") or column.key not in self.headers:
-                continue
-            text = row.values.get(column.key, "")
+        self._parse_id(row, cell(values, self._id_position), id_text)
+        row_values = row.values
+        parsed = row.parsed
+        for column in self._value_columns:
+            key = column.key
+            text = row_values.get(key, "")
             if not text:
                 # Household columns may be blank on all but one row of the household
                 # (merged cells); the household as a whole is checked in validate().
                 if column.required and column.level == "member":
-                    row.errors.append(Issue(row_number, self.header(column.key), f"{column.header}不能为空。"))
+                    row.errors.append(Issue(row_number, self.header(key), f"{column.header}不能为空。"))
+                continue
+            if column.kind in PLAIN_KINDS:
+                parsed[key] = text
                 continue
             try:
-                row.parsed[column.key] = self._parse_value(column, text)
+                parsed[key] = self._parse_value(column, text)
             except ValueError as exc:
-                row.errors.append(Issue(row_number, self.header(column.key), str(exc)))
+                row.errors.append(Issue(row_number, self.header(key), str(exc)))
         return row
+
+    def _position_keys(self, positions: dict[int, Column]) -> list[tuple[int, str]]:
+        """(position, key) of the file's columns, in file order; worked out on the first row."""
+        if self._positions_seen is not positions:
+            self._positions_seen = positions
+            self._position_key_list = [(p, c.key) for p, c in positions.items()]
+            by_key = {c.key: p for p, c in positions.items()}
+            self._number_position = by_key.get("number", -1)
+            self._id_position = by_key.get("id_number", -1)
+            self._value_columns = [c for c in COLUMNS if c.key not in ("number", "id_number") and c.key in self.headers]
+        return self._position_key_list
 
     def _parse_id(self, row: Row, raw: object, text: str) -> None:
         found = spreadsheets.read_id_cell(raw, text)
@@ -577,10 +634,12 @@ class RegistryImport:
             row.errors.append(Issue(row.row, self.header("id_number"), found.error))
 
     def _parse_value(self, column: Column, text: str) -> str | bool | int:
-        """A cell's model value; raises ValueError with the message to report. Choice and yes/no
-        columns repeat a handful of labels over every row, so their outcome (value or message) is
-        remembered per import: the same text always parses the same way."""
-        if column.kind not in ("choice", "bool"):
+        """A cell's model value; raises ValueError with the message to report. Choice, yes/no,
+        number and phone columns repeat a handful of values over every row, so their outcome
+        (value or message) is remembered per import: the same text always parses the same way."""
+        if column.kind in PLAIN_KINDS:
+            return text
+        if column.kind not in ("choice", "bool", "int", "phone"):
             return self._parse_value_uncached(column, text)
         key = (column.key, text)
         outcome = self._parsed_labels.get(key)
@@ -684,33 +743,67 @@ class RegistryImport:
     def validate(self) -> RegistryImport:
         groups = [g for g in self.groups.values() if g.number]
         villages = self._writable_villages()
-        numbers = [g.number for g in groups]
-        ids = [r.id_number for g in groups for r in g.rows if r.id_number]
-        existing_households = {
-            h.number: h for h in _in_chunks(Household.objects.select_related("village"), "number", numbers)
+        writable_ids = villages["ids"]
+        # The file's stored households and their members are read first as plain tuples:
+        # a household whose rows say what is stored (most of a re-imported file) is settled
+        # by comparing values, with no model built, nothing validated again and nothing
+        # written. Only the others are loaded as models and go through the checks below.
+        stored_households = {
+            row[1]: row
+            for row in _in_chunks_values(
+                Household.objects.all(), "number", [g.number for g in groups], STORED_HOUSEHOLD
+            )
         }
-        # Members of the file's households are loaded once and serve both lookups; only ID
-        # numbers not found there (new people, or people registered in another household) are
-        # looked up again. On a re-import that halves the rows read and the objects built.
+        stored_members: dict[int, dict[str, tuple[Any, ...]]] = {}
+        for row in _in_chunks_values(
+            Member.objects.all(), "household_id", [h[0] for h in stored_households.values()], STORED_MEMBER
+        ):
+            stored_members.setdefault(row[1], {})[row[2]] = row
+        changed: list[str] = []
+        for group in groups:
+            stored = stored_households.get(group.number)
+            if stored is None:
+                continue
+            members = stored_members.get(stored[0], {})
+            if self._unchanged(group, stored, members, villages):
+                group.unchanged = True
+                group.pk = stored[0]
+                group.unchanged_members = len(group.rows)
+            else:
+                changed.append(group.number)
+        existing_households = {
+            h.number: h for h in _in_chunks(Household.objects.select_related("village"), "number", changed)
+        }
         households_by_pk = {h.pk: h for h in existing_households.values()}
         members_by_household: dict[int, list[Member]] = {}
-        known_ids: dict[str, Member] = {}
         for member in _in_chunks(Member.objects.all(), "household_id", list(households_by_pk)):
             member.household = households_by_pk[member.household_id]
             members_by_household.setdefault(member.household_id, []).append(member)
-            known_ids[member.id_number] = member
-        elsewhere = [i for i in ids if i not in known_ids]
-        known_ids.update(
-            (m.id_number, m)
+        # ID numbers not stored in their own row's household: new people, or people
+        # registered in another household (an error).
+        elsewhere = [
+            r.id_number
+            for g in groups
+            if not g.unchanged
+            for r in g.rows
+            if r.id_number and r.id_number not in stored_members.get(stored_households.get(g.number, (0,))[0], {})
+        ]
+        known_ids: dict[str, Member] = {
+            m.id_number: m
             for m in _in_chunks(Member.objects.select_related("household__village"), "id_number", elsewhere)
-        )
-        writable_ids = villages["ids"]
+        }
         total = sum(len(g.rows) for g in groups)
         done = reported = 0
         for group in groups:
-            self._validate_group(
-                group, villages, writable_ids, existing_households.get(group.number), known_ids, members_by_household
-            )
+            if not group.unchanged:
+                self._validate_group(
+                    group,
+                    villages,
+                    writable_ids,
+                    existing_households.get(group.number),
+                    known_ids,
+                    members_by_household,
+                )
             done += len(group.rows)
             if done - reported >= PROGRESS_EVERY:
                 self.progress("check", done, total)
@@ -720,6 +813,55 @@ class RegistryImport:
             services.registry_clashes_record(user=self.user, clashes=self.clashes, channel="import")
         # Rows without a household number could not be grouped; they are rejected as they are.
         return self
+
+    def _unchanged(
+        self,
+        group: Group,
+        stored: tuple[Any, ...],
+        members: dict[str, tuple[Any, ...]],
+        villages: WritableVillages,
+    ) -> bool:
+        """Whether the group's rows say exactly what is stored, so that _validate_group would
+        find no change and no error: same village, same household and member values for
+        every filled cell, every row a stored member of this household, and a valid head.
+        False sends the group through the full checks (which report any mistake)."""
+        if group.errors or any(r.errors for r in group.rows) or stored[2] not in villages["ids"]:
+            return False
+        village_entry = group.household_values.get("village")
+        if village_entry:
+            found = villages["lookup"].get(normalize_header(village_entry[1]))
+            if not isinstance(found, Area) or found.pk != stored[2]:
+                return False
+        elif "village" in self.headers:
+            return False  # reported: 村不能为空
+        for key, (value, _, _) in group.household_values.items():
+            if key != "village" and stored[STORED_HOUSEHOLD_INDEX[key]] != value:
+                return False
+        heads = 0
+        in_file = set()
+        for row in group.rows:
+            member = members.get(row.id_number) if row.id_number else None
+            if member is None:
+                return False
+            for key, value in row.parsed.items():
+                index = STORED_MEMBER_INDEX.get(key)  # household columns: compared above
+                if index is not None and member[index] != value:
+                    return False
+            in_file.add(row.id_number)
+            if member[STORED_MEMBER_INDEX["relation"]] == Member.Relation.HEAD and (
+                member[STORED_MEMBER_INDEX["status"]] == Member.Status.ACTIVE
+            ):
+                heads += 1
+        stored_heads = sum(
+            1
+            for id_number, m in members.items()
+            if id_number not in in_file
+            and m[STORED_MEMBER_INDEX["relation"]] == Member.Relation.HEAD
+            and m[STORED_MEMBER_INDEX["status"]] == Member.Status.ACTIVE
+        )
+        # The head rules of _validate_group: one active head in the file and none stored
+        # apart from it, or none in the file and the stored one kept.
+        return (heads == 1 and not stored_heads) or (heads == 0 and stored_heads > 0)
 
     def _writable_villages(self) -> WritableVillages:
         if self.user is None:
@@ -778,34 +920,49 @@ class RegistryImport:
             group.errors.append(Issue(group.first_row, number_header, message))
             return
         group.created = existing is None
-        household = existing or Household(number=group.number)
-        group.household = household
-        before = _snapshot(household)
-        if village is not None:
-            household.village = village
-        for key, (value, _, _) in group.household_values.items():
-            if key != "village":
-                setattr(household, key, value)
-        exclude = ["village"]
-        if existing is None or _changed(household, before):  # unchanged: validated when saved
-            try:
-                household.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-            except ValidationError as exc:
-                for name, messages in exc.message_dict.items():
-                    row_number = group.household_values.get(name, (None, None, group.first_row))[2]
-                    column = self.header(name) if name in COLUMN_BY_KEY else ""
-                    group.errors.extend(Issue(row_number, column, m) for m in messages)
-        group.household_changes = _changed(household, before)
+        group.village = village
+        stored: dict[str, Member] = {}
+        if existing is None:
+            values = self._household_rows.new_values()
+            values["number"] = group.number
+            values["village_id"] = village.pk if village is not None else None
+            for key, (value, _, _) in group.household_values.items():
+                if key != "village":
+                    values[key] = value
+            self._household_errors(group, self._household_rows.clean(values))
+            group.new_household = values
+        else:
+            household = existing
+            group.household = household
+            group.pk = household.pk
+            before = _snapshot(household)
+            if village is not None:
+                household.village = village
+            for key, (value, _, _) in group.household_values.items():
+                if key != "village":
+                    setattr(household, key, value)
+            if _changed(household, before):  # unchanged: validated when saved
+                try:
+                    household.full_clean(exclude=["village"], validate_unique=False, validate_constraints=False)
+                except ValidationError as exc:
+                    self._household_errors(group, exc.message_dict)
+            group.household_changes = _changed(household, before)
+            stored = {m.id_number: m for m in members_by_household.get(household.pk, [])}
 
-        stored = {m.id_number: m for m in members_by_household.get(household.pk, [])} if household.pk else {}
-        heads: list[tuple[Row, Member | None]] = []
+        heads: list[tuple[Row, object]] = []
         for row in group.rows:
-            member = self._validate_member(group, row, stored, known_ids)
+            status: str | None
+            if existing is None:
+                values_or_none = self._validate_new_member(group, row, known_ids)
+                status = values_or_none["status"] if values_or_none is not None else None
+            else:
+                member = self._validate_member(group, row, stored, known_ids)
+                status = member.status if member is not None else None
             # Counted from the row itself, so a row rejected for another reason does not
             # also produce a misleading "no head" error.
-            status = row.parsed.get("status") or (member.status if member is not None else Member.Status.ACTIVE)
+            status = row.parsed.get("status") or status or Member.Status.ACTIVE
             if row.parsed.get("relation") == Member.Relation.HEAD and status == Member.Status.ACTIVE:
-                heads.append((row, member))
+                heads.append((row, None))
         in_file = {r.id_number for r in group.rows if r.id_number}
         stored_heads = [
             m
@@ -838,30 +995,58 @@ class RegistryImport:
                 )
             )
 
+    def _household_errors(self, group: Group, message_dict: dict[str, list[str]]) -> None:
+        for name, messages in message_dict.items():
+            row_number = group.household_values.get(name, (None, None, group.first_row))[2]
+            column = self.header(name) if name in COLUMN_BY_KEY else ""
+            group.errors.extend(Issue(row_number, column, m) for m in messages)
+
+    def _registered_elsewhere(self, group: Group, row: Row, other: Member) -> None:
+        """The row's ID number belongs to a member of another household: an error, and a
+        clash on record when that household lies outside what the importer may see."""
+        if self._can_see(other.household):
+            message = f"该身份证号已登记在另一农户（户编号 {other.household.number}）中，同一身份证号不能登记两次。"
+        else:
+            message = services.CLASH_MESSAGES[RegistryClash.Field.ID_NUMBER]
+            village = group.household.village if group.household is not None else group.village
+            self.clashes.append((RegistryClash.Field.ID_NUMBER, row.id_number, other.household, village))
+        row.errors.append(Issue(row.row, self.header("id_number"), message))
+
+    def _validate_new_member(self, group: Group, row: Row, known_ids: dict[str, Member]) -> Values | None:
+        """A member of a new household, as a row of values (the checks of Member.full_clean)."""
+        if row.id_number:
+            other = known_ids.get(row.id_number)
+            if other is not None:
+                self._registered_elsewhere(group, row, other)
+                return None
+        values = self._member_rows.new_values()
+        parsed = row.parsed
+        for column in MEMBER_COLUMNS:
+            if column.key in parsed:
+                values[column.key] = parsed[column.key]
+        # An unusable ID number is already reported; the stand-in lets the row's other
+        # mistakes be reported in the same pass.
+        values["id_number"] = row.id_number or STAND_IN_ID
+        errors = self._member_rows.clean(values)
+        if errors:
+            header = self.header
+            for name, messages in errors.items():
+                where = header(name) if name in COLUMN_BY_KEY else ""
+                # Member.full_clean reports each message once (field validator and clean()
+                # both check the ID number).
+                row.errors.extend(Issue(row.row, where, m) for m in dict.fromkeys(messages))
+        group.new_member_rows.append(values)
+        return values
+
     def _validate_member(
         self, group: Group, row: Row, stored: dict[str, Member], known_ids: dict[str, Member]
     ) -> Member | None:
-        header = self.header("id_number")
         member = None
         if row.id_number:
             member = stored.get(row.id_number)
             other = known_ids.get(row.id_number)
             if member is None and other is not None:
-                if self._can_see(other.household):
-                    message = (
-                        f"该身份证号已登记在另一农户（户编号 {other.household.number}）中，同一身份证号不能登记两次。"
-                    )
-                else:
-                    message = services.CLASH_MESSAGES[RegistryClash.Field.ID_NUMBER]
-                    self.clashes.append(
-                        (
-                            RegistryClash.Field.ID_NUMBER,
-                            row.id_number,
-                            other.household,
-                            getattr(group.household, "village", None),
-                        )
-                    )
-                row.errors.append(Issue(row.row, header, message))
+                self._registered_elsewhere(group, row, other)
                 return None
         member = member or Member()
         before = _snapshot(member)
@@ -902,7 +1087,8 @@ class RegistryImport:
                 self._reject(group)
             elif group.number:
                 valid.append(group)
-        written: list[Group] = []
+        written = [g for g in valid if g.unchanged]  # nothing to write
+        valid = [g for g in valid if not g.unchanged]
         total = sum(len(g.rows) for g in valid)
         done = 0
         for start in range(0, len(valid), WRITE_BATCH):
@@ -948,12 +1134,16 @@ class RegistryImport:
                 self.report.households_created += 1
             else:
                 self.report.households_updated += 1
-            self.report.members_created += len(group.new_members)
-            self.report.members_updated += len(group.changed_members)
+            self.report.members_created += group.members_created
+            self.report.members_updated += len(group.changed_members) + group.unchanged_members
         # Checked like a page entry: the households this import created or changed. An
         # unchanged household was checked when it was saved (the registry-wide report lists it).
         self._quality_findings(
-            [g for g in written if g.created or g.household_changes or g.new_members or any(g.member_changes.values())]
+            [
+                g
+                for g in written
+                if g.created or g.household_changes or g.members_created or any(g.member_changes.values())
+            ]
         )
         for issues in (self.report.errors, self.report.notices, self.report.findings):
             issues.sort(key=self._issue_order)
@@ -982,7 +1172,25 @@ class RegistryImport:
     def _write_groups(self, groups: list[Group]) -> None:
         """Only what differs from the stored rows is written: re-importing an unchanged file
         touches nothing (its rows still count as updated: they were matched and checked)."""
-        Household.objects.bulk_create([g.saved_household for g in groups if g.created])
+        created = [g for g in groups if g.created]
+        if created:
+            now = timezone.now()
+            rows: list[Values] = []
+            for group in created:
+                assert group.new_household is not None, group.number
+                group.new_household["updated_at"] = now  # auto_now, as save() would set it
+                rows.append(group.new_household)
+            ids = bulk_rows.insert_rows(
+                Household, HOUSEHOLD_ROW_FIELDS, bulk_rows.db_values(HOUSEHOLD_ROW_FIELDS, rows), returning="number"
+            )
+            rows = []
+            for group in created:
+                group.pk = ids[group.number]
+                for values in group.new_member_rows:
+                    values["household_id"] = group.pk
+                    values["updated_at"] = now
+                    rows.append(values)
+            bulk_rows.insert_rows(Member, MEMBER_ROW_FIELDS, bulk_rows.db_values(MEMBER_ROW_FIELDS, rows))
         for group in groups:
             if not group.created and group.household_changes:
                 group.saved_household.save(update_fields=[*group.household_changes, "updated_at"])
@@ -1002,12 +1210,20 @@ class RegistryImport:
         Member.objects.bulk_create(new_members, batch_size=QUERY_CHUNK)
 
     def _quality_findings(self, groups: list[Group]) -> None:
-        """The same data-quality checks as after a page entry (DOMAIN.md §8), for the imported households."""
-        by_pk = {g.saved_household.pk: g for g in groups}
+        """The same data-quality checks as after a page entry (DOMAIN.md §8), for the imported
+        households. The database finds the households that fail a check (the SQL twin of the
+        checks, selectors.quality_failures_among); only those are loaded for the wording."""
+        by_pk: dict[int, Group] = {}
+        for group in groups:
+            assert group.pk is not None, group.number
+            by_pk[group.pk] = group
         pks = list(by_pk)
         today = timezone.localdate()
+        failing: list[int] = []
         for start in range(0, len(pks), QUERY_CHUNK):
-            chunk = quality.prefetch_for_checks(Household.objects.filter(pk__in=pks[start : start + QUERY_CHUNK]))
+            failing.extend(selectors.quality_failures_among(pks[start : start + QUERY_CHUNK], today))
+        for start in range(0, len(failing), QUERY_CHUNK):
+            chunk = quality.prefetch_for_checks(Household.objects.filter(pk__in=failing[start : start + QUERY_CHUNK]))
             for household in chunk:
                 for finding in quality.household_findings(household, today):
                     group = by_pk[household.pk]
@@ -1033,13 +1249,16 @@ def _no_progress(step: str, done: int, total: int | None) -> None:
 
 
 STAND_IN_ID = idnumber.make("110101", datetime.date(2000, 1, 1), 1)
+# The columns a new household or member is inserted with (every concrete column but the id).
+HOUSEHOLD_ROW_FIELDS = [f for f in Household._meta.concrete_fields if not f.primary_key]
+MEMBER_ROW_FIELDS = [f for f in Member._meta.concrete_fields if not f.primary_key]
 
 
 def _forget_inserts(group: Group) -> None:
     """After a rolled-back write, make the new rows look unsaved again (bulk_create set their pk)."""
     objects: list[Model] = [*group.new_members]
-    if group.created and group.household is not None:
-        objects.append(group.household)
+    if group.created:
+        group.pk = None
     for obj in objects:
         obj.pk = None
         obj._state.adding = True
@@ -1055,6 +1274,26 @@ def _snapshot(instance: Model) -> dict[str, Any]:
 
 def _changed(instance: Model, before: dict[str, Any]) -> list[str]:
     return [name for name, value in _snapshot(instance).items() if before.get(name) != value]
+
+
+# What _unchanged() compares, read as tuples: id, number, village, then the file's columns.
+STORED_HOUSEHOLD = [
+    "id",
+    "number",
+    "village_id",
+    *(c.key for c in HOUSEHOLD_COLUMNS if c.key not in ("number", "village")),
+]
+STORED_HOUSEHOLD_INDEX = {name: i for i, name in enumerate(STORED_HOUSEHOLD)}
+STORED_MEMBER = ["id", "household_id", "id_number", *(c.key for c in MEMBER_COLUMNS if c.key != "id_number")]
+STORED_MEMBER_INDEX = {name: i for i, name in enumerate(STORED_MEMBER)}
+
+
+def _in_chunks_values(
+    queryset: QuerySet[_M], field_name: str, values: Iterable[object], names: list[str]
+) -> Iterator[tuple[Any, ...]]:
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), QUERY_CHUNK):
+        yield from queryset.filter(**{f"{field_name}__in": unique[start : start + QUERY_CHUNK]}).values_list(*names)
 
 
 def _in_chunks(queryset: QuerySet[_M], field_name: str, values: Iterable[object]) -> Iterator[_M]:

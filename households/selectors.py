@@ -5,7 +5,7 @@ never sees a household outside their scope; forbidden objects answer 404)."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeAlias, TypeVar
 
@@ -397,8 +397,11 @@ def _any(conditions: Iterable[Q]) -> Q:
     return combined
 
 
-def _quality_scans(user: AnyUser, today: datetime.date) -> list[QuerySet[Any, tuple[int, str, int]]]:
-    """Four scans (households, members, incomes, latest incomes) of the user's scope, each answering
+def _quality_scans(
+    households: QuerySet[Household], scope: Q, today: datetime.date
+) -> list[QuerySet[Any, tuple[int, str, int]]]:
+    """Four scans (households, members, incomes, latest incomes) of `households` (members and
+    incomes by `scope`, the same rule followed through their household), each answering
     (household id, household number, failed-checks bits) for the failing rows only.
 
     The SQL twin of quality.household_findings (same codes, same thresholds); a test keeps
@@ -407,8 +410,8 @@ def _quality_scans(user: AnyUser, today: datetime.date) -> list[QuerySet[Any, tu
     of per-household subqueries ran for minutes on PostgreSQL at 100,000 households.
     """
     active = _active_members()
-    without_head = households_visible_to(user).filter(~Exists(active.filter(relation=Member.Relation.HEAD)))
-    households = without_head.annotate(
+    without_head = households.filter(~Exists(active.filter(relation=Member.Relation.HEAD)))
+    household_scan = without_head.annotate(
         qa_mask=_check_bits(
             {
                 "no_members": ~Exists(active),
@@ -426,7 +429,7 @@ def _quality_scans(user: AnyUser, today: datetime.date) -> list[QuerySet[Any, tu
         "disability_category": Q(disability_level__gt=0, disability_category=""),
     }
     members = (
-        Member.objects.filter(area_scope_q(user, "household__village"), status=Member.Status.ACTIVE)
+        Member.objects.filter(scope, status=Member.Status.ACTIVE)
         .filter(_any(member_checks.values()))
         .annotate(qa_mask=_check_bits(member_checks))
         .values_list("household", "household__number", "qa_mask")
@@ -443,7 +446,7 @@ def _quality_scans(user: AnyUser, today: datetime.date) -> list[QuerySet[Any, tu
         | Q(household_size__gt=0, qa_deviation=F("household_size"), qa_per_capita_odd=1),
         "policy_transfer": Q(policy_transfer_income__gt=F("transfer_income")),
     }
-    scoped_incomes = IncomeRecord.objects.filter(area_scope_q(user, "household__village"))
+    scoped_incomes = IncomeRecord.objects.filter(scope)
     parts = F("wage_income") + F("business_income") - F("business_costs") + F("property_income") + F("transfer_income")
     incomes = (
         scoped_incomes.alias(
@@ -476,7 +479,7 @@ def _quality_scans(user: AnyUser, today: datetime.date) -> list[QuerySet[Any, tu
         .annotate(qa_mask=_check_bit("household_size"))
         .values_list("household", "household__number", "qa_mask")
     )
-    return [households, members, incomes, stale_size]
+    return [household_scan, members, incomes, stale_size]
 
 
 def quality_failures(user: AnyUser, today: datetime.date | None = None) -> dict[int, tuple[str, set[str]]]:
@@ -484,7 +487,18 @@ def quality_failures(user: AnyUser, today: datetime.date | None = None) -> dict[
     that fail a data-quality check: one query (a UNION ALL of four scans) that answers for
     the failing households only, a small share of the registry."""
     today = today or timezone.localdate()
-    first, *others = (scan.order_by() for scan in _quality_scans(user, today))
+    return _quality_union(_quality_scans(households_visible_to(user), area_scope_q(user, "household__village"), today))
+
+
+def quality_failures_among(household_ids: Collection[int], today: datetime.date) -> dict[int, tuple[str, set[str]]]:
+    """quality_failures for the given households only, whoever may see them (the importer
+    checks the households it has just written, as a page checks the one it saved)."""
+    ids = list(household_ids)
+    return _quality_union(_quality_scans(Household.objects.filter(pk__in=ids), Q(household_id__in=ids), today))
+
+
+def _quality_union(scans: list[QuerySet[Any, tuple[int, str, int]]]) -> dict[int, tuple[str, set[str]]]:
+    first, *others = (scan.order_by() for scan in scans)
     failures: dict[int, tuple[str, set[str]]] = {}
     for household, number, mask in first.union(*others, all=True):
         codes = failures.setdefault(household, (number, set()))[1]

@@ -489,3 +489,26 @@ def test_imported_households_get_the_same_data_quality_findings_as_page_entries(
         "户编号 Q001：家长 同时登记为低保和特困供养，两者不能同时享受。",
         "户编号 Q001：孩子 未满 16 周岁，却登记了务工（工资性收入），请核实。",
     ]
+
+
+def test_reimport_checks_again_a_household_changed_since_the_first_import(world):
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系",
+        f"U001,东山村,甲,{ID1},户主",
+        f"U001,东山村,乙,{ID2},配偶",
+        f"U002,东山村,丙,{ID3},户主",
+        f"U003,东山村,丁,{ID4},户主",
+    ]
+    data = csv_bytes(lines, "utf-8")
+    assert import_registry(io.BytesIO(data), "u.csv", user=world.village_cadre).ok
+    # Since then: 乙 moved to U002 and U003's head died, by whatever path.
+    Member.objects.filter(id_number=ID2).update(household=Household.objects.get(number="U002"))
+    Member.objects.filter(id_number=ID4).update(status=Member.Status.DECEASED)
+
+    again = import_registry(io.BytesIO(data), "u.csv", user=world.village_cadre)
+
+    assert report_rows(again.errors) == [
+        (3, "身份证号", "该身份证号已登记在另一农户（户编号 U002）中，同一身份证号不能登记两次。"),
+        (5, "与户主关系", "户编号 U003 没有在户的户主，每户必须有且只有一名户主。"),
+    ]
+    assert (again.households_updated, again.households_rejected, again.members_updated) == (1, 2, 1)

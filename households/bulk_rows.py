@@ -1,0 +1,210 @@
+"""Many rows of one model, validated and inserted without a model instance per row (the
+registry import: 50,000 members in one file).
+
+`RowCleaner.clean(values)` is `Model.full_clean(exclude, validate_unique=False,
+validate_constraints=False)` for a row held as a dict (attname -> value), with the same
+messages in the same order: each field's own `Field.clean()` (its validators, choices,
+max_length), the text rule of `TextCheckedModel` and the model's own `clean()`. What makes it
+cheap is that a field's outcome depends on its value alone, and a file repeats a handful of
+values per column (villages, labels, yes/no, defaults): each distinct value of each field is
+cleaned once per import and the outcome (value or messages) remembered. The model's `clean()`
+runs on one scratch instance whose attributes are set from the row, so the rules stay where
+they are (models.py) and are not written twice.
+
+`insert_rows()` writes tuples set-based: `executemany` on SQLite; on PostgreSQL `COPY` into a
+staging table and one `INSERT … SELECT` (which returns the new ids), or `COPY` straight into
+the table when the caller needs no ids back.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+
+from .text import validate_text
+
+Values = dict[str, Any]  # attname -> value
+
+
+class RowCleaner:
+    def __init__(self, model: type[models.Model], exclude: Iterable[str] = ()) -> None:
+        excluded = set(exclude)
+        self.model = model
+        # The id is unset on a new row: clean_fields() skips it (blank), so do we.
+        self.fields = [
+            f for f in model._meta.fields if f.name not in excluded and not f.generated and not f.primary_key
+        ]
+        # TextCheckedModel's rule applies to these (check_instance_text: CharField, TextField).
+        self.text_fields = [f for f in self.fields if isinstance(f, (models.CharField, models.TextField))]
+        self.scratch = model()
+        self._cleaned: dict[tuple[str, Any], tuple[Any, list[str] | None]] = {}
+        self._text: dict[tuple[bool, str], str | None] = {}
+        # Defaults as a new instance gets them; callables (a card token, a timestamp) are
+        # called for every row.
+        self._defaults: list[tuple[str, Any, bool]] = []
+        for f in model._meta.concrete_fields:
+            if f.primary_key:
+                continue
+            if f.has_default() and callable(f.default):
+                self._defaults.append((f.attname, f.default, True))
+            else:
+                self._defaults.append((f.attname, f.get_default(), False))
+
+    def new_values(self) -> Values:
+        """The values of a new instance (Model()), as a dict."""
+        return {attname: (default() if call else default) for attname, default, call in self._defaults}
+
+    def clean(self, values: Values) -> dict[str, list[str]]:
+        """Clean `values` in place (converted values, and whatever the model's clean() sets) and
+        return the errors as full_clean's ValidationError.message_dict would hold them."""
+        errors: dict[str, list[str]] = {}
+        for f in self.fields:
+            raw = values[f.attname]
+            if f.blank and raw in f.empty_values:
+                continue
+            key = (f.attname, raw)
+            outcome = self._cleaned.get(key)
+            if outcome is None:
+                try:
+                    outcome = (f.clean(raw, self.scratch), None)
+                except ValidationError as exc:
+                    outcome = (raw, exc.messages)
+                self._cleaned[key] = outcome
+            if outcome[1] is None:
+                values[f.attname] = outcome[0]
+            else:
+                errors[f.name] = list(outcome[1])
+        for f in self.text_fields:
+            value = values[f.attname]
+            if f.name in errors or not isinstance(value, str) or not value:
+                continue
+            multiline = isinstance(f, models.TextField)
+            message = self._text.get((multiline, value), "")
+            if message == "":
+                try:
+                    validate_text(value, multiline=multiline)
+                    message = None
+                except ValidationError as exc:
+                    message = exc.messages[0]
+                self._text[(multiline, value)] = message
+            if message is not None:
+                errors[f.name] = [f"{f.verbose_name}{message}"]
+        scratch = self.scratch
+        state = scratch.__dict__
+        state.update(values)
+        try:
+            scratch.clean()
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+        for attname in values:
+            values[attname] = state[attname]
+        return errors
+
+
+def db_values(fields: Sequence[models.Field[Any, Any]], rows: Iterable[Values]) -> list[tuple[Any, ...]]:
+    """Rows as tuples of database values (Field.get_db_prep_save), each distinct non-text value
+    of a field prepared once."""
+    prepared: dict[tuple[int, Any], Any] = {}
+    out = []
+    for values in rows:
+        row = []
+        for index, f in enumerate(fields):
+            value = values[f.attname]
+            if isinstance(value, str):
+                row.append(value)
+                continue
+            key = (index, value)
+            if key not in prepared:
+                prepared[key] = f.get_db_prep_save(value, connection)
+            row.append(prepared[key])
+        out.append(tuple(row))
+    return out
+
+
+def insert_rows(
+    model: type[models.Model],
+    fields: Sequence[models.Field[Any, Any]],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    returning: str | None = None,
+) -> dict[Any, int]:
+    """Insert `rows` (tuples of db values in the order of `fields`) into the model's table in
+    the caller's transaction; with `returning` (a unique column among `fields`), return
+    {that column's value: new id}. Raises IntegrityError as an INSERT would."""
+    if not rows:
+        return {}
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(_column(fields, f.attname)) for f in fields)
+    assert model._meta.pk is not None, model
+    pk = connection.ops.quote_name(model._meta.pk.attname)
+    ids: dict[Any, int] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with connection.wrap_database_errors:
+                if returning is None:
+                    cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", _copy_buffer(rows))
+                    return {}
+                # The staging table has the target's column types and no constraints; the
+                # INSERT … SELECT checks them all and hands back the new ids.
+                stage = connection.ops.quote_name(f"import_stage_{model._meta.db_table}")
+                cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {table} WITH NO DATA")
+                cursor.cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN", _copy_buffer(rows))
+                key = connection.ops.quote_name(_column(fields, returning))
+                cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} RETURNING {pk}, {key}")
+                ids = {value: id_ for id_, value in cursor.fetchall()}
+                cursor.execute(f"DROP TABLE {stage}")
+                return ids
+        marks = ", ".join(["%s"] * len(fields))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+        if returning is None:
+            return {}
+        key = connection.ops.quote_name(_column(fields, returning))
+        position = [f.attname for f in fields].index(returning)
+        wanted = [row[position] for row in rows]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            cursor.execute(
+                f"SELECT {pk}, {key} FROM {table} WHERE {key} IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            ids.update((value, id_) for id_, value in cursor.fetchall())
+    return ids
+
+
+def _column(fields: Sequence[models.Field[Any, Any]], attname: str) -> str:
+    column = next(f.column for f in fields if f.attname == attname)
+    assert column is not None, attname  # concrete fields have a column
+    return column
+
+
+def _copy_buffer(rows: Iterable[tuple[Any, ...]]) -> io.StringIO:
+    """Rows in COPY's text format (tab-separated, \\N for NULL, backslash escapes)."""
+    buffer = io.StringIO()
+    write = buffer.write
+    for row in rows:
+        write("\t".join(_copy_text(v) for v in row))
+        write("\n")
+    buffer.seek(0)
+    return buffer
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return value
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return str(value)
