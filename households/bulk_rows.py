@@ -40,10 +40,11 @@ class RowCleaner:
             f for f in model._meta.fields if f.name not in excluded and not f.generated and not f.primary_key
         ]
         # TextCheckedModel's rule applies to these (check_instance_text: CharField, TextField).
-        self.text_fields = [f for f in self.fields if isinstance(f, (models.CharField, models.TextField))]
+        self._text_names = {f.name for f in self.fields if isinstance(f, (models.CharField, models.TextField))}
         self.scratch = model()
-        self._cleaned: dict[tuple[str, Any], tuple[Any, list[str] | None]] = {}
-        self._text: dict[tuple[bool, str], str | None] = {}
+        # Per field: {raw value: outcome}, see _outcome().
+        self._columns: list[tuple[models.Field[Any, Any], str, dict[Any, tuple[Any, list[str] | None, str | None]]]]
+        self._columns = [(f, f.attname, {}) for f in self.fields]
         # Defaults as a new instance gets them; callables (a card token, a timestamp) are
         # called for every row.
         self._defaults: list[tuple[str, Any, bool]] = []
@@ -61,68 +62,77 @@ class RowCleaner:
 
     def clean(self, values: Values) -> dict[str, list[str]]:
         """Clean `values` in place (converted values, and whatever the model's clean() sets) and
-        return the errors as full_clean's ValidationError.message_dict would hold them."""
+        return the errors as full_clean's ValidationError.message_dict would hold them: the
+        fields' own errors in field order, then the text rule's, then the model's clean()'s."""
         errors: dict[str, list[str]] = {}
-        for f in self.fields:
-            raw = values[f.attname]
-            if f.blank and raw in f.empty_values:
-                continue
-            key = (f.attname, raw)
-            outcome = self._cleaned.get(key)
-            if outcome is None:
-                try:
-                    outcome = (f.clean(raw, self.scratch), None)
-                except ValidationError as exc:
-                    outcome = (raw, exc.messages)
-                self._cleaned[key] = outcome
-            if outcome[1] is None:
-                values[f.attname] = outcome[0]
+        text_errors: list[tuple[str, str]] = []
+        for f, attname, cache in self._columns:
+            raw = values[attname]
+            try:
+                outcome = cache.get(raw)
+            except TypeError:  # an unhashable value: checked, not remembered
+                outcome = self._outcome(f, raw)
             else:
-                errors[f.name] = list(outcome[1])
-        for f in self.text_fields:
-            value = values[f.attname]
-            if f.name in errors or not isinstance(value, str) or not value:
+                if outcome is None:
+                    outcome = cache[raw] = self._outcome(f, raw)
+            value, field_messages, text_message = outcome
+            if field_messages is not None:
+                errors[f.name] = list(field_messages)
                 continue
-            multiline = isinstance(f, models.TextField)
-            message = self._text.get((multiline, value), "")
-            if message == "":
-                try:
-                    validate_text(value, multiline=multiline)
-                    message = None
-                except ValidationError as exc:
-                    message = exc.messages[0]
-                self._text[(multiline, value)] = message
-            if message is not None:
-                errors[f.name] = [f"{f.verbose_name}{message}"]
-        scratch = self.scratch
-        state = scratch.__dict__
+            if value is not _BLANK:
+                values[attname] = value
+            if text_message is not None:
+                text_errors.append((f.name, text_message))
+        for name, message in text_errors:
+            errors[name] = [message]
+        state = self.scratch.__dict__
         state.update(values)
         try:
-            scratch.clean()
+            self.scratch.clean()
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
                 errors.setdefault(name, []).extend(messages)
-        for attname in values:
-            values[attname] = state[attname]
+        values.update({attname: state[attname] for attname in values})
         return errors
+
+    def _outcome(self, f: models.Field[Any, Any], raw: Any) -> tuple[Any, list[str] | None, str | None]:
+        """(value to set, or _BLANK; the field's messages or None; the text rule's message or None)."""
+        if f.blank and raw in f.empty_values:
+            # clean_fields() skips a blank value of a field that may be blank.
+            value: Any = _BLANK
+            checked = raw
+        else:
+            try:
+                value = checked = f.clean(raw, self.scratch)
+            except ValidationError as exc:
+                return (raw, exc.messages, None)
+        if f.name in self._text_names and isinstance(checked, str) and checked:
+            try:
+                validate_text(checked, multiline=isinstance(f, models.TextField))
+            except ValidationError as exc:
+                return (value, None, f"{f.verbose_name}{exc.messages[0]}")
+        return (value, None, None)
+
+
+_BLANK = object()
 
 
 def db_values(fields: Sequence[models.Field[Any, Any]], rows: Iterable[Values]) -> list[tuple[Any, ...]]:
     """Rows as tuples of database values (Field.get_db_prep_save), each distinct non-text value
     of a field prepared once."""
-    prepared: dict[tuple[int, Any], Any] = {}
+    columns: list[tuple[models.Field[Any, Any], str, dict[Any, Any]]] = [(f, f.attname, {}) for f in fields]
     out = []
     for values in rows:
         row = []
-        for index, f in enumerate(fields):
-            value = values[f.attname]
-            if isinstance(value, str):
+        for f, attname, prepared in columns:
+            value = values[attname]
+            if type(value) is str:
                 row.append(value)
                 continue
-            key = (index, value)
-            if key not in prepared:
-                prepared[key] = f.get_db_prep_save(value, connection)
-            row.append(prepared[key])
+            try:
+                row.append(prepared[value])
+            except KeyError:
+                row.append(prepared.setdefault(value, f.get_db_prep_save(value, connection)))
         out.append(tuple(row))
     return out
 

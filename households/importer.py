@@ -70,6 +70,7 @@ from .spreadsheets import (  # noqa: F401 - NUMERIC_ID_MESSAGE and the extension
     HEADER_SEARCH_ROWS,
     NUMERIC_ID_MESSAGE,
     SUPPORTED_EXTENSIONS,
+    WHITESPACE,
     Header,
     NumberedRow,
     RowValues,
@@ -437,7 +438,8 @@ class RegistryImport:
         self._positions_seen: dict[int, Column] | None = None  # see _position_keys()
         self._position_key_list: list[tuple[int, str]] = []
         self._number_position = self._id_position = -1
-        self._value_columns: list[Column] = []
+        # (column, key, plain text?, {text: (ok, value or message)}) of the file's value columns
+        self._value_columns: list[tuple[Column, str, bool, dict[str, tuple[bool, str | bool | int]]]] = []
         # New households and members are validated as rows: full_clean's checks, each distinct
         # value of a column checked once (bulk_rows.RowCleaner).
         self._household_rows = bulk_rows.RowCleaner(Household, exclude=["village"])
@@ -548,9 +550,7 @@ class RegistryImport:
     def _parse_row(
         self, row_number: int, values: RowValues, positions: dict[int, Column], previous: Row | None
     ) -> Row | Literal[_Skipped.SKIPPED] | None:
-        if is_blank(values):
-            return None  # blank row
-        # Column by column, each distinct text cell is cleaned once per import: a file repeats
+        # A blank row (or one of invisible characters only) gives no text below: None. Column by column, each distinct text cell is cleaned once per import: a file repeats
         # its villages, labels and yes/no over every row (the cache holds text cells only:
         # 1, 1.0 and True are equal as keys but read differently).
         cleaned = self._cleaned_cells
@@ -572,7 +572,7 @@ class RegistryImport:
                 formulas.append(key)
             texts[key] = text
         if not any(texts.values()) and not any(clean_text(v) for v in values):
-            return None  # only invisible characters
+            return None  # blank, or only invisible characters
         row = Row(row_number)
         for key in formulas:
             # =HYPERLINK(…), =cmd|…: refused with the reason, so nothing stored can run later in
@@ -592,14 +592,15 @@ class RegistryImport:
             row.errors.append(Issue(row_number, self.header("number"), NUMERIC_NUMBER_MESSAGE))
         row.number = number
         row.values = {key: text for key, text in texts.items() if text and key != "number"}
-        if row.values.get("name") and CJK_NAME.match(row.values["name"]):
-            # "张  三": offices pad two-character names with spaces to align columns.
-            row.values["name"] = re.sub(r"\s+", "", row.values["name"])
+        name = row.values.get("name")
+        if name and " " in name and CJK_NAME.match(name):
+            # "张  三": offices pad two-character names with spaces to align columns (clean_text
+            # has folded every kind of space into " ").
+            row.values["name"] = WHITESPACE.sub("", name)
         self._parse_id(row, cell(values, self._id_position), id_text)
         row_values = row.values
         parsed = row.parsed
-        for column in self._value_columns:
-            key = column.key
+        for column, key, plain, outcomes in self._value_columns:
             text = row_values.get(key, "")
             if not text:
                 # Household columns may be blank on all but one row of the household
@@ -607,13 +608,21 @@ class RegistryImport:
                 if column.required and column.level == "member":
                     row.errors.append(Issue(row_number, self.header(key), f"{column.header}不能为空。"))
                 continue
-            if column.kind in PLAIN_KINDS:
+            if plain:
                 parsed[key] = text
                 continue
-            try:
-                parsed[key] = self._parse_value(column, text)
-            except ValueError as exc:
-                row.errors.append(Issue(row_number, self.header(key), str(exc)))
+            # Choice, yes/no, number and phone columns repeat a handful of values over every
+            # row: the outcome (value or message) is remembered per import.
+            outcome = outcomes.get(text)
+            if outcome is None:
+                try:
+                    outcome = outcomes[text] = (True, self._parse_value(column, text))
+                except ValueError as exc:
+                    outcome = outcomes[text] = (False, str(exc))
+            if outcome[0]:
+                parsed[key] = outcome[1]
+            else:
+                row.errors.append(Issue(row_number, self.header(key), str(outcome[1])))
         return row
 
     def _position_keys(self, positions: dict[int, Column]) -> list[tuple[int, str]]:
@@ -624,7 +633,11 @@ class RegistryImport:
             by_key = {c.key: p for p, c in positions.items()}
             self._number_position = by_key.get("number", -1)
             self._id_position = by_key.get("id_number", -1)
-            self._value_columns = [c for c in COLUMNS if c.key not in ("number", "id_number") and c.key in self.headers]
+            self._value_columns = [
+                (c, c.key, c.kind in PLAIN_KINDS, {})
+                for c in COLUMNS
+                if c.key not in ("number", "id_number") and c.key in self.headers
+            ]
         return self._position_key_list
 
     def _parse_id(self, row: Row, raw: object, text: str) -> None:
