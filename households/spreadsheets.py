@@ -398,10 +398,8 @@ def _read_workbook(data: bytes, has_header: HeaderTest, header_rule: str) -> Tab
             continue
         # iter_rows() starts at the sheet's first row (A1's row) even when the used range
         # starts lower, so position + 1 is the row number Excel shows.
-        rows = (
-            (index + 1, values if type(values) is list else list(values))
-            for index, values in enumerate(sheet.iter_rows())
-        )
+        # (Each row a new list already: no copy, no generator frame per row.)
+        rows = enumerate(sheet.iter_rows(), start=1)
         head = [r for r in (next(rows, None) for _ in range(HEADER_SEARCH_ROWS)) if r is not None]
         any_content = any_content or any(clean_text(v) for _, values in head for v in values)
         if not has_header(head):

@@ -155,7 +155,10 @@ class ScreeningRow(models.Model):
     # upload and the member, household, village and town from the join itself, so they cannot
     # dangle at write time; at a million rows per file, six constraint triggers per row would
     # double the time of the write. Django still applies on_delete when a row's target is deleted.
-    upload = models.ForeignKey(ScreeningUpload, on_delete=models.CASCADE, related_name="rows", db_constraint=False)
+    # No index of its own: the unique (upload, record_key) constraint serves lookups by upload.
+    upload = models.ForeignKey(
+        ScreeningUpload, on_delete=models.CASCADE, related_name="rows", db_constraint=False, db_index=False
+    )
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )

@@ -25,9 +25,12 @@ share them.
 
 import datetime
 import functools
+import itertools
 import json
 import logging
+import marshal
 import math
+import operator
 import pickle
 import re
 import zlib
@@ -62,7 +65,8 @@ logger = logging.getLogger(__name__)
 PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_CHUNKS = 256  # a file is cut into ceil(rows / SCREENING_CHUNK_ROWS) chunks, at most this many
-TEXT_RANGE, ROW_RUN = b"T", b"R"  # what a chunk's payload holds: a byte range of a text file, or rows
+# What a chunk's payload holds: a byte range of a text file, or rows (pickled or marshalled: _pack).
+TEXT_RANGE, ROW_RUN, ROW_MARSHAL = b"T", b"R", b"M"
 PROGRESS_EVERY = 50_000
 READ_SHARE = 10  # progress 0-10 while the file is read, 10-95 while chunks run
 STALE_QUEUED = timedelta(minutes=10)
@@ -262,20 +266,27 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
     else:
         positions = file_layout.positions
         width = max(positions) + 1
+        pick = operator.itemgetter(*positions)  # two positions at least (the ID number and one more): a tuple
+        identity, second = positions == list(range(width)), operator.itemgetter(1)
         run: list[tuple[int, list[Any]]] = []
-        for row_number, values in rows:
-            if len(values) < width:
-                values = values + [None] * (width - len(values))
-            cells = [values[p] for p in positions]
-            if not any(cells) and not any(c is not None and c != "" for c in cells):
-                continue  # blank in every column of the layout
-            run.append((row_number, cells))
-            seen += 1
-            if len(run) >= chunk_rows and len(payloads) < MAX_CHUNKS - 1:
-                payloads.append(_pack(run))
-                run = []
-            if seen % PROGRESS_EVERY == 0:
-                ScreeningUpload.objects.filter(pk=upload.pk).update(rows_read=seen, heartbeat_at=timezone.now())
+        read = 0
+        while batch := list(itertools.islice(rows, chunk_rows)):
+            # A batch at a time, in comprehensions: statements per row cost ~1 s per 200,000 rows.
+            if identity and set(map(len, map(second, batch))) == {width}:
+                picked = batch  # the layout's columns are the rows' columns, in order (the template's own layout)
+            else:
+                picked = [(n, list(pick(v if len(v) >= width else v + [None] * (width - len(v))))) for n, v in batch]
+            run.extend(r for r in picked if any(r[1]) or _has_content(r[1]))  # not blank in every layout column
+            while len(run) >= chunk_rows and len(payloads) < MAX_CHUNKS - 1:
+                payloads.append(_pack(run[:chunk_rows]))
+                seen += chunk_rows
+                del run[:chunk_rows]
+            read += len(batch)
+            if read // PROGRESS_EVERY > (read - len(batch)) // PROGRESS_EVERY:
+                ScreeningUpload.objects.filter(pk=upload.pk).update(
+                    rows_read=seen + len(run), heartbeat_at=timezone.now()
+                )
+        seen += len(run)
         if run or not payloads:
             payloads.append(_pack(run))
     in_database = bool(getattr(settings, "SCREENING_CHUNKS_IN_DATABASE", False))
@@ -469,10 +480,19 @@ def _record_progress(upload_id: int) -> None:
     )
 
 
+def _has_content(cells: list[Any]) -> bool:
+    return any(c is not None and c != "" for c in cells)
+
+
 def _pack(rows: list[tuple[int, list[Any]]]) -> bytes:
-    """A run of rows read by this process (a workbook's cells), as one compressed pickle:
-    written and read only by this app, never a pickle that came from outside."""
-    return ROW_RUN + zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    """A run of rows read by this process (a workbook's cells), compressed: as marshal data when
+    every cell is a plain value (text, number; three times faster than pickle both ways), else
+    (dates) as a pickle. Written and read only by this app (the same code and Python on every
+    worker), never data that came from outside."""
+    try:
+        return ROW_MARSHAL + zlib.compress(marshal.dumps(rows), 1)
+    except ValueError:  # a date or time cell
+        return ROW_RUN + zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
 def _compress(value: object) -> bytes:
@@ -489,6 +509,9 @@ def _chunk_rows(upload: ScreeningUpload, payload: bytes) -> Iterator[tuple[int, 
     every worker at once) unless the prepare task copied its bytes into the chunk."""
     if payload[:1] == ROW_RUN:
         yield from _uncompress(payload[1:])
+        return
+    if payload[:1] == ROW_MARSHAL:
+        yield from marshal.loads(zlib.decompress(payload[1:]))  # written by _pack
         return
     end_of_head = payload.find(b"\n")
     head = json.loads(payload[1 : end_of_head if end_of_head > 0 else len(payload)])
