@@ -384,6 +384,8 @@ def _parse_int(column: Column, raw: object, text: str) -> int:
 
 
 def parse_amount(raw: object, text: str) -> Decimal:
+    if type(raw) is str and len(text) <= 12 and text.isascii() and text.isdigit():
+        return Decimal(text + ".00")  # whole yuan as text (most cells): the value the steps below give
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
     elif text.isdigit():

@@ -471,3 +471,19 @@ def test_one_person_spelled_differently_lands_in_one_chunk_and_is_found_a_duplic
     reasons = {b.row: b.reason for b in upload.bad_rows.all()}
     assert set(reasons) == {10, 11, 12, 13}  # the repeats, and the conflicting pair
     assert not ScreeningRow.objects.filter(upload=upload, id_number=member.id_number).exists()
+
+
+def test_cells_with_a_backslash_or_left_blank_are_kept_as_the_file_has_them(world):
+    """The staging COPY escapes what its text format would misread (a backslash) and writes a
+    blank optional cell as NULL, whether or not the rest of the chunk needs it."""
+    rows = [medical_row(person_id(n), name=f"王{n}") for n in range(3)]
+    rows.append(medical_row(person_id(7), name="王\\五"))
+    rows.append(medical_row(person_id(8), name="赵六", inpatient="", total="1234"))
+    upload = service_upload(world.department_staff, csv_bytes(rows))
+
+    upload.refresh_from_db()
+    assert upload.status == "done" and upload.rows_valid == 5
+    kept = {r.name: r for r in ScreeningRow.objects.filter(upload=upload)}
+    assert set(kept) == {"王0", "王1", "王2", "王\\五", "赵六"}
+    assert kept["赵六"].code == "" and kept["赵六"].data["inpatient"] is None
+    assert kept["赵六"].data["total_cost"] == "1234.00" and kept["王0"].amount == 400
