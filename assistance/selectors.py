@@ -146,7 +146,7 @@ def overdue_plans_q(today: datetime.date | None = None) -> Q:
             window = Q(determined_on__gte=version.effective_from, determined_on__lt=cutoff)
             if until is not None:
                 window &= Q(determined_on__lt=until)
-            due |= Q(household__village__path__startswith=county.path) & window
+            due |= Q(village__path__startswith=county.path) & window
             until = version.effective_from
     active = Measure.objects.filter(case=OuterRef("pk")).exclude(status=Measure.Status.STOPPED)
     return Q(state=State.MONITORED) & due & ~Q(Exists(active))

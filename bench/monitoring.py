@@ -234,6 +234,7 @@ def build_cases(count, village_user):
     households = list(Household.objects.filter(village__path__startswith=county.path).values_list("pk", "village_id"))
     busy = set(MonitoringCase.objects.filter(state__in=OPEN_STATES).values_list("household_id", flat=True))
     free = [pk for pk, _ in households if pk not in busy]
+    village_of = dict(households)
     rng.shuffle(free)
     village_id = village_user.roles.get().area_id
     states, weights = list(STATE_WEIGHTS), list(STATE_WEIGHTS.values())
@@ -249,6 +250,7 @@ def build_cases(count, village_user):
             household = rng.choice(households)[0]
         case, steps = builder.case(Household(pk=household), state)
         case.household_id = household
+        case.village_id = village_of[household]
         cases.append(case)
         steps_of.append(steps)
     # One monitored case in the village cadre's village with a long history.
@@ -257,6 +259,7 @@ def build_cases(count, village_user):
     if long_household:
         free.remove(long_household)
         case, steps = builder.case(Household(pk=long_household), State.MONITORED)
+        case.village_id = village_id
         case.discovered_on = today - datetime.timedelta(days=1000)
         case.determined_on = case.discovered_on + datetime.timedelta(days=12)
         cases.append(case)
@@ -271,7 +274,23 @@ def build_cases(count, village_user):
                 visits.extend(builder.visits(case, LONG_TIMELINE_VISITS if long else rng.randint(1, 6)))
         CaseEvent.objects.bulk_create(events, batch_size=2000)
         Visit.objects.bulk_create(visits, batch_size=2000)
+        refresh_last_visits(county)
     return len(cases), len(events), len(visits), (cases[-1].pk if long_household else cases[0].pk)
+
+
+def refresh_last_visits(county):
+    """The cases' last visit (MonitoringCase.last_visit_on, which visit_create keeps) after
+    visits written by bulk_create: one UPDATE."""
+    from django.db.models import Max, OuterRef, Subquery
+
+    last = (
+        Visit.objects.filter(household=OuterRef("household_id"))
+        .order_by()
+        .values("household")
+        .annotate(last=Max("visited_on"))
+        .values("last")
+    )
+    MonitoringCase.objects.filter(village__path__startswith=county.path).update(last_visit_on=Subquery(last[:1]))
 
 
 def long_timeline_case(village_user):

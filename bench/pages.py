@@ -173,6 +173,9 @@ def build_year_of_visits(county):
         for month in range(12)
     ]
     Visit.objects.bulk_create(rows, batch_size=2000)
+    from bench.monitoring import refresh_last_visits
+
+    refresh_last_visits(county)
     log(f"bulk: {len(rows):,} visits over the last year")
 
 
@@ -311,7 +314,8 @@ def _copy_rows(first, new_code, area_map):
             "FROM households_incomerecord x JOIN hh_map hm ON hm.old = x.household_id"
         )
         columns = _columns(
-            "monitoring_monitoringcase", skip={"id", "household_id", "previous_case_id", "merged_into_id"}
+            "monitoring_monitoringcase",
+            skip={"id", "household_id", "village_id", "previous_case_id", "merged_into_id"},
         )
         c.execute(
             "CREATE TEMP TABLE case_map ON COMMIT DROP AS SELECT x.id AS old, nextval(pg_get_serial_sequence("
@@ -319,9 +323,9 @@ def _copy_rows(first, new_code, area_map):
             "JOIN hh_map hm ON hm.old = x.household_id"
         )
         c.execute(
-            f"INSERT INTO monitoring_monitoringcase (id, household_id, {columns}) "
-            f"SELECT cm.new, cm.household, {_prefixed(columns, 'x')} FROM monitoring_monitoringcase x "
-            "JOIN case_map cm ON cm.old = x.id"
+            f"INSERT INTO monitoring_monitoringcase (id, household_id, village_id, {columns}) "
+            f"SELECT cm.new, cm.household, m.new, {_prefixed(columns, 'x')} FROM monitoring_monitoringcase x "
+            "JOIN case_map cm ON cm.old = x.id JOIN area_map m ON m.old = x.village_id"
         )
         for table in ("monitoring_caseevent", "assistance_measure"):
             columns = _columns(table, skip={"id", "case_id"})
@@ -454,6 +458,10 @@ def main():
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="build only what is missing")
     parser.add_argument("--roles", default=",".join(ROLES))
+    parser.add_argument(
+        "--pages", default="", help="only the pages whose label starts with one of these (comma-separated)"
+    )
+    parser.add_argument("--no-ledger", action="store_true", help="skip the ledger export")
     parser.add_argument("--build-only", action="store_true", help="build (under a shared lock), time nothing")
     parser.add_argument("--scale", type=float, default=1.0, help="a fraction of the county (quick trial runs)")
     args = parser.parse_args()
@@ -494,6 +502,8 @@ def main():
         client = Client()
         client.force_login(users.get(username=username))
         for label, url in pages_for(username, county):
+            if args.pages and not label.startswith(tuple(p.strip() for p in args.pages.split(","))):
+                continue
             if url is None:
                 rows.setdefault(label, {})[username] = "not built yet"
                 continue
@@ -507,7 +517,8 @@ def main():
     print("|---|" + "---|" * len(roles))
     for label, cells in rows.items():
         print(f"| {label} | " + " | ".join(cells.get(role, "—") for role in roles) + " |")
-    ledger(users.get(username="county"))
+    if not args.no_ledger:
+        ledger(users.get(username="county"))
     print(f"uptime: {os.popen('uptime').read().strip()}")
 
 

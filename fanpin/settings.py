@@ -347,6 +347,16 @@ FANPIN_INBOX_SECTIONS = [
     "screening.asset_views.inbox_section",
     "assistance.views.inbox_section",
 ]
+# The panels of 我的待办 counted in one grouped COUNT with its own list (monitoring.selectors.inbox_counts):
+# name -> f() -> Q on MonitoringCase, the condition of the panel's cases.
+FANPIN_INBOX_COUNTS = {
+    "rejections": "monitoring.rejections.overdue_notifications_q",
+    "assets": "screening.asset_selectors.awaiting_comparison_q",
+    "plans": "assistance.selectors.overdue_plans_q",
+}
+# Called as f(household_ids=[…]) after the registry moved households to another village (the
+# cases keep their household's village: monitoring.services.households_moved).
+FANPIN_HOUSEHOLDS_MOVED = ["monitoring.services.households_moved"]
 # Conditions on cases that the case filters offer but the layers above own (monitoring/extensions.py).
 FANPIN_CASE_CONDITIONS = {"plan_overdue": "assistance.selectors.overdue_plans_q"}
 # What must hold before the county determination (county_approve) besides the workflow's own

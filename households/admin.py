@@ -80,6 +80,11 @@ class HouseholdAdmin(NoDeleteAdmin):
     autocomplete_fields = ["village"]
     inlines = [MemberInline, IncomeInline]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "village" in form.changed_data:
+            services.households_moved([obj.pk])
+
 
 @admin.register(Member)
 class MemberAdmin(NoDeleteAdmin):

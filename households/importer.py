@@ -1217,6 +1217,9 @@ class RegistryImport:
         for group in groups:
             if not group.created and group.household_changes:
                 group.saved_household.save(update_fields=[*group.household_changes, "updated_at"])
+        services.households_moved(
+            g.saved_household.pk for g in groups if not g.created and "village" in g.household_changes
+        )
         changed = [(m, g) for g in groups for m in g.changed_members if g.member_changes.get(m.pk)]
         # Demote or move out old heads before promoting new ones, so the one-active-head
         # constraint holds after every statement.

@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Field, Model
 from django.http import Http404
+from django.utils.module_loading import import_string
 
 from . import idnumber, quality, selectors
 from .models import Area, Household, IncomeRecord, Member, PersonalDataView, RegistryClash, per_capita
@@ -167,15 +169,28 @@ def household_create(*, user: User, members: Iterable[Mapping[str, Any]] = (), *
     return household
 
 
+def households_moved(household_ids: Iterable[int]) -> None:
+    """Tell the layers above that these households changed village (their cases keep the
+    village: monitoring.services.households_moved), through the functions named in
+    FANPIN_HOUSEHOLDS_MOVED: the registry imports nothing from them."""
+    ids = list(household_ids)
+    if ids:
+        for path in getattr(settings, "FANPIN_HOUSEHOLDS_MOVED", ()):
+            import_string(path)(household_ids=ids)
+
+
 @_records_clashes
 @transaction.atomic
 def household_update(*, user: User, household: Household, **data: Any) -> Household:
     _check_can_edit(user, household)
-    if "village" in data and data["village"] != household.village:
+    moved = "village" in data and data["village"] != household.village
+    if moved:
         _check_village(user, data["village"])
     _assign(household, data, HOUSEHOLD_FIELDS)
     _household_clean(user, household)
     household.save()
+    if moved:
+        households_moved([household.pk])
     return household
 
 

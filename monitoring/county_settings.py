@@ -239,5 +239,10 @@ class MonitoringLine(models.Model):
 
 
 def monitoring_lines(county: Area) -> dict[int, Decimal]:
-    """The county's monitoring line by year, in one query."""
-    return dict(MonitoringLine.objects.filter(county=county).values_list("year", "amount"))
+    """The county's monitoring line by year, in one query (once per read-only request: the case
+    page's incomes against the line and its elimination criteria both ask)."""
+    lines = read_once(
+        ("monitoring_lines", county.pk),
+        lambda: dict(MonitoringLine.objects.filter(county=county).order_by().values_list("year", "amount")),
+    )
+    return dict(lines)

@@ -114,13 +114,13 @@ class CaseFilter(django_filters.FilterSet):
     town = django_filters.ModelChoiceFilter(
         label="乡镇",
         queryset=_towns,  # type: ignore[arg-type]  # django-filter takes a callable of the request
-        field_name="household__village__parent",
+        field_name="village__parent",
         empty_label="全部乡镇",
     )
     village = django_filters.ModelChoiceFilter(
         label="村",
         queryset=_villages,  # type: ignore[arg-type]  # django-filter takes a callable of the request
-        field_name="household__village",
+        field_name="village",
         empty_label="全部村",
         widget=ChainedSelect,
     )

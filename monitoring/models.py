@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
-from households.models import Household
+from households.models import Area, Household
 
 from . import permissions as perm
 from .checklist import Criterion, elimination_checklist
@@ -201,7 +201,16 @@ class EliminationReason(models.TextChoices):
 
 class MonitoringCase(ConcurrentTransitionMixin, ProtectedRecord):
     household = models.ForeignKey(Household, verbose_name="农户", on_delete=models.PROTECT, related_name="cases")
+    # The household's village, kept on the case (denormalised) so that every scoped case query
+    # reads the (village, state) index instead of joining the county's households: the case
+    # list's count, the inbox's panels (bench/README.md). Set when the case is saved first,
+    # moved with its household (households_moved, FANPIN_HOUSEHOLDS_MOVED).
+    village = models.ForeignKey(Area, verbose_name="村", on_delete=models.PROTECT, related_name="+", editable=False)
     state = FSMField("状态", default=State.REPORTED, choices=State.choices, protected=True, db_index=True)
+    # The household's last visit (any visit of it, as the overdue-visit condition reads it),
+    # kept by visit_create and set when the case starts: the inbox's 走访超期 panel reads it
+    # from the index instead of a subquery per monitored case.
+    last_visit_on = models.DateField("上次走访日期", null=True, blank=True, editable=False)
 
     # 申报
     channel = models.CharField("发现渠道", max_length=30, choices=Channel.choices)
@@ -312,6 +321,8 @@ class MonitoringCase(ConcurrentTransitionMixin, ProtectedRecord):
         ]
         indexes = [
             models.Index(fields=["state", "discovered_on"]),
+            # Scoped by village first (the user's villages as ids), then the step or stage.
+            models.Index(fields=["village", "state", "last_visit_on"], name="case_village_state_idx"),
             # The lists' order (newest discovery first; the inbox reads it backwards): a page
             # of 20 walks the index instead of sorting every case in scope (bench/README.md).
             models.Index(fields=["-discovered_on", "-id"], name="case_discovered_order_idx"),
@@ -319,6 +330,12 @@ class MonitoringCase(ConcurrentTransitionMixin, ProtectedRecord):
 
     def __str__(self):
         return f"{self.household.number} · {self.get_state_display()}"
+
+    def save(self, *args, **kwargs):
+        # Derived data (as Area.path is): a new case is in its household's village.
+        if self.village_id is None and self.household_id is not None:
+            self.village_id = self.household.village_id
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self):

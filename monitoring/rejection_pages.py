@@ -140,11 +140,10 @@ def case_section(request, case):
 
 def inbox_section(request):
     """Overdue notifications in 我的待办, counted (for those who record them: town and county)."""
-    cases = rejections.overdue_notifications(request.user)
-    count = cases.count()
+    count = selectors.inbox_counts(request.user).get("rejections", 0)  # one COUNT for the panels
     if not count:
         return ""
-    shown = list(annotate_head(cases)[:OVERDUE_SHOWN])
+    shown = list(annotate_head(rejections.overdue_notifications(request.user))[:OVERDUE_SHOWN])
     for case in shown:
         case.due = rejections.notification_due(case)
     return render_to_string("monitoring/_rejection_inbox.html", {"cases": shown, "count": count}, request=request)

@@ -218,7 +218,7 @@ def overdue_notifications_q(today: datetime.date | None = None) -> Q:
             window = Q(ended_on__gte=version.effective_from, ended_on__lte=day)
             if until is not None:
                 window &= Q(ended_on__lt=until)
-            late |= Q(household__village__path__startswith=county.path) & window
+            late |= Q(village__path__startswith=county.path) & window
             until = version.effective_from
     told = RejectionNotification.objects.filter(case=OuterRef("pk"), rejected_on=OuterRef("ended_on"))
     return Q(state=State.REJECTED) & late & ~Q(Exists(told))

@@ -4,14 +4,16 @@ exactly when they may see its household (DOMAIN.md §1)."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
+from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Expression, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
+from django.http import Http404
 from django.utils import timezone
 
 from households import selectors as household_selectors
@@ -20,7 +22,7 @@ from households.selectors import AnyUser
 
 from . import workdays
 from .away import lives_away_q
-from .county_settings import ALWAYS, CountySettings, SettingsHistory, counties, monitoring_lines
+from .county_settings import ALWAYS, CountySettings, SettingsHistory, counties, monitoring_lines, read_once
 from .county_settings import county_settings_on as county_settings_on
 from .models import (
     IDENTIFICATION_STATES,
@@ -42,13 +44,58 @@ def cases_visible_to(user: AnyUser) -> QuerySet[MonitoringCase]:
     if household_selectors.is_admin(user):
         # Not folded into the Q below: an empty Q() OR-ed with another Q is just the other one.
         return MonitoringCase.objects.all()
-    return MonitoringCase.objects.filter(
-        household_selectors.area_scope_q(user, field="household__village") | Q(contact_person=user)
-    )
+    # The case's own village (kept on the case) among the scope's areas: the (village, state)
+    # index, no join to the households (bench/README.md).
+    return MonitoringCase.objects.filter(_in_scope_areas(user) | Q(contact_person=user))
+
+
+class _InArray(Expression):
+    """`field = ANY(ARRAY(subquery))` on PostgreSQL: the subquery runs once (an InitPlan) and
+    its ids are an index condition on the field, also under an OR (`field IN (subquery)` would
+    become a semi-join, or under an OR a hashed filter of every row). `IN (subquery)` elsewhere."""
+
+    def __init__(self, field: F, subquery: Subquery) -> None:
+        super().__init__(output_field=BooleanField())
+        self.column, self.ids = field, subquery
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column, self.ids]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.column, self.ids = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        field_sql, field_params = compiler.compile(self.column)
+        sub_sql, sub_params = compiler.compile(self.ids)  # already in parentheses
+        if connection.vendor == "postgresql":
+            return f"{field_sql} = ANY(ARRAY{sub_sql})", (*field_params, *sub_params)
+        return f"{field_sql} IN {sub_sql}", (*field_params, *sub_params)
+
+
+def _in_scope_areas(user: AnyUser) -> Q:
+    """Cases whose village lies under one of the user's areas, without a query of its own: a
+    village cadre's villages by id, larger areas by their path inside the case query."""
+    return _under_areas(household_selectors.scope_areas(user))
+
+
+def _under_areas(areas: list[Area]) -> Q:
+    if all(area.level == Area.Level.VILLAGE for area in areas):
+        return Q(village_id__in=[area.pk for area in areas])
+    paths = Q(pk__in=[])
+    for area in areas:
+        paths |= Q(path__startswith=area.path)
+    return Q(_InArray(F("village_id"), Subquery(Area.objects.filter(paths).values("pk"))))
 
 
 def case_for(user: AnyUser, pk: object) -> MonitoringCase:
-    return household_selectors.get_or_404(cases_visible_to(user).select_related(*LIST_RELATED), pk=pk)
+    """One case, 404 outside cases_visible_to. The scope is the case's village under one of the
+    user's areas (a join to that one row's area): no query for the scope's area ids."""
+    if not user.is_authenticated:
+        raise Http404("未找到该记录，或您无权查看。")
+    cases = MonitoringCase.objects.all()
+    if not household_selectors.is_admin(user):  # an empty Q() OR-ed with another Q is just the other one
+        cases = cases.filter(household_selectors.area_scope_q(user, field="village") | Q(contact_person=user))
+    return household_selectors.get_or_404(cases.select_related(*LIST_RELATED), pk=pk)
 
 
 def case_for_update(user: AnyUser, pk: object) -> MonitoringCase:
@@ -149,19 +196,14 @@ def overdue_q(today: datetime.date | None = None) -> Q:
         day = today - datetime.timedelta(days=settings.determination_days)
         while workdays.add_days(day, settings.determination_days, settings.determination_in_working_days).date >= today:
             day -= datetime.timedelta(days=1)
-        q |= Q(household__village__path__startswith=county.path, discovered_on__lte=day) & _in_range(
-            "discovered_on", start, until
-        )
+        q |= Q(village__path__startswith=county.path, discovered_on__lte=day) & _in_range("discovered_on", start, until)
     return Q(state__in=IDENTIFICATION_STATES) & q
 
 
 def with_last_visit(queryset: QuerySet[MonitoringCase]) -> QuerySet[MonitoringCase]:
-    """Annotate `last_visit_on` and `visit_since`: the later of the last visit and the
-    determination, from which the next visit is due."""
-    last = Visit.objects.filter(household=OuterRef("household")).order_by("-visited_on")
-    return queryset.annotate(last_visit_on=Subquery(last.values("visited_on")[:1])).annotate(
-        visit_since=Greatest(Coalesce("last_visit_on", "determined_on"), "determined_on")
-    )
+    """Annotate `visit_since`: the later of the household's last visit (`last_visit_on`, kept
+    on the case) and the determination, from which the next visit is due."""
+    return queryset.annotate(visit_since=Greatest(Coalesce("last_visit_on", "determined_on"), "determined_on"))
 
 
 def visit_overdue_q(today: datetime.date | None = None) -> Q:
@@ -182,12 +224,27 @@ def visit_overdue_q(today: datetime.date | None = None) -> Q:
             late = Q(visit_since__lt=cutoff) & (~away | Q(visit_since__lt=away_cutoff))
         else:
             late = (Q(visit_since__lt=cutoff) & ~away) | (Q(visit_since__lt=away_cutoff) & away)
-        q |= Q(household__village__path__startswith=county.path) & late & _in_range("visit_since", start, until)
+        q |= Q(village__path__startswith=county.path) & late & _in_range("visit_since", start, until)
     return Q(state=State.MONITORED) & q
 
 
 def overdue_visits(user: AnyUser, today: datetime.date | None = None) -> QuerySet[MonitoringCase]:
     return with_last_visit(cases_visible_to(user)).filter(visit_overdue_q(today)).select_related(*LIST_RELATED)
+
+
+def longest_unvisited_ids(user: AnyUser, limit: int, today: datetime.date | None = None) -> list[int]:
+    """The ids of the `limit` overdue-visit cases unvisited longest (never visited first), then
+    by household number: read from the cases alone, the number by a subquery per overdue case.
+    Joined to the households for their rows, PostgreSQL hashed every household of the database
+    before sorting (bench/README.md); the caller reads the rows of these ids."""
+    number = Household.objects.filter(pk=OuterRef("household_id")).values("number")[:1]
+    ids = (
+        with_last_visit(cases_visible_to(user))
+        .filter(visit_overdue_q(today))
+        .order_by(F("last_visit_on").asc(nulls_first=True), Subquery(number))
+        .values_list("pk", flat=True)
+    )
+    return list(ids[:limit])
 
 
 # --- inbox -------------------------------------------------------------------------------------
@@ -207,14 +264,48 @@ ROLE_STEPS: dict[str, list[State]] = {
 
 def inbox(user: AnyUser) -> QuerySet[MonitoringCase]:
     """Cases waiting at a step the user acts at (我的待办), oldest discovery first."""
+    return MonitoringCase.objects.filter(inbox_q(user)).select_related(*LIST_RELATED).order_by("discovered_on", "id")
+
+
+def inbox_counts(user: AnyUser) -> dict[str, int]:
+    """How many cases each panel of 我的待办 lists, in one grouped COUNT over the user's cases
+    (once per read-only request): the cases waiting for the user ("inbox") and each condition
+    named in FANPIN_INBOX_COUNTS (the rejection, asset and plan panels; the layers above name
+    theirs there). A COUNT per panel joined the households four times (bench/README.md)."""
+    user_key = getattr(user, "pk", None)
+    return dict(read_once(("inbox_counts", user_key), lambda: _count_panels(user)))
+
+
+def _count_panels(user: AnyUser) -> dict[str, int]:
+    from django.conf import settings
+    from django.db.models import Count
+    from django.utils.module_loading import import_string
+
+    conditions = {"inbox": inbox_q(user)}
+    for name, path in getattr(settings, "FANPIN_INBOX_COUNTS", {}).items():
+        conditions[name] = import_string(path)()
+    any_panel = Q(pk__in=[])
+    for condition in conditions.values():
+        any_panel |= condition
+    counted = (
+        cases_visible_to(user)
+        .filter(any_panel)
+        .aggregate(**{f"n_{name}": Count("pk", filter=condition) for name, condition in conditions.items()})
+    )
+    return {name: int(counted[f"n_{name}"] or 0) for name in conditions}
+
+
+def inbox_q(user: AnyUser) -> Q:
+    """The cases waiting at a step the user acts at: in the areas of each of their roles at that
+    role's steps, and as contact person at the elimination appraisal."""
     q = Q(pk__in=[])
     for role in household_selectors.user_roles(user):
         states = ROLE_STEPS.get(role.role)
         if states and role.area is not None:
-            q |= Q(household__village__path__startswith=role.area.path, state__in=states)
+            q |= _under_areas([role.area]) & Q(state__in=states)
     if user.is_authenticated:
         q |= Q(contact_person=user, state=State.ELIMINATION_APPRAISAL)
-    return MonitoringCase.objects.filter(q).select_related(*LIST_RELATED).order_by("discovered_on", "id")
+    return q
 
 
 # --- detail ---------------------------------------------------------------------------------
@@ -357,7 +448,7 @@ def notice_list(user: AnyUser, village: Area, elimination: bool = False) -> Quer
     )
     return (
         cases_visible_to(user)
-        .filter(household__village=village, state=state)
+        .filter(village=village, state=state)
         .annotate(head_name=Subquery(head.values("name")[:1]))
         .select_related("household__village__parent")
         .order_by("household__number")

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Max, Model, Q, QuerySet
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, FSMFieldMixin, FSMMeta, Transition, get_all_FIELD_transitions
 
@@ -298,6 +298,36 @@ def withdrawn_case_to_resume(household: Household, today: datetime.date | None =
     return previous if (today - previous.ended_on).days <= window else None
 
 
+def _last_visit_on(household: Household) -> datetime.date | None:
+    """The household's last visit, which a new case starts with (MonitoringCase.last_visit_on)."""
+    last: datetime.date | None = Visit.objects.filter(household=household).aggregate(last=Max("visited_on"))["last"]
+    return last
+
+
+def households_moved(*, household_ids: Iterable[int]) -> int:
+    """The cases of these households follow them to their village now (MonitoringCase.village:
+    a case is seen exactly where its household is). Called by the registry after it changed a
+    household's village (FANPIN_HOUSEHOLDS_MOVED); one UPDATE, the cases already right untouched."""
+    ids = list(household_ids)
+    if not ids:
+        return 0
+    moved = 0
+    for village_id, in_village in _by_village(ids).items():
+        moved += (
+            MonitoringCase.objects.filter(household_id__in=in_village)
+            .exclude(village_id=village_id)
+            .update(village_id=village_id)
+        )
+    return moved
+
+
+def _by_village(household_ids: list[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for pk, village_id in Household.objects.filter(pk__in=household_ids).values_list("pk", "village_id"):
+        out.setdefault(village_id, []).append(pk)
+    return out
+
+
 def _check_reporter(user: User, household: Household, channel: str = "") -> None:
     # The administrator sees everything but takes no part in the workflow (separation of duties).
     path = household.village.path
@@ -359,6 +389,8 @@ def case_create(
         payload = {**(payload or {}), "previous_case": previous.pk, "reported_discovered_on": str(reported_discovery)}
     case = MonitoringCase(
         household=household,
+        village_id=household.village_id,
+        last_visit_on=_last_visit_on(household),
         previous_case=previous,
         channel=channel,
         discovered_on=discovered_on,
@@ -472,6 +504,8 @@ def case_import_historical(
     # The one place a case starts past 已申报: set at construction, never assigned afterwards.
     case = MonitoringCase(
         household=household,
+        village_id=household.village_id,
+        last_visit_on=_last_visit_on(household),
         state=State.MONITORED,
         historical=True,
         channel=channel,
@@ -699,6 +733,11 @@ def visit_create(
         return existing
     for photo in photos:
         VisitPhoto.objects.create(visit=visit, image=photo)
+    # The household's cases read their last visit from the row (the overdue-visit panel); a
+    # visit entered late, older than the last one, changes nothing.
+    MonitoringCase.objects.filter(household=household).filter(
+        Q(last_visit_on__isnull=True) | Q(last_visit_on__lt=visit.visited_on)
+    ).update(last_visit_on=visit.visited_on)
     changed: list[str] = []
     for key, _ in Household.SECURITY_ITEMS:
         if getattr(household, f"{key}_secure") != getattr(visit, f"{key}_secure"):

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, OuterRef, Subquery, prefetch_related_objects
+from django.db.models import OuterRef, Subquery, prefetch_related_objects
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,14 +29,14 @@ from households.models import Area, Member, Role
 from . import extensions, permissions, selectors, services
 from .filters import CaseFilter
 from .forms import STEP_FORMS, CaseCreateForm, ObjectionForm, ObjectionResolveForm, VisitForm
-from .models import INLINE_EXTENSIONS, OPEN_STATES, CaseEvent, Objection, State, Visit, VisitPhoto
+from .models import INLINE_EXTENSIONS, OPEN_STATES, CaseEvent, MonitoringCase, Objection, State, Visit, VisitPhoto
 
 PAGE_SIZE = 20
 # The case list's sortable columns (households.listing.sorting): key → fields, ascending.
 CASE_COLUMNS = {
     "number": ("household__number",),
     "head": ("head_name",),
-    "village": ("household__village__path",),
+    "village": ("village__path",),
     "state": ("state",),
     "category": ("category",),
     "discovered": ("discovered_on",),
@@ -105,19 +105,20 @@ def _villages_with_notice_links(user):
 def inbox(request):
     user = request.user
     cases = selectors.inbox(user).annotate(head_name=_head_name())
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(cases, PAGE_SIZE)
+    paginator.count = selectors.inbox_counts(user)["inbox"]  # the panels' one grouped COUNT
+    page = paginator.get_page(request.GET.get("page"))
     cache = selectors.SettingsCache()
     page.object_list = _with_deadlines(page.object_list, cache)
 
     today = timezone.localdate()
-    overdue = (
-        selectors.overdue_visits(user)
-        .annotate(head_name=_head_name())
-        .order_by(F("last_visit_on").asc(nulls_first=True), "household__number")
-    )
-    visits = list(overdue[: OVERDUE_VISITS_SHOWN + 1])
-    more_visits = len(visits) > OVERDUE_VISITS_SHOWN
-    visits = visits[:OVERDUE_VISITS_SHOWN]
+    # In two steps: the ids in order from the cases alone, then their rows with the household.
+    ids = selectors.longest_unvisited_ids(user, OVERDUE_VISITS_SHOWN + 1)
+    more_visits = len(ids) > OVERDUE_VISITS_SHOWN
+    ids = ids[:OVERDUE_VISITS_SHOWN]
+    shown = MonitoringCase.objects.filter(pk__in=ids) if ids else MonitoringCase.objects.none()
+    rows = {c.pk: c for c in shown.select_related(*selectors.LIST_RELATED).annotate(head_name=_head_name())}
+    visits = [rows[pk] for pk in ids if pk in rows]
     for case in visits:
         since = case.last_visit_on or case.determined_on
         case.days_since_visit = (today - since).days if since else None

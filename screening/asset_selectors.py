@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from households.models import Area, Department
 from households.selectors import AnyUser
 from monitoring import selectors as monitoring_selectors
 from monitoring.county_settings import in_read_only_request, read_once
-from monitoring.models import IDENTIFICATION_STATES, MonitoringCase
+from monitoring.models import IDENTIFICATION_STATES, MonitoringCase, State
 
 from .layouts import ASSET_KINDS
 from .models import AssetComparison, ScreeningRow, ScreeningUpload
@@ -244,3 +244,8 @@ def determination_problems(case: MonitoringCase) -> list[str]:
 def asset_case_for(user: AnyUser, case_id: object) -> MonitoringCase:
     """The case, in the user's scope (404 outside it)."""
     return monitoring_selectors.case_for(user, case_id)
+
+
+def awaiting_comparison_q() -> Q:
+    """Cases at county review without a recorded comparison (the county officer's 待记录信息比对结果)."""
+    return Q(state=State.COUNTY_REVIEW) & ~Q(Exists(AssetComparison.objects.filter(case=OuterRef("pk"))))

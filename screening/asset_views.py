@@ -12,7 +12,6 @@ The work is in screening.asset_services.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import path
@@ -25,8 +24,8 @@ from rest_framework.views import APIView
 from fanpin.schema import VALIDATION_ERRORS
 from households import selectors as household_selectors
 from households.models import Role
-from monitoring.models import IDENTIFICATION_STATES, State
-from monitoring.selectors import cases_visible_to
+from monitoring.models import IDENTIFICATION_STATES
+from monitoring.selectors import cases_visible_to, inbox_counts
 
 from . import asset_selectors as selectors
 from . import asset_services as services
@@ -66,16 +65,15 @@ def inbox_section(request):
     """我的待办 of the county officer: cases at county review without a recorded comparison."""
     if not any(r.role == Role.COUNTY_OFFICER for r in household_selectors.user_roles(request.user)):
         return ""
+    count = inbox_counts(request.user).get("assets", 0)  # one COUNT for the panels
+    if not count:
+        return ""
     cases = (
         cases_visible_to(request.user)
-        .filter(state=State.COUNTY_REVIEW)
-        .exclude(Exists(AssetComparison.objects.filter(case=OuterRef("pk"))))
+        .filter(selectors.awaiting_comparison_q())
         .select_related("household__village__parent")
         .order_by("discovered_on", "pk")
     )
-    count = cases.count()
-    if not count:
-        return ""
     return render_to_string(
         "screening/_asset_inbox.html", {"cases": list(cases[:INBOX_SHOWN]), "count": count}, request=request
     )

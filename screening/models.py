@@ -433,6 +433,15 @@ class RiskWarning(models.Model):
             models.Index(fields=["county", "state", "raised_on"], name="warning_county_state"),
             models.Index(fields=["village", "state"], name="warning_village_state"),
             models.Index(fields=["town", "state"], name="warning_town_state"),
+            # The inbox reads a page of one tier in age order (warning_selectors.tier_q).
+            models.Index(fields=["county", "raised_on", "id"], name="warning_county_raised"),
+            # Its counts by state and tier, grouped on the columns the tier is made of: read from
+            # this index alone (warning_selectors.counts).
+            models.Index(
+                fields=["county", "state", "severity", "verified_tier", "raised_on"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="warning_tier_counts",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -168,13 +168,75 @@ def open_count(user: AnyUser) -> int:
     return visible.filter(state__in=OPEN).count()
 
 
-def counts(queryset: QuerySet[RiskWarning]) -> dict[str, dict[str, int]]:
-    """Counts by state and by tier of a (filtered) list, in one query."""
+def counts(queryset: QuerySet[RiskWarning], today: datetime.date | None = None) -> dict[str, dict[str, int]]:
+    """Counts by state and by tier of a (filtered) list, in one query: grouped on the stored
+    columns the tier is made of (state, severity, verified tier, county, day raised: a few
+    hundred groups), the tier of each group worked out here as with_tier does in SQL. Grouped
+    on with_tier's CASE, PostgreSQL evaluated it for every warning of the county (50,000: 35 ms)."""
+    today = today or timezone.localdate()
+    settings = _settings_today(today)
     out: dict[str, dict[str, int]] = {"state": defaultdict(int), "tier": defaultdict(int)}
-    for row in queryset.order_by().values("state", "tier").annotate(n=Count("pk")):  # type: ignore[misc]
-        out["state"][row["state"]] += row["n"]
-        out["tier"][row["tier"]] += row["n"]
+    rows = queryset.order_by().values_list("state", "severity", "verified_tier", "county_id", "raised_on")
+    # COUNT(*), not of the ids: read from the (county, state, severity, …) index alone.
+    for state, severity, verified_tier, county_id, raised_on, n in rows.annotate(n=Count("*")):
+        escalate = settings[county_id].tier_escalate_days if county_id in settings else DEFAULT_ESCALATE_DAYS
+        rank = tier_rank_of(state, severity, verified_tier, raised_on, escalate, today)
+        out["state"][state] += n
+        out["tier"][str(RANK_TIER[rank])] += n
     return {k: dict(v) for k, v in out.items()}
+
+
+def tier_rank_of(
+    state: str, severity: str, verified_tier: str, raised_on: datetime.date, escalate_days: int, today: datetime.date
+) -> int:
+    """with_tier's rank in Python: the tier frozen at verification, else the severity one step up
+    per `escalate_days` an open warning waits (two at most), red at most."""
+    ranks: dict[str, int] = {str(tier): rank for tier, rank in TIER_RANK.items()}
+    if verified_tier in ranks:
+        return ranks[verified_tier]
+    rank = ranks.get(severity, 1)
+    if state in OPEN:
+        if raised_on <= today - datetime.timedelta(days=2 * escalate_days):
+            rank += 2
+        elif raised_on <= today - datetime.timedelta(days=escalate_days):
+            rank += 1
+    return min(rank, 3)
+
+
+def tier_q(tier: str, today: datetime.date | None = None) -> Q:
+    """The warnings whose tier today is `tier` (with_tier's rank), as comparisons of the stored
+    columns and days: no expression per row to sort on, so a page of one tier is read in age
+    order from the (county, raised_on) index."""
+    today = today or timezone.localdate()
+    settings = _settings_today(today)
+    areas = [(Q(county_id=county_id), s.tier_escalate_days) for county_id, s in settings.items()]
+    areas.append((~Q(county_id__in=list(settings)), DEFAULT_ESCALATE_DAYS))
+    wanted = TIER_RANK[tier]  # type: ignore[index]  # a Tier value
+    unverified = ~Q(verified_tier__in=list(TIER_RANK))
+    q = Q(verified_tier=tier)
+    severities = [(Q(severity=s), rank) for s, rank in TIER_RANK.items()]
+    severities.append((~Q(severity__in=list(TIER_RANK)), 1))
+    for severity, rank in severities:
+        for bump in (0, 1, 2):
+            if min(rank + bump, 3) == wanted:
+                q |= unverified & severity & _waited(bump, areas, today)
+    return q
+
+
+def _waited(bump: int, areas: list[tuple[Q, int]], today: datetime.date) -> Q:
+    """Warnings raised `bump` escalation steps ago: open and waiting that long (bump 0: not open
+    or not yet a step)."""
+    q = Q(pk__in=[])
+    for area, days in areas:
+        one, two = today - datetime.timedelta(days=days), today - datetime.timedelta(days=2 * days)
+        if bump == 2:
+            q |= area & Q(raised_on__lte=two)
+        elif bump == 1:
+            q |= area & Q(raised_on__lte=one, raised_on__gt=two)
+        else:
+            q |= area & Q(raised_on__gt=one)
+    is_open = Q(state__in=OPEN)
+    return ~is_open | q if bump == 0 else is_open & q
 
 
 def alerts_visible_to(user: AnyUser) -> QuerySet[ScaleAlert]:

@@ -74,8 +74,15 @@ SYSTEM = {
         "withdraw_stale",
     },
     # Pure computations and predicates over objects the caller already read in scope.
-    "households.services": {"active_size", "income_record_initial", "findings_after_entry"},
+    "households.services": {
+        "active_size",
+        "income_record_initial",
+        "findings_after_entry",
+        # Derived data after a checked household write moved households (the write is checked).
+        "households_moved",
+    },
     "monitoring.services": {
+        "households_moved",  # the cases follow their households (called by the registry's writes)
         "transition_label",
         "unmet_conditions",
         "county_settings_check",

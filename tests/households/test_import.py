@@ -515,3 +515,21 @@ def test_reimport_checks_again_a_household_changed_since_the_first_import(world)
         (5, "与户主关系", "户编号 U003 没有在户的户主，每户必须有且只有一名户主。"),
     ]
     assert (again.households_updated, again.households_rejected, again.members_updated) == (1, 2, 1)
+
+
+def test_a_household_imported_into_another_village_takes_its_case_along(world):
+    """The case keeps its household's village (monitoring's MonitoringCase.village, told through
+    FANPIN_HOUSEHOLDS_MOVED): after the import moved the household, the case is scoped there."""
+    from monitoring.models import MonitoringCase
+
+    lines = ["户编号,村,姓名,身份证号,与户主关系", f"M001,{world.village_a1.code},周一,{ID1},户主"]
+    import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "m.csv", user=world.county_officer)
+    household = Household.objects.get(number="M001")
+    case = MonitoringCase.objects.create(
+        household=household, channel="self_declared", discovered_on=datetime.date(2026, 3, 1), reason="突发大病"
+    )
+    assert case.village == world.village_a1
+    lines[1] = f"M001,{world.village_b1.code},周一,{ID1},户主"
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "m.csv", user=world.county_officer)
+    assert report.ok and report.errors == []
+    assert MonitoringCase.objects.get(pk=case.pk).village == world.village_b1

@@ -272,3 +272,33 @@ def test_visit_photos_are_served_only_inside_scope(client, world, settings, tmp_
     assert b"".join(client.get(url).streaming_content).startswith(b"\xff\xd8\xff")
     client.force_login(world.village_cadre_b)
     assert client.get(url).status_code == 404
+
+
+def test_the_case_keeps_the_households_last_visit_and_a_late_entry_does_not_lower_it(world):
+    """MonitoringCase.last_visit_on is what the overdue-visit panel reads: the visit made before
+    the report starts the case, a later visit moves it on, one entered late leaves it."""
+    w = world
+    visit(w.village_cadre, w.household_a1, visited_on=D(2026, 2, 20))
+    case = case_at(w, State.MONITORED)  # determined 9 Mar
+    assert MonitoringCase.objects.get(pk=case.pk).last_visit_on == D(2026, 2, 20)
+    visit(w.village_cadre, w.household_a1, visited_on=D(2026, 4, 5))
+    visit(w.village_cadre, w.household_a1, visited_on=D(2026, 3, 25))  # entered late
+    assert MonitoringCase.objects.get(pk=case.pk).last_visit_on == D(2026, 4, 5)
+    assert overdue(w.county_officer, D(2026, 5, 4)) == []
+    assert overdue(w.county_officer, D(2026, 5, 6)) == [case]
+
+
+def test_a_case_follows_its_household_to_another_village(world):
+    """The case keeps its household's village (MonitoringCase.village): moved by the registry,
+    the household's case is seen by the new village's cadre and no longer by the old one's."""
+    from households import services as household_services
+
+    w = world
+    case = case_at(w, State.MONITORED)
+    assert case in selectors.cases_visible_to(w.village_cadre)
+    with at(D(2026, 3, 20)):
+        household_services.household_update(user=w.county_officer, household=w.household_a1, village=w.village_b1)
+    assert MonitoringCase.objects.get(pk=case.pk).village == w.village_b1
+    assert case not in selectors.cases_visible_to(w.village_cadre)
+    assert case in selectors.cases_visible_to(w.village_cadre_b)
+    assert case in selectors.overdue_visits(w.village_cadre_b, D(2026, 5, 6))

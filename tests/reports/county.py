@@ -87,6 +87,7 @@ def build_board(world):
     Visit.objects.create(
         household=w.c4.household, case=w.c4, visited_on=days(5), visitors="张三、李四", recorded_by=w.village_cadre_b
     )
+    MonitoringCase.objects.filter(pk=w.c4.pk).update(last_visit_on=days(5))  # as visit_create keeps it
     Measure.objects.create(case=w.c4, measure_type_id="dibao")
     w.c5 = make_case(
         w.village_a1,
