@@ -557,13 +557,13 @@ class RegistryImport:
     def _parse_row(
         self, row_number: int, values: RowValues, positions: dict[int, Column], previous: Row | None
     ) -> Row | Literal[_Skipped.SKIPPED] | None:
-        # A blank row (or one of invisible characters only) gives no text below: None. Column by column, each distinct text cell is cleaned once per import: a file repeats
+        # Column by column, each distinct text cell is cleaned once per import: a file repeats
         # its villages, labels and yes/no over every row (the cache holds text cells only:
         # 1, 1.0 and True are equal as keys but read differently).
         cleaned = self._cleaned_cells
         size = len(values)
-        texts: dict[str, str] = {}
-        formulas: list[str] = []
+        texts: dict[str, str] = {}  # key -> cleaned text, non-blank cells only
+        formulas: list[tuple[str, str]] = []
         for position, key in self._position_keys(positions):
             value = values[position] if position < size else None
             if type(value) is str:
@@ -576,17 +576,17 @@ class RegistryImport:
                 text = clean_text(value)
                 formula = bool(text) and spreadsheets.formula_like(text)
             if formula:
-                formulas.append(key)
-            texts[key] = text
-        if not any(texts.values()) and not any(clean_text(v) for v in values):
+                formulas.append((key, text))
+            elif text:
+                texts[key] = text
+        if not texts and not formulas and not any(clean_text(v) for v in values):
             return None  # blank, or only invisible characters
         row = Row(row_number)
-        for key in formulas:
+        for key, text in formulas:
             # =HYPERLINK(…), =cmd|…: refused with the reason, so nothing stored can run later in
             # a spreadsheet someone exports (issue 14 finding 11).
-            row.errors.append(Issue(row_number, self.header(key), spreadsheets.formula_message(texts[key])))
-            texts[key] = ""
-        number, id_text = texts.get("number", ""), texts.get("id_number", "")
+            row.errors.append(Issue(row_number, self.header(key), spreadsheets.formula_message(text)))
+        number, id_text = texts.pop("number", ""), texts.get("id_number", "")
         if not id_text and (not number or is_note_text(number)):
             self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
             return SKIPPED
@@ -598,7 +598,7 @@ class RegistryImport:
         elif looks_mangled(cell(values, self._number_position), number):
             row.errors.append(Issue(row_number, self.header("number"), NUMERIC_NUMBER_MESSAGE))
         row.number = number
-        row.values = {key: text for key, text in texts.items() if text and key != "number"}
+        row.values = texts
         name = row.values.get("name")
         if name and " " in name and CJK_NAME.match(name):
             # "张  三": offices pad two-character names with spaces to align columns (clean_text
@@ -742,15 +742,16 @@ class RegistryImport:
         return False
 
     def _merge_household_values(self, group: Group, row: Row) -> None:
+        parsed = row.parsed
+        known = group.household_values
         for column in HOUSEHOLD_COLUMNS:
-            text = row.values.get(column.key)
-            if column.key not in row.parsed:
+            if column.key not in parsed:
                 continue
-            value = row.parsed[column.key]
-            if column.key not in group.household_values:
-                group.household_values[column.key] = (value, text, row.row)
-            elif group.household_values[column.key][0] != value:
-                first_row = group.household_values[column.key][2]
+            value = parsed[column.key]
+            if column.key not in known:
+                known[column.key] = (value, row.values.get(column.key), row.row)
+            elif known[column.key][0] != value:
+                first_row = known[column.key][2]
                 row.errors.append(
                     Issue(
                         row.row,
