@@ -93,8 +93,7 @@ class HouseholdViewSet(
     pagination_class = paging.TwoStepPagination
 
     def get_queryset(self):
-        qs = selectors.annotate_households(selectors.households_visible_to(self.request.user))
-        qs = qs.select_related("village__parent")
+        qs = selectors.households_visible_to(self.request.user, selectors.annotated_households())
         if self.action != "list":
             qs = qs.prefetch_related(
                 "members", Prefetch("incomes", queryset=IncomeRecord.objects.order_by("-year", "-month"))

@@ -94,6 +94,24 @@ class HouseholdFilter(django_filters.FilterSet):
         model = Household
         fields = ["q", "town", "village", "household_type", "group", "relocated"]
 
+    @property
+    def form(self):
+        """The form, its town and village choices read from the user's cached scope (the same
+        rows as areas_visible_to, without two more queries per page); a chosen value is still
+        checked against the scoped queryset."""
+        form = super().form
+        if self.request is not None and not getattr(form, "choices_from_scope", False):
+            form.choices_from_scope = True
+            for name, level in (("town", Area.Level.TOWN), ("village", Area.Level.VILLAGE)):
+                rows = selectors.areas_in_scope(self.request.user, level)
+                if rows is not None:
+                    field = form.fields[name]
+                    choice = field.iterator(field).choice
+                    # Django's own setter (django-filter's wraps the list in its iterator,
+                    # which only takes a queryset): the widget renders these, no query.
+                    forms.ChoiceField.choices.fset(field, [("", field.empty_label), *(choice(row) for row in rows)])
+        return form
+
     def filter_q(self, queryset, name, value):
         return queryset.filter(selectors.household_search_q(value))
 

@@ -52,7 +52,9 @@ def _warn_findings(request, household):
 @login_required
 def household_list(request):
     user = request.user
-    scoped = selectors.annotate_households(selectors.households_visible_to(user)).select_related("village__parent")
+    # Filtered, counted and paged without the annotations (a narrower query to build and run);
+    # only the page's rows carry them (paging.TwoStepPaginator's `rows`).
+    scoped = selectors.households_visible_to(user)
     household_filter = HouseholdFilter(request.GET, queryset=scoped, request=request)
     # django-filter labels the empty choice of a yes/no filter "未知"; here it means "any".
     household_filter.form.fields["relocated"].widget.choices = [("unknown", "全部"), ("true", "是"), ("false", "否")]
@@ -60,7 +62,9 @@ def household_list(request):
     # order, which a page reads from the scope's first village on and stops at its end.
     order = listing.sorting(request, HOUSEHOLD_COLUMNS, DEFAULT_SORT)
     ordered = household_filter.qs.order_by(*order.order_by)
-    page = paging.TwoStepPaginator(ordered, PAGE_SIZE, rows=scoped).get_page(request.GET.get("page"))
+    # The rows of the page's ids (read from the scoped, filtered queryset above).
+    rows = selectors.annotated_households()
+    page = paging.TwoStepPaginator(ordered, PAGE_SIZE, rows=rows).get_page(request.GET.get("page"))
     for household in page.object_list:
         household.masked_head_id = idnumber.mask(household.head_id_number)
         household.special_groups = selectors.special_groups_of(household)
@@ -71,7 +75,7 @@ def household_list(request):
             "filter": household_filter,
             "page": page,
             "sorting": order,
-            "can_register": selectors.villages_writable_by(user).exists(),
+            "can_register": selectors.may_register_households(user),
             "filtered": any(v and v != "unknown" for k, v in request.GET.items() if k not in ("page", "q", "sort")),
             "searched": bool(request.GET.get("q")),
         },
