@@ -203,7 +203,9 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
         "income_lines": selectors.income_against_line(household),
         "findings": quality.household_findings(household),
         "awaited": services.transition_label(step) if step else "",
-        "can_visit": case.is_open and _may_visit(user, household),
+        # An open case is the household's only open one (case_one_open_per_household): whether
+        # the user is its contact person is read from it, not asked of the database.
+        "can_visit": case.is_open and _may_visit(user, household, [case]),
         "objections": objections,
         "objection_form": (objection_form or ObjectionForm()) if in_notice and handles_objections else None,
         "criteria": case.elimination_criteria() if show_criteria else None,

@@ -19,7 +19,7 @@ from tests import factories as f
 # versions) + the overdue visits + 2 per section (count, rows; declarations: per-village
 # counts, rows, their villages) — the sections are the layers' own (FANPIN_INBOX_SECTIONS).
 INBOX_MAX = {"county": 17, "town": 15, "village": 15}
-CASE_PAGE_MAX = 16
+CASE_PAGE_MAX = 15
 
 
 def _fill(world, n, start):
