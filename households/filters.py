@@ -113,7 +113,8 @@ class HouseholdFilter(django_filters.FilterSet):
         return form
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(selectors.household_search_q(value))
+        villages = selectors.scope_village_ids(self.request.user) if self.request is not None else None
+        return queryset.filter(selectors.household_search_q(value, villages))
 
     def filter_group(self, queryset, name, value):
         if not value:

@@ -376,14 +376,20 @@ def special_groups_of(household: Household) -> list[str]:
 SEARCH_SUBSTRING_MIN = 3
 
 
-def household_search_q(term: str | None) -> Q:
+def household_search_q(term: str | None, villages: Collection[int] | None = None) -> Q:
     """Search by household number, a member's name, or (part of) an ID number.
 
     A term of three characters or more matches anywhere in a number, name or ID number (on
     PostgreSQL through the trigram indexes of migration 0009); a shorter one matches from the
     start (a surname, a two-character name). Written as `id IN (… UNION …)` of three indexed
     lookups: an OR of a household condition and a member subquery can only be answered by
-    checking every household in scope."""
+    checking every household in scope.
+
+    `villages` (the scope's area ids, scope_village_ids) bounds each lookup to those areas'
+    households. Without it, with ten counties in the database PostgreSQL estimated every
+    county's trigram matches for the union (768 rows for a name matching 10) and joined it by
+    hashing all 100,000 households of the scope (33 ms, against 0.1 ms for 10 index probes);
+    bounded, each lookup's estimate carries the scope's share of the registry."""
     from . import idnumber
 
     term = (term or "").strip()
@@ -392,8 +398,12 @@ def household_search_q(term: str | None) -> Q:
     normalized = idnumber.normalize(term)
     lookup = "icontains" if len(term) >= SEARCH_SUBSTRING_MIN else "istartswith"
     members = Member.objects.order_by()
+    households = Household.objects.order_by()
+    if villages is not None:
+        members = members.filter(household__village_id__in=villages)
+        households = households.filter(village_id__in=villages)
     by_name = members.filter(**{f"name__{lookup}": term}).values("household_id")
-    by_number = Household.objects.order_by().filter(**{f"number__{lookup}": term}).values("pk")
+    by_number = households.filter(**{f"number__{lookup}": term}).values("pk")
     matches = by_name.union(by_number)
     if len(normalized) == idnumber.LENGTH:
         # A whole ID number: the unique index finds it.
