@@ -84,7 +84,7 @@ def _under_areas(areas: list[Area]) -> Q:
     paths = Q(pk__in=[])
     for area in areas:
         paths |= Q(path__startswith=area.path)
-    return Q(_InArray(F("village_id"), Subquery(Area.objects.filter(paths).values("pk"))))
+    return Q(_InArray(F("village_id"), Subquery(Area.objects.filter(paths).order_by().values("pk"))))
 
 
 def case_for(user: AnyUser, pk: object) -> MonitoringCase:
