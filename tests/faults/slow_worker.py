@@ -2,7 +2,9 @@
 `celery -A tests.faults.slow_worker worker`, a worker takes FAULT_DELAY_SECONDS over each
 screening chunk (inside the chunk's transaction, holding its lock) and over each batch of a
 registry import (between two committed batches), so that a test can kill it in the middle of a
-job, with part of the job saved and part not. Nothing else differs from `celery -A fanpin`.
+job, with part of the job saved and part not; an import writes FAULT_WRITE_BATCH households
+per batch (200 unless set), so a test file of a few hundred households takes several batches.
+Nothing else differs from `celery -A fanpin`.
 """
 
 import os
@@ -18,6 +20,7 @@ from households import importer  # noqa: E402
 from screening import services  # noqa: E402
 
 DELAY = float(os.environ.get("FAULT_DELAY_SECONDS", "1"))
+importer.WRITE_BATCH = int(os.environ.get("FAULT_WRITE_BATCH", "200"))
 
 _do_chunk = services.do_chunk
 _import_registry = importer.import_registry
