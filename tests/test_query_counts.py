@@ -35,7 +35,6 @@ MAX_QUERIES = 10
 OVER_TEN = {
     "cases/<int:pk>/": 15,  # the case page's sections (FANPIN_CASE_PAGE_SECTIONS, asset findings)
     "inbox/": 11,  # rows per panel (FANPIN_INBOX_SECTIONS), one grouped count; every panel full: tests/monitoring/test_page_queries.py
-    "reports/monthly.xlsx": 11,
 }
 ROLES = ("county", "town", "village")
 # Downloads and pages that only answer forms are timed elsewhere or take no GET.

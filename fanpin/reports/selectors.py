@@ -671,7 +671,7 @@ def monthly_report(user: AnyUser, month: datetime.date, today: datetime.date | N
         "pending": Count("pk", filter=Q(state__in=warning_selectors.OPEN)),
         "overdue": Count("pk", filter=warning_selectors.overdue_q(today)),
     }
-    by_department_rows = {
+    by_department_rows: dict[str, Any] = {
         row["department"]: row for row in warnings.order_by().values("department").annotate(**aggregates)
     }
     departments = sorted(
@@ -689,7 +689,8 @@ def monthly_report(user: AnyUser, month: datetime.date, today: datetime.date | N
         by_town.append(
             _warning_row("未落户线索（县级）", by_town_rows[None], month_text, department="registration", town="")
         )
-    total = warnings.order_by().aggregate(**aggregates)
+    # Each warning is in one department's group: the total is their sum (no query of its own).
+    total = {key: sum(row[key] for row in by_department_rows.values()) for key in aggregates}
     warning_total = _warning_row("合计", total, month_text)
 
     cases = monitoring_selectors.cases_visible_to(user)
@@ -718,7 +719,8 @@ def monthly_report(user: AnyUser, month: datetime.date, today: datetime.date | N
         )
 
     cases_by_town = [case_row(t.name, case_rows.get(t.pk, {}), town=t.pk) for t in towns]
-    case_total = case_row("合计", cases.filter(in_month).order_by().aggregate(**case_aggregates))
+    # Each case is in one town's group (towns outside the list included): the total is their sum.
+    case_total = case_row("合计", {key: sum(row[key] for row in case_rows.values()) for key in case_aggregates})
     return MonthlyReport(
         month=month,
         scope_label=scope_label(user),
