@@ -25,6 +25,7 @@ import csv
 import datetime
 import functools
 import io
+import itertools
 import re
 import time
 import unicodedata
@@ -192,8 +193,10 @@ def cell(values: RowValues, position: int) -> Any:
 
 
 def chain(head: Iterable[NumberedRow], rest: Iterable[NumberedRow]) -> Iterator[NumberedRow]:
-    yield from head
-    yield from rest
+    """`head`, then `rest`. itertools.chain, not a generator: a file's rows pass through two or
+    three of these (header search, sub-header look-ahead), and a generator frame per row per
+    level cost ~0.3 s of the serial read of a 200,000-row workbook."""
+    return itertools.chain(head, rest)
 
 
 @dataclass(frozen=True)
