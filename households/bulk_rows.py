@@ -19,16 +19,17 @@ the table when the caller needs no ids back.
 from __future__ import annotations
 
 import datetime
-import io
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
+from django.db.models.base import ModelState
 
 from .text import validate_text
 
 Values = dict[str, Any]  # attname -> value
+_M = TypeVar("_M", bound=models.Model)
 
 
 class RowCleaner:
@@ -47,18 +48,23 @@ class RowCleaner:
         self._columns = [(f, f.attname, {}) for f in self.fields]
         # Defaults as a new instance gets them; callables (a card token, a timestamp) are
         # called for every row.
-        self._defaults: list[tuple[str, Any, bool]] = []
+        self._defaults: Values = {}
+        self._default_calls: list[tuple[str, Any]] = []
         for f in model._meta.concrete_fields:
             if f.primary_key:
                 continue
             if f.has_default() and callable(f.default):
-                self._defaults.append((f.attname, f.default, True))
+                self._defaults[f.attname] = None
+                self._default_calls.append((f.attname, f.default))
             else:
-                self._defaults.append((f.attname, f.get_default(), False))
+                self._defaults[f.attname] = f.get_default()
 
     def new_values(self) -> Values:
         """The values of a new instance (Model()), as a dict."""
-        return {attname: (default() if call else default) for attname, default, call in self._defaults}
+        values = self._defaults.copy()
+        for attname, default in self._default_calls:
+            values[attname] = default()
+        return values
 
     def clean(self, values: Values) -> dict[str, list[str]]:
         """Clean `values` in place (converted values, and whatever the model's clean() sets) and
@@ -117,6 +123,45 @@ class RowCleaner:
 _BLANK = object()
 
 
+def present(model: type[models.Model], attname: str, values: Iterable[Any]) -> set[Any]:
+    """Which of `values` the model's column `attname` holds: on PostgreSQL one query with the
+    values as one array parameter (= ANY), elsewhere IN lists of 500 (SQLite's parameter limit)."""
+    wanted = list(dict.fromkeys(values))
+    if not wanted:
+        return set()
+    table = connection.ops.quote_name(model._meta.db_table)
+    field = model._meta.get_field(attname)
+    assert isinstance(field, models.Field) and field.column, attname  # a concrete column
+    column = connection.ops.quote_name(field.column)
+    found: set[Any] = set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT {column} FROM {table} WHERE {column} = ANY(%s)", [wanted])
+            found.update(value for (value,) in cursor.fetchall())
+            return found
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            cursor.execute(f"SELECT {column} FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            found.update(value for (value,) in cursor.fetchall())
+    return found
+
+
+def instances(model: type[_M], rows: Iterable[Values]) -> list[_M]:
+    """Unsaved instances whose attributes are the rows' values, for code that reads model
+    attributes and methods (the data-quality checks). No __init__: the values are already
+    converted and checked, and Model(**values) costs about 18 µs a row against 1 µs here."""
+    pk = model._meta.pk
+    assert pk is not None, model
+    out = []
+    for values in rows:
+        instance = model.__new__(model)
+        instance.__dict__.update(values)
+        instance.__dict__.setdefault(pk.attname, None)
+        instance._state = ModelState()
+        out.append(instance)
+    return out
+
+
 def db_values(fields: Sequence[models.Field[Any, Any]], rows: Iterable[Values]) -> list[tuple[Any, ...]]:
     """Rows as tuples of database values (Field.get_db_prep_save), each distinct non-text value
     of a field prepared once."""
@@ -140,12 +185,12 @@ def db_values(fields: Sequence[models.Field[Any, Any]], rows: Iterable[Values]) 
 def insert_rows(
     model: type[models.Model],
     fields: Sequence[models.Field[Any, Any]],
-    rows: Sequence[tuple[Any, ...]],
+    rows: Sequence[Values],
     *,
     returning: str | None = None,
 ) -> dict[Any, int]:
-    """Insert `rows` (tuples of db values in the order of `fields`) into the model's table in
-    the caller's transaction; with `returning` (a unique column among `fields`), return
+    """Insert `rows` (dicts holding every attname of `fields`) into the model's table in the
+    caller's transaction; with `returning` (a unique column among `fields`), return
     {that column's value: new id}. Raises IntegrityError as an INSERT would."""
     if not rows:
         return {}
@@ -158,25 +203,28 @@ def insert_rows(
         if connection.vendor == "postgresql":
             with connection.wrap_database_errors:
                 if returning is None:
-                    cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", _copy_buffer(rows))
+                    cursor.cursor.copy_expert(
+                        f"COPY {table} ({columns}) FROM STDIN", _copy_buffer(fields, rows), COPY_CHUNK
+                    )
                     return {}
                 # The staging table has the target's column types and no constraints; the
                 # INSERT … SELECT checks them all and hands back the new ids.
                 stage = connection.ops.quote_name(f"import_stage_{model._meta.db_table}")
                 cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {table} WITH NO DATA")
-                cursor.cursor.copy_expert(f"COPY {stage} ({columns}) FROM STDIN", _copy_buffer(rows))
+                cursor.cursor.copy_expert(
+                    f"COPY {stage} ({columns}) FROM STDIN", _copy_buffer(fields, rows), COPY_CHUNK
+                )
                 key = connection.ops.quote_name(_column(fields, returning))
                 cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} RETURNING {pk}, {key}")
                 ids = {value: id_ for id_, value in cursor.fetchall()}
                 cursor.execute(f"DROP TABLE {stage}")
                 return ids
         marks = ", ".join(["%s"] * len(fields))
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", db_values(fields, rows))
         if returning is None:
             return {}
         key = connection.ops.quote_name(_column(fields, returning))
-        position = [f.attname for f in fields].index(returning)
-        wanted = [row[position] for row in rows]
+        wanted = [row[returning] for row in rows]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             cursor.execute(
@@ -193,15 +241,55 @@ def _column(fields: Sequence[models.Field[Any, Any]], attname: str) -> str:
     return column
 
 
-def _copy_buffer(rows: Iterable[tuple[Any, ...]]) -> io.StringIO:
-    """Rows in COPY's text format (tab-separated, \\N for NULL, backslash escapes)."""
-    buffer = io.StringIO()
-    write = buffer.write
-    for row in rows:
-        write("\t".join(_copy_text(v) for v in row))
-        write("\n")
-    buffer.seek(0)
-    return buffer
+# Characters read per call by COPY FROM STDIN (psycopg2's default is 8,192).
+COPY_CHUNK = 1 << 16
+
+
+def _copy_buffer(fields: Sequence[models.Field[Any, Any]], rows: Iterable[Values]) -> _CopyReader:
+    """Rows in COPY's text format (tab-separated, \\N for NULL, backslash escapes), made as
+    COPY reads them: the database inserts (and updates its indexes for) one chunk while the
+    next one is written here, on the other core, instead of after the whole text is built."""
+    return _CopyReader(_copy_lines(fields, rows))
+
+
+def _copy_lines(fields: Sequence[models.Field[Any, Any]], rows: Iterable[Values]) -> Iterator[str]:
+    """One COPY line per row, from the values: each distinct non-text value of a field is
+    prepared (get_db_prep_save) and written as text once."""
+    columns: list[tuple[models.Field[Any, Any], str, dict[Any, str]]] = [(f, f.attname, {}) for f in fields]
+    for values in rows:
+        cells = []
+        for f, attname, texts in columns:
+            value = values[attname]
+            if type(value) is str:
+                if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+                    value = _copy_text(value)
+                cells.append(value)
+                continue
+            try:
+                cells.append(texts[value])
+            except KeyError:
+                cells.append(texts.setdefault(value, _copy_text(f.get_db_prep_save(value, connection))))
+        yield "\t".join(cells) + "\n"
+
+
+class _CopyReader:
+    """A file to COPY FROM: read() hands out whole lines, about `size` characters at a time
+    (COPY accepts chunks of any length)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+
+    def read(self, size: int = -1) -> str:
+        if size < 0:
+            return "".join(self._lines)
+        parts = []
+        length = 0
+        for line in self._lines:
+            parts.append(line)
+            length += len(line)
+            if length >= size:
+                break
+        return "".join(parts)
 
 
 def _copy_text(value: Any) -> str:

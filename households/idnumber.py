@@ -5,6 +5,8 @@ even for women) and an ISO 7064 MOD 11-2 check character (0-9 or X).
 """
 
 import datetime
+import functools
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -72,8 +74,9 @@ def age_on(birth_date, day):
 
 
 def check_char(first17):
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
-    return CHECK_CHARS[total % 11]
+    if len(first17) != len(WEIGHTS):
+        raise ValueError(f"check_char needs {len(WEIGHTS)} digits, got {len(first17)}")
+    return CHECK_CHARS[sum(map(operator.mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def normalize(value):
@@ -85,7 +88,14 @@ def normalize(value):
 
 def parse(value, today=None):
     """Return the validated ID number with its birth date and sex, or raise ValidationError."""
-    number = normalize(value)
+    return _parse(normalize(value), today or datetime.date.today())
+
+
+# A model's field validator and its clean() both parse the number they were given, one right
+# after the other: the second asks the cache. The result is immutable and depends on its
+# arguments only (errors are not cached: they are raised again).
+@functools.lru_cache(maxsize=1024)
+def _parse(number, today):
     if not number:
         raise ValidationError("身份证号不能为空。", code="required")
     if len(number) != LENGTH:
@@ -100,7 +110,6 @@ def parse(value, today=None):
         raise ValidationError(
             "身份证号中的出生日期 %(d)s 不存在。", code="birth_date", params={"d": number[6:14]}
         ) from None
-    today = today or datetime.date.today()
     if birth > today or birth < EARLIEST_BIRTH:
         raise ValidationError("身份证号中的出生日期 %(d)s 不合理。", code="birth_date", params={"d": birth.isoformat()})
     expected = check_char(number[:17])

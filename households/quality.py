@@ -115,8 +115,15 @@ def income_findings(record, active_size=None):
 
 def household_findings(household: Household, today: datetime.date | None = None) -> list[Finding]:
     """Every inconsistency of one household, members and income records included."""
+    return findings_of(list(household.members.all()), list(household.incomes.all()), today)
+
+
+def findings_of(
+    members: list[Member], records: list[IncomeRecord], today: datetime.date | None = None
+) -> list[Finding]:
+    """household_findings for a household given as its members and income records (the
+    importer checks the households it has just created from the rows it validated)."""
     today = today or timezone.localdate()
-    members = list(household.members.all())
     active = [m for m in members if m.status == Member.Status.ACTIVE]
     findings: list[Finding] = []
     if not active:
@@ -125,7 +132,6 @@ def household_findings(household: Household, today: datetime.date | None = None)
         findings.append(Finding("no_head", "该户没有在户的户主，请指定户主。"))
     for member in members:
         findings.extend(member_findings(member, today))
-    records = list(household.incomes.all())
     for record in records:
         findings.extend(income_findings(record))
     annual = sorted((r for r in records if r.month is None), key=lambda r: r.year)

@@ -93,3 +93,15 @@ def test_age_counts_the_birthday():
     birth = datetime.date(2010, 6, 15)
     assert idnumber.age_on(birth, datetime.date(2026, 6, 14)) == 15
     assert idnumber.age_on(birth, datetime.date(2026, 6, 15)) == 16
+
+
+def test_a_number_checked_twice_gives_the_same_answer_both_times():
+    """parse() remembers valid numbers (a field validator and clean() both ask), never errors."""
+    valid = idnumber.make("440981", datetime.date(1980, 5, 6), 13)
+    wrong = valid[:17] + ("0" if valid[17] != "0" else "1")
+    assert idnumber.parse(valid) == idnumber.parse(valid.lower())
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="校验位"):
+            idnumber.parse(wrong)
+    with pytest.raises(ValueError):
+        idnumber.check_char("123")

@@ -6,7 +6,7 @@ import io
 import openpyxl
 import pytest
 
-from households import idnumber
+from households import idnumber, quality
 from households.importer import NUMERIC_ID_MESSAGE, ImportFileError, import_registry
 from households.models import Household, Member
 from tests.households.uploads import upload
@@ -492,6 +492,33 @@ def test_imported_households_get_the_same_data_quality_findings_as_page_entries(
         "户编号 Q001：家长 同时登记为低保和特困供养，两者不能同时享受。",
         "户编号 Q001：孩子 未满 16 周岁，却登记了务工（工资性收入），请核实。",
     ]
+
+
+def test_new_households_are_checked_on_their_rows_as_the_stored_households_would_be(world):
+    """A new household's findings come from the rows just written, not from the database: the
+    same findings, in the same order, as quality.household_findings of the stored household."""
+    today = datetime.date.today()
+    child = idnumber.make("440981", today.replace(year=today.year - 10, day=1), 13)
+    student = idnumber.make("440981", today.replace(year=today.year - 17, day=1), 15)
+    lines = [
+        "户编号,村,姓名,身份证号,与户主关系,人员状态,在校生情况,劳动能力,务工地点,务工时间（月）,残疾等级,残疾类别,低保,特困供养",
+        f"QN01,东山村,家长,{ID1},户主,,,,,,,,是,是",
+        f"QN01,东山村,孩子,{child},子女,,,,省外,6,,,否,否",
+        f"QN02,东山村,学生,{student},户主,,高中,,县内,3,,,,",
+        f"QN02,东山村,老人,{ID2},父母,,,丧失劳动力,省内县外,,,,,",
+        f"QN03,东山村,户主三,{ID3},户主,,,,,,2,肢体残疾,,",
+        f"QN03,东山村,已故,{ID4},配偶,死亡,,丧失劳动力,县内,4,,,是,是",
+        f"QN04,东山村,无事,{ID5},户主,,,,,,,,,",
+    ]
+    report = import_registry(io.BytesIO(csv_bytes(lines, "utf-8")), "qn.csv", user=world.village_cadre)
+
+    assert report.errors == [] and report.households_created == 4
+    expected = []
+    for household in quality.prefetch_for_checks(Household.objects.filter(number__startswith="QN").order_by("number")):
+        expected.extend(f"户编号 {household.number}：{f.message}" for f in quality.household_findings(household))
+    # 低保 and 特困, a child and a student at work, unable to work; none for the dead or QN03/QN04
+    assert len(expected) == 4
+    assert [i.message for i in report.findings] == expected
 
 
 def test_reimport_checks_again_a_household_changed_since_the_first_import(world):
