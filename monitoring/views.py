@@ -173,9 +173,17 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
     prefetch_related_objects([household], "members", "incomes")
     members = list(household.members.all())
     head = next((m for m in members if m.relation == Member.Relation.HEAD and m.status == Member.Status.ACTIVE), None)
-    objections = list(case.objections.select_related("recorded_by", "resolved_by"))
+    notices = (State.PUBLIC_NOTICE, State.ELIMINATION_NOTICE)
+    in_notice = case.state in notices
+    timeline = selectors.timeline(case)
+    # An objection is recorded only while the case is on notice (objection_record), and every
+    # step into or out of a notice is an event of the case: a case whose events never touch a
+    # notice has none, and its page does not ask for them.
+    was_on_notice = in_notice or any(
+        isinstance(item, CaseEvent) and (item.from_state in notices or item.to_state in notices) for item in timeline
+    )
+    objections = list(case.objections.select_related("recorded_by", "resolved_by")) if was_on_notice else []
     handles_objections = _may_handle_objections(case, user)
-    in_notice = case.state in (State.PUBLIC_NOTICE, State.ELIMINATION_NOTICE)
     resolve_forms = resolve_forms or {}
     for objection in objections:
         if objection.status == Objection.Status.OPEN and handles_objections:
@@ -209,7 +217,7 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
         "objections": objections,
         "objection_form": (objection_form or ObjectionForm()) if in_notice and handles_objections else None,
         "criteria": case.elimination_criteria() if show_criteria else None,
-        "timeline": selectors.timeline(case),
+        "timeline": timeline,
         "can_print_notice": in_notice,
         "extra_sections": extensions.page_sections("FANPIN_CASE_PAGE_SECTIONS", request, case),
     }

@@ -55,9 +55,11 @@ def _context(request, case):
 def case_section(request, case):
     """Shown while the case is under identification, and afterwards when a comparison was
     recorded (what the determination was judged on)."""
-    context = _context(request, case)
-    if case.state not in IDENTIFICATION_STATES and not context["history"]:
+    # Past identification with no comparison recorded the section is empty: asked before the
+    # findings and lists are read (the history is read once per request, the context reuses it).
+    if case.state not in IDENTIFICATION_STATES and not selectors.comparisons(case):
         return ""
+    context = _context(request, case)
     return render_to_string("screening/_asset_section.html", context, request=request)
 
 

@@ -7,11 +7,14 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
 from monitoring import services
 from monitoring.forms import ObjectionResolveForm
 from monitoring.models import CaseEvent, MonitoringCase, Objection, State
+from tests import factories as f
 from tests.monitoring.cases import APPRAISAL, T_ELIM, T_LATE, T_REPORT, T_REVIEW, add_users, case_at
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +198,22 @@ def test_resolve_form_reads_the_choice(value, upheld):
     form = ObjectionResolveForm({"upheld": value, "resolution": "核实"})
     assert form.is_valid(), form.errors
     assert form.cleaned_data["upheld"] is upheld
+
+
+def test_case_page_lists_an_objection_after_its_notice_closed_and_asks_none_before_a_notice(world, client):
+    """The page reads objections only for a case whose events touched a notice (they are
+    recorded only then); one resolved during the notice is still listed once the case moved on."""
+    w = world
+    client.force_login(w.town_official)
+    before = case_at(w, State.VILLAGE_APPRAISAL, household=f.make_household(w.village_a1))
+    client.get(f"/cases/{before.pk}/")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/cases/{before.pk}/").status_code == 200
+    assert [q["sql"][:200] for q in captured.captured_queries if "monitoring_objection" in q["sql"]] == []
+    case = case_at(w, State.PUBLIC_NOTICE)
+    objection = record(w.village_cadre, case, content="该户在县城有商品房")
+    resolve(w.town_official, objection, upheld=False)
+    close_notice(w, case)
+    assert MonitoringCase.objects.get(pk=case.pk).state == State.TOWN_REVIEW
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "该户在县城有商品房" in page
