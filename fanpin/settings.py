@@ -123,7 +123,7 @@ TEMPLATES = [
 
 # Widgets render through the project's templates, so templates/django/forms/widgets/ can word
 # every dropdown's empty choice (请选择) in one place.
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+FORM_RENDERER = "households.widgets.FastSelectRenderer"
 # An unchosen filter means "any".
 FILTERS_EMPTY_CHOICE_LABEL = "全部"
 

@@ -27,7 +27,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import Combinable
+from django.db.models.expressions import Combinable, RawSQL
 from django.db.models.functions import Abs, Cast, Coalesce, Mod, Round
 from django.http import Http404
 from django.utils import timezone
@@ -353,9 +353,26 @@ def annotated_households(today: datetime.date | None = None) -> QuerySet[Househo
     today = today or timezone.localdate()
     built: tuple[datetime.date, QuerySet[Household]] | None = getattr(_built, "households", None)
     if built is None or built[0] != today:
-        built = (today, annotate_households(Household.objects.all(), today).select_related("village__parent"))
+        built = (today, _precompiled(annotate_households(Household.objects.all(), today)))
         _built.households = built
     return built[1].all()
+
+
+def _precompiled(annotated: QuerySet[Household]) -> QuerySet[Household]:
+    """`annotated` with each annotation's SQL compiled once: the same columns as RawSQL, so a
+    page's query compiles a dozen strings instead of a dozen subqueries (about 2 ms of CPU a
+    page, half of compiling the page's query). The SQL names the outer household as
+    "households_household": the queryset must be the query itself (filtered, ordered,
+    counted, paged), never a subquery of another (whose tables are renamed)."""
+    compiler = annotated.query.get_compiler(using=annotated.db)
+    compiler.setup_query()  # compiles every selected column, the annotations among them
+    annotations = annotated.query.annotations
+    columns = {
+        alias: RawSQL(sql, tuple(params), output_field=annotations[alias].output_field)
+        for _expression, (sql, params), alias in compiler.select
+        if alias in annotations
+    }
+    return Household.objects.select_related("village__parent").annotate(**columns)
 
 
 def special_groups_of(household: Household) -> list[str]:

@@ -3,6 +3,8 @@ access log (county officers). Roles are cached on the request's user: no query."
 
 from django import template
 from django.urls import get_script_prefix, reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from fanpin.reports.selectors import may_see_dashboard
 from households import selectors as household_selectors
@@ -25,7 +27,7 @@ def _url(name):
 
 @register.simple_tag(takes_context=True)
 def nav_links(context):
-    """The main navigation's links for this user and page (templates/_nav_links.html), worked
+    """The main navigation's links for this user and page (nav_html writes them), worked
     out once per request: the bar and the 更多 menu show the same ones."""
     request = context["request"]
     links = getattr(request, "_fanpin_nav_links", None)
@@ -65,6 +67,30 @@ def nav_links(context):
         add("admin:index", "管理后台")
     request._fanpin_nav_links = links
     return links
+
+
+_COUNT_BADGE = '<span class="badge badge-bad" data-warning-count hidden></span>'
+
+
+@register.simple_tag(takes_context=True)
+def nav_html(context, in_menu=False):
+    """The navigation's links as HTML, written here: the bar's (`in_menu` False; the warnings
+    link carries id="nav-warnings") or the 更多 menu's. The same HTML a template loop over
+    nav_links wrote, for a tenth of its time (it ran twice on every page)."""
+    parts = []
+    for link in nav_links(context):
+        count_url = link.get("count_url")
+        attrs = ""
+        if count_url:
+            attrs = ("" if in_menu else ' id="nav-warnings"') + f' data-count-url="{conditional_escape(count_url)}"'
+        if link["current"]:
+            attrs += ' aria-current="page"'
+        badge = _COUNT_BADGE if count_url else ""
+        parts.append(
+            f'<a href="{conditional_escape(link["url"])}"{attrs}>{conditional_escape(link["label"])}{badge}</a>\n'
+        )
+    parts.append("\n")  # the loop's template ended with a line break
+    return mark_safe("".join(parts))  # noqa: S308  (every value above is escaped)
 
 
 @register.simple_tag(takes_context=True)

@@ -194,6 +194,33 @@ def test_list_shows_special_group_labels(world):
     assert "重度残疾" in item["special_groups"] and "一户多残" in item["special_groups"]
 
 
+def test_list_rows_are_what_drf_field_by_field_writes(world):
+    """HouseholdListSerializer.to_representation reads its fields directly: the same keys,
+    order and values as DRF's walk over the declared fields."""
+    from rest_framework import serializers
+
+    from households import selectors
+    from households.serializers import HouseholdListSerializer
+
+    f.make_income(world.household_a1, 2025, wage_income=9000, transfer_income=1001)
+    Member.objects.filter(household=world.household_a2).update(disability_category="physical", disability_level=1)
+    Household.objects.filter(pk=world.household_b1.pk).update(
+        relocated=True,
+        phone="",
+        water_secure=False,
+        water_note="井水 <浑>",
+        household_type=Household.Type.FORMERLY_POOR,
+    )
+    empty = Household.objects.create(number="EMPTY-1", village=world.village_a1)
+    rows = selectors.annotated_households().order_by("pk")
+    assert len(rows) == 5 and any(row.pk == empty.pk and row.head_name is None for row in rows)
+    for row in rows:
+        serializer = HouseholdListSerializer(row)
+        walked = serializers.ModelSerializer.to_representation(serializer, row)
+        fast = serializer.to_representation(row)
+        assert repr(fast) == repr(dict(walked))  # keys, order, values and their types
+
+
 def test_list_filters_and_search_match_the_page(world):
     client = client_for(world.county_officer)
     assert numbers(client.get(f"/api/households/?town={world.town_b.pk}")) == {world.household_b1.number}
