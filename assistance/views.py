@@ -249,13 +249,18 @@ def case_section(request, case):
     )
 
 
+def inbox_panel(user):
+    """The panel's rows as 我的待办 reads them with the others (FANPIN_INBOX_PANELS): the longest
+    overdue first."""
+    return monitoring_selectors.Panel(selectors.overdue_plans_q(), ("determined_on", "id"), OVERDUE_PLANS_SHOWN)
+
+
 def inbox_section(request):
     """Overdue plans in 我的待办, counted."""
     count = monitoring_selectors.inbox_counts(request.user).get("plans", 0)  # one COUNT for the panels
     if not count:
         return ""
-    overdue = selectors.overdue_plans(request.user)
-    shown = list(overdue.annotate(head_name=selectors._head_name())[:OVERDUE_PLANS_SHOWN])
+    shown = monitoring_selectors.inbox_panel_rows(request.user, "plans")  # read with the other panels
     today, cache = timezone.localdate(), monitoring_selectors.SettingsCache()
     for case in shown:
         case.days_late = (today - case.determined_on).days - selectors.plan_due_days(case, cache)

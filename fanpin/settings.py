@@ -354,6 +354,13 @@ FANPIN_INBOX_COUNTS = {
     "assets": "screening.asset_selectors.awaiting_comparison_q",
     "plans": "assistance.selectors.overdue_plans_q",
 }
+# The rows of those panels, read with the to-do list's own in two queries (monitoring.selectors.inbox_rows):
+# name -> f(user) -> monitoring.selectors.Panel (condition, order, how many shown) or None (not shown).
+FANPIN_INBOX_PANELS = {
+    "rejections": "monitoring.rejection_pages.inbox_panel",
+    "assets": "screening.asset_views.inbox_panel",
+    "plans": "assistance.views.inbox_panel",
+}
 # Called as f(household_ids=[…]) after the registry moved households to another village (the
 # cases keep their household's village: monitoring.services.households_moved).
 FANPIN_HOUSEHOLDS_MOVED = ["monitoring.services.households_moved"]

@@ -138,12 +138,18 @@ def case_section(request, case):
     )
 
 
+def inbox_panel(user):
+    """The panel's rows as 我的待办 reads them with the others (FANPIN_INBOX_PANELS): the earliest
+    rejected first."""
+    return selectors.Panel(rejections.overdue_notifications_q(), ("ended_on", "id"), OVERDUE_SHOWN)
+
+
 def inbox_section(request):
     """Overdue notifications in 我的待办, counted (for those who record them: town and county)."""
     count = selectors.inbox_counts(request.user).get("rejections", 0)  # one COUNT for the panels
     if not count:
         return ""
-    shown = list(annotate_head(rejections.overdue_notifications(request.user))[:OVERDUE_SHOWN])
+    shown = selectors.inbox_panel_rows(request.user, "rejections")  # read with the other panels
     for case in shown:
         case.due = rejections.notification_due(case)
     return render_to_string("monitoring/_rejection_inbox.html", {"cases": shown, "count": count}, request=request)

@@ -203,7 +203,11 @@ def overdue_q(today: datetime.date | None = None) -> Q:
 def with_last_visit(queryset: QuerySet[MonitoringCase]) -> QuerySet[MonitoringCase]:
     """Annotate `visit_since`: the later of the household's last visit (`last_visit_on`, kept
     on the case) and the determination, from which the next visit is due."""
-    return queryset.annotate(visit_since=Greatest(Coalesce("last_visit_on", "determined_on"), "determined_on"))
+    return queryset.annotate(visit_since=_visit_since())
+
+
+def _visit_since() -> Greatest:
+    return Greatest(Coalesce("last_visit_on", "determined_on"), "determined_on")
 
 
 def visit_overdue_q(today: datetime.date | None = None) -> Q:
@@ -232,19 +236,17 @@ def overdue_visits(user: AnyUser, today: datetime.date | None = None) -> QuerySe
     return with_last_visit(cases_visible_to(user)).filter(visit_overdue_q(today)).select_related(*LIST_RELATED)
 
 
-def longest_unvisited_ids(user: AnyUser, limit: int, today: datetime.date | None = None) -> list[int]:
-    """The ids of the `limit` overdue-visit cases unvisited longest (never visited first), then
-    by household number: read from the cases alone, the number by a subquery per overdue case.
-    Joined to the households for their rows, PostgreSQL hashed every household of the database
-    before sorting (bench/README.md); the caller reads the rows of these ids."""
+def overdue_visits_panel(limit: int, today: datetime.date | None = None) -> Panel:
+    """我的待办's overdue visits: the cases unvisited longest (never visited first), then by
+    household number (a subquery per overdue case: joined to the households for their rows,
+    PostgreSQL hashed every household of the database before sorting, bench/README.md)."""
     number = Household.objects.filter(pk=OuterRef("household_id")).values("number")[:1]
-    ids = (
-        with_last_visit(cases_visible_to(user))
-        .filter(visit_overdue_q(today))
-        .order_by(F("last_visit_on").asc(nulls_first=True), Subquery(number))
-        .values_list("pk", flat=True)
+    return Panel(
+        visit_overdue_q(today),
+        (F("last_visit_on").asc(nulls_first=True), Subquery(number), F("pk")),
+        limit,
+        annotations={"visit_since": _visit_since()},
     )
-    return list(ids[:limit])
 
 
 # --- inbox -------------------------------------------------------------------------------------
@@ -293,6 +295,80 @@ def _count_panels(user: AnyUser) -> dict[str, int]:
         .aggregate(**{f"n_{name}": Count("pk", filter=condition) for name, condition in conditions.items()})
     )
     return {name: int(counted[f"n_{name}"] or 0) for name in conditions}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One list of 我的待办: the user's cases meeting `condition` (with `annotations` to filter
+    on), in `order_by`, `limit` of them from `offset`."""
+
+    condition: Q
+    order_by: tuple[Any, ...]
+    limit: int
+    offset: int = 0
+    annotations: dict[str, Any] | None = None
+
+
+def inbox_rows(user: AnyUser, own: dict[str, Panel] | None = None) -> dict[str, list[MonitoringCase]]:
+    """The rows of 我的待办's panels in two queries however many panels there are: the ids of
+    every panel (one UNION ALL of each panel's ordered, sliced ids) and then the cases of those
+    ids with their household, village, contact person and head's name. Once per read-only
+    request: the inbox view asks first with its own panels (`own`: the page of the to-do list,
+    the overdue visits), the sections of FANPIN_INBOX_SECTIONS then read theirs
+    (`inbox_panel_rows`), named with their functions in FANPIN_INBOX_PANELS. A panel whose
+    FANPIN_INBOX_COUNTS count is 0 is not read. A query per panel took four queries more."""
+    user_key = getattr(user, "pk", None)
+    return dict(read_once(("inbox_rows", user_key), lambda: _read_panels(user, own or {})))
+
+
+def inbox_panel_rows(user: AnyUser, name: str) -> list[MonitoringCase]:
+    """The rows of the panel named in FANPIN_INBOX_PANELS (see inbox_rows)."""
+    return inbox_rows(user).get(name, [])
+
+
+def _read_panels(user: AnyUser, own: dict[str, Panel]) -> dict[str, list[MonitoringCase]]:
+    from django.conf import settings
+    from django.db import connection
+    from django.db.models import Value, Window
+    from django.db.models.functions import RowNumber
+    from django.utils.module_loading import import_string
+
+    panels = dict(own)
+    for name, path in getattr(settings, "FANPIN_INBOX_PANELS", {}).items():
+        panel = import_string(path)(user)
+        if panel is not None:
+            panels[name] = panel
+    counts = inbox_counts(user)
+    names = [name for name, panel in panels.items() if panel.limit > 0 and counts.get(name, 1) > 0]
+    parts = []
+    for index, name in enumerate(names):
+        panel = panels[name]
+        part = cases_visible_to(user)
+        if panel.annotations:
+            part = part.annotate(**panel.annotations)
+        parts.append(
+            part.filter(panel.condition)
+            .annotate(panel=Value(index), rank=Window(RowNumber(), order_by=list(panel.order_by)))
+            .order_by(*panel.order_by)
+            .values_list("pk", "panel", "rank")[panel.offset : panel.offset + panel.limit]
+        )
+    if not parts:
+        return {}
+    if connection.features.supports_slicing_ordering_in_compound:
+        found = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
+    else:  # SQLite: no LIMIT inside a UNION's parts, a query per panel
+        found = [row for part in parts for row in part]
+    found.sort(key=lambda row: (row[1], row[2]))
+    head = Member.objects.filter(
+        household=OuterRef("household"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
+    )
+    cases = MonitoringCase.objects.filter(pk__in={pk for pk, _panel, _rank in found}).order_by()
+    rows = {c.pk: c for c in cases.select_related(*LIST_RELATED).annotate(head_name=Subquery(head.values("name")[:1]))}
+    by_panel: dict[str, list[MonitoringCase]] = {name: [] for name in names}
+    for pk, index, _rank in found:
+        if pk in rows:
+            by_panel[names[index]].append(rows[pk])
+    return by_panel
 
 
 def inbox_q(user: AnyUser) -> Q:

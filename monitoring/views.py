@@ -104,21 +104,26 @@ def _villages_with_notice_links(user):
 @login_required
 def inbox(request):
     user = request.user
-    cases = selectors.inbox(user).annotate(head_name=_head_name())
-    paginator = Paginator(cases, PAGE_SIZE)
+    paginator = Paginator(MonitoringCase.objects.none(), PAGE_SIZE)
     paginator.count = selectors.inbox_counts(user)["inbox"]  # the panels' one grouped COUNT
     page = paginator.get_page(request.GET.get("page"))
+    # Every panel's rows in two queries (selectors.inbox_rows): this page of the to-do list, the
+    # overdue visits (one more than shown, to tell that there are more) and the sections' panels.
+    offset = (page.number - 1) * PAGE_SIZE
+    rows = selectors.inbox_rows(
+        user,
+        {
+            "inbox": selectors.Panel(selectors.inbox_q(user), ("discovered_on", "id"), PAGE_SIZE, offset),
+            "visits": selectors.overdue_visits_panel(OVERDUE_VISITS_SHOWN + 1),
+        },
+    )
     cache = selectors.SettingsCache()
-    page.object_list = _with_deadlines(page.object_list, cache)
+    page.object_list = _with_deadlines(rows.get("inbox", []), cache)
 
     today = timezone.localdate()
-    # In two steps: the ids in order from the cases alone, then their rows with the household.
-    ids = selectors.longest_unvisited_ids(user, OVERDUE_VISITS_SHOWN + 1)
-    more_visits = len(ids) > OVERDUE_VISITS_SHOWN
-    ids = ids[:OVERDUE_VISITS_SHOWN]
-    shown = MonitoringCase.objects.filter(pk__in=ids) if ids else MonitoringCase.objects.none()
-    rows = {c.pk: c for c in shown.select_related(*selectors.LIST_RELATED).annotate(head_name=_head_name())}
-    visits = [rows[pk] for pk in ids if pk in rows]
+    visits = rows.get("visits", [])
+    more_visits = len(visits) > OVERDUE_VISITS_SHOWN
+    visits = visits[:OVERDUE_VISITS_SHOWN]
     for case in visits:
         since = case.last_visit_on or case.determined_on
         case.days_since_visit = (today - since).days if since else None

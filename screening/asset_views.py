@@ -25,7 +25,7 @@ from fanpin.schema import VALIDATION_ERRORS
 from households import selectors as household_selectors
 from households.models import Role
 from monitoring.models import IDENTIFICATION_STATES
-from monitoring.selectors import cases_visible_to, inbox_counts
+from monitoring.selectors import Panel, inbox_counts, inbox_panel_rows
 
 from . import asset_selectors as selectors
 from . import asset_services as services
@@ -63,22 +63,27 @@ def case_section(request, case):
     return render_to_string("screening/_asset_section.html", context, request=request)
 
 
+def _acts_as_county_officer(user):
+    return any(r.role == Role.COUNTY_OFFICER for r in household_selectors.user_roles(user))
+
+
+def inbox_panel(user):
+    """The panel's rows as 我的待办 reads them with the others (FANPIN_INBOX_PANELS): for the
+    county officer, the earliest discovered first."""
+    if not _acts_as_county_officer(user):
+        return None
+    return Panel(selectors.awaiting_comparison_q(), ("discovered_on", "pk"), INBOX_SHOWN)
+
+
 def inbox_section(request):
     """我的待办 of the county officer: cases at county review without a recorded comparison."""
-    if not any(r.role == Role.COUNTY_OFFICER for r in household_selectors.user_roles(request.user)):
+    if not _acts_as_county_officer(request.user):
         return ""
     count = inbox_counts(request.user).get("assets", 0)  # one COUNT for the panels
     if not count:
         return ""
-    cases = (
-        cases_visible_to(request.user)
-        .filter(selectors.awaiting_comparison_q())
-        .select_related("household__village__parent")
-        .order_by("discovered_on", "pk")
-    )
-    return render_to_string(
-        "screening/_asset_inbox.html", {"cases": list(cases[:INBOX_SHOWN]), "count": count}, request=request
-    )
+    cases = inbox_panel_rows(request.user, "assets")  # read with the other panels
+    return render_to_string("screening/_asset_inbox.html", {"cases": cases, "count": count}, request=request)
 
 
 @login_required

@@ -34,7 +34,6 @@ MAX_QUERIES = 10
 # query count is still independent of the data: asserted for them too).
 OVER_TEN = {
     "cases/<int:pk>/": 15,  # the case page's sections (FANPIN_CASE_PAGE_SECTIONS, asset findings)
-    "inbox/": 11,  # rows per panel (FANPIN_INBOX_SECTIONS), one grouped count; every panel full: tests/monitoring/test_page_queries.py
 }
 ROLES = ("county", "town", "village")
 # Downloads and pages that only answer forms are timed elsewhere or take no GET.

@@ -9,7 +9,7 @@ import datetime
 import hmac
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from households import idnumber
 from households import selectors as household_selectors
@@ -48,12 +48,18 @@ def queue(user: AnyUser, state: str | None = Declaration.State.OPEN) -> QuerySet
 
 
 def open_counts_by_village(user: AnyUser) -> list[tuple[Area, int]]:
-    """Open declarations per village in scope, each person counted once (for the town)."""
-    counts = dict(
-        queue(user).order_by().values_list("village").annotate(n=Count("id", distinct=True)).values_list("village", "n")
+    """Open declarations per village in scope, each person counted once (for the town): the
+    villages with their count in one query (the queue's rows are the first declaration of
+    each person)."""
+    firsts = declarations_visible_to(user).filter(duplicate_of__isnull=True, state=Declaration.State.OPEN)
+    per_village = firsts.filter(village=OuterRef("pk")).order_by().values("village").annotate(n=Count("id"))
+    villages = (
+        Area.objects.filter(pk__in=firsts.values("village"))
+        .select_related("parent")
+        .annotate(n=Subquery(per_village.values("n")))
+        .order_by("path")
     )
-    villages = Area.objects.filter(pk__in=counts).select_related("parent").order_by("path")
-    return [(v, counts[v.pk]) for v in villages]
+    return [(v, v.n) for v in villages]
 
 
 def group_of(declaration: Declaration) -> list[Declaration]:

@@ -15,10 +15,10 @@ from monitoring.declarations import services as declaration_services
 from monitoring.models import MonitoringCase, State
 from tests import factories as f
 
-# 3 (session, user, roles) + the to-do list (count, rows) + the county settings (counties,
-# versions) + the overdue visits + 2 per section (count, rows; declarations: per-village
-# counts, rows, their villages) — the sections are the layers' own (FANPIN_INBOX_SECTIONS).
-INBOX_MAX = {"county": 17, "town": 15, "village": 15}
+# 3 (session, user, roles) + the county settings (counties, versions) + one grouped COUNT for
+# every panel + the rows of every panel (their ids, then their cases: monitoring.selectors.
+# inbox_rows) + the declarations (villages with their counts, rows).
+INBOX_MAX = {"county": 10, "town": 10, "village": 10}
 CASE_PAGE_MAX = 15
 
 
