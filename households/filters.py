@@ -114,7 +114,7 @@ class HouseholdFilter(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         villages = selectors.scope_village_ids(self.request.user) if self.request is not None else None
-        return queryset.filter(selectors.household_search_q(value, villages))
+        return queryset.filter(selectors.household_search_found(value, villages))
 
     def filter_group(self, queryset, name, value):
         if not value:

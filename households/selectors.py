@@ -407,11 +407,37 @@ def household_search_q(term: str | None, villages: Collection[int] | None = None
     county's trigram matches for the union (768 rows for a name matching 10) and joined it by
     hashing all 100,000 households of the scope (33 ms, against 0.1 ms for 10 index probes);
     bounded, each lookup's estimate carries the scope's share of the registry."""
+    matches = _search_matches(term, villages)
+    return Q() if matches is None else Q(pk__in=matches)
+
+
+# A search that finds at most this many households reads their ids first (one query), so the
+# page's count and its ids are index probes of those ids: the lookups ran twice a page, and at
+# ten counties a term of digits reads the trigram index's long posting lists (every county's
+# numbers and ID numbers share the area code's digits: 10-20 ms a run). More found than this
+# (a surname), the page's queries carry the lookups as before.
+SEARCH_IDS_READ_AT_ONCE = 2000
+
+
+def household_search_found(term: str | None, villages: Collection[int] | None = None) -> Q:
+    """household_search_q's condition, the households found read first when they are at most
+    SEARCH_IDS_READ_AT_ONCE (the same households: the same lookups, run once)."""
+    matches = _search_matches(term, villages)
+    if matches is None:
+        return Q()
+    ids = [row["household_id"] for row in matches[: SEARCH_IDS_READ_AT_ONCE + 1]]
+    if len(ids) > SEARCH_IDS_READ_AT_ONCE:
+        return Q(pk__in=matches)
+    return Q(pk__in=ids)
+
+
+def _search_matches(term: str | None, villages: Collection[int] | None) -> QuerySet[Any, Any] | None:
+    """The union of household_search_q's lookups (rows {"household_id": id}), None for no term."""
     from . import idnumber
 
     term = (term or "").strip()
     if not term:
-        return Q()
+        return None
     normalized = idnumber.normalize(term)
     lookup = "icontains" if len(term) >= SEARCH_SUBSTRING_MIN else "istartswith"
     members = Member.objects.order_by()
@@ -428,7 +454,7 @@ def household_search_q(term: str | None, villages: Collection[int] | None = None
     elif normalized:
         id_lookup = "icontains" if len(normalized) >= SEARCH_SUBSTRING_MIN else "istartswith"
         matches = matches.union(members.filter(**{f"id_number__{id_lookup}": normalized}).values("household_id"))
-    return Q(pk__in=matches)
+    return matches
 
 
 def ordered_members(household: Household) -> list[Member]:

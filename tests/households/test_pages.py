@@ -231,6 +231,25 @@ def test_list_search_by_name_number_and_id_number(login, world):
     assert numbers(world.household_other.head.name) == set()  # outside the county
 
 
+@pytest.mark.parametrize("read_at_once", [2000, 1])
+def test_search_reads_the_households_found_first_and_finds_the_same(login, world, monkeypatch, read_at_once):
+    """households.selectors.household_search_found: the ids found read first (at most
+    SEARCH_IDS_READ_AT_ONCE of them, else the lookups stay in the page's queries): the same
+    households, counts and pages as household_search_q."""
+    from households import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_IDS_READ_AT_ONCE", read_at_once)
+    extra = f.make_household(world.village_b1, members=2)
+    head_b1 = world.household_b1.head
+    villages = selectors.scope_village_ids(world.county_officer)
+    scoped = selectors.households_visible_to(world.county_officer)
+    for term in (head_b1.name, head_b1.id_number, head_b1.id_number[6:14], world.household_a2.number[:2], "无此人", ""):
+        found = set(scoped.filter(selectors.household_search_found(term, villages)).values_list("pk", flat=True))
+        assert found == set(scoped.filter(selectors.household_search_q(term, villages)).values_list("pk", flat=True))
+    response = login(world.county_officer).get(reverse("households:list"), {"q": world.household_b1.number[:2]})
+    assert response.context["page"].paginator.count == 4 and extra in response.context["page"].object_list
+
+
 def test_list_filters_by_town_village_type_and_special_group(login, world):
     world.household_a2.household_type = Household.Type.FORMERLY_POOR
     world.household_a2.save()
