@@ -246,6 +246,9 @@ def _valid_plain_id(text: str) -> str:
     return text if last == text[17] else text[:17] + last
 
 
+plain_id_number = _valid_plain_id  # for a caller that reads many cells: read_id_cell when it gives ""
+
+
 def _today_ordinal() -> int:
     """date.today() costs more than the rest of the check: it is read once a minute of the
     clock (time.time(), so a test that moves the clock moves this too)."""

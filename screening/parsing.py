@@ -181,28 +181,35 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
     result = ChunkResult()
     first: dict[str, Occurrence] = {}
     repeated = result.repeated
+    plain_id = spreadsheets.plain_id_number
     for row_number, raw_cells in rows:
         texts = clean_texts(raw_cells)
-        if not any(texts):
-            continue  # blank row
         id_text = texts[id_index]
-        if not id_text or is_note_text(id_text):
-            other = next((t for i, t in enumerate(texts) if t and i != id_index), "")
-            if not id_text and (not other or is_note_text(other) or _only_figures(texts, columns, id_index)):
-                result.rows_skipped += 1  # 合计 / 备注 / 填表人 lines, or a totals row of figures only
-                continue
-            if id_text and is_note_text(id_text):
-                result.rows_skipped += 1
-                continue
+        raw_id = raw_cells[id_index]
+        # Most rows: a plain, valid ID number in a text cell (then neither a note nor blank).
+        number = plain_id(id_text) if type(raw_id) is str else ""
+        if not number:
+            if not any(texts):
+                continue  # blank row
+            if not id_text or is_note_text(id_text):
+                other = next((t for i, t in enumerate(texts) if t and i != id_index), "")
+                if not id_text and (not other or is_note_text(other) or _only_figures(texts, columns, id_index)):
+                    result.rows_skipped += 1  # 合计 / 备注 / 填表人 lines, or a totals row of figures only
+                    continue
+                if id_text and is_note_text(id_text):
+                    result.rows_skipped += 1
+                    continue
         result.rows_read += 1
         problems: list[BadCell] = []
-        found = spreadsheets.read_id_cell(raw_cells[id_index], id_text)
-        if found.error:
-            problems.append(BadCell(row_number, headers[id_index], found.error))
+        if not number:
+            found = spreadsheets.read_id_cell(raw_id, id_text)
+            number = found.number
+            if found.error:
+                problems.append(BadCell(row_number, headers[id_index], found.error))
         name = texts[name_index] if name_index >= 0 else ""
         if not name:
             problems.append(BadCell(row_number, headers[name_index] if name_index >= 0 else "姓名", "姓名不能为空。"))
-        else:
+        elif len(name) > 100 or " " in name:  # else _parse_text returns it as it is
             try:
                 name = _parse_text(name_column, None, name)
             except ValueError as exc:
@@ -239,9 +246,8 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
         if problems:
             _reject(result, row_number, problems, texts)
             continue
-        value_texts = tuple(stage_texts)
-        record_key = "|".join([found.number, *(value_texts[p] or "" if p >= 0 else "" for p in key_positions)])
-        occurrence = ((row_number, record_key, found.number, name, *value_texts), texts)
+        record_key = "|".join([number, *[stage_texts[p] or "" if p >= 0 else "" for p in key_positions]])
+        occurrence = ((row_number, record_key, number, name, *stage_texts), texts)
         earlier = first.get(record_key)
         if earlier is None:
             first[record_key] = occurrence

@@ -7,20 +7,22 @@ call alike:
 1. `upload_create` (the page, the API, the command): checks who may upload for which
    department, refuses a file that cannot be read or is not the department's layout (nothing
    is stored), stores the file and enqueues step 2 on commit.
-2. `upload_prepare`: claims the queued upload, reads the file once and groups its rows by ID
-   number into chunks (every row of one person in one chunk, so duplicates are found inside a
-   chunk), stores the chunks and sends them to the workers as a chord.
+2. `upload_prepare`: claims the queued upload and cuts the file into chunks of consecutive
+   rows (a text file into byte ranges, a workbook into runs of the rows it reads), storing
+   each chunk and sending it to the workers at once, while the rest is still being read.
 3. `chunk_process`, on any worker, in parallel: validates its rows, matches them to the
    registry set-based (screening.matching) and writes its ScreeningRow and bad rows in one
    transaction. Idempotent: a chunk already done is not written again, and a chunk of an
    earlier attempt does nothing.
-4. `upload_finalize`, the chord's body: when every chunk is done, one transaction makes the
-   upload the period's current data and deletes the previous upload's rows.
+4. `upload_finalize`, run by whichever task finds every chunk done (`finalize_if_done`: the
+   last chunk's, or the prepare task's when the workers were faster): one transaction settles
+   records that two chunks hold, makes the upload the period's current data and deletes the
+   previous upload's rows.
 
 Each write step is split as `check_…` (validates and takes the row lock, returns the locked
 row or None when there is nothing to do) and `do_…` (writes; must be called with that lock
-held, inside the same transaction). The chord path and the in-process path of the command
-share them.
+held, inside the same transaction). The workers' path and the in-process path of the
+command share them.
 """
 
 import datetime
@@ -39,7 +41,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
-from celery import Signature, chord
+from celery import Signature
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -199,10 +201,12 @@ def upload_create(
 # --- step 2: read the file into chunks -------------------------------------------------------
 
 
-def upload_prepare(*, upload_id: int) -> tuple[int, int] | None:
-    """Claim a queued upload and read its file into chunks; return (chunks, attempt) to send,
-    or None when there is nothing to send: the upload was not queued (claimed elsewhere:
-    Celery delivers a task at least once) or its file was refused (the upload is failed)."""
+def upload_prepare(*, upload_id: int, send: bool = False) -> tuple[int, int] | None:
+    """Claim a queued upload and read its file into chunks; return (chunks, attempt), or None
+    when there is nothing more to do: the upload was not queued (claimed elsewhere: Celery
+    delivers a task at least once) or its file was refused (the upload is failed). With
+    `send`, each chunk is sent to the workers as soon as it is stored (send_chunk), while the
+    rest of the file is still being read."""
     now = timezone.now()
     upload = ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.QUEUED).first()
     if upload is None:
@@ -219,7 +223,7 @@ def upload_prepare(*, upload_id: int) -> tuple[int, int] | None:
         return None
     upload = ScreeningUpload.objects.select_related("department").get(pk=upload_id)
     try:
-        chunks = _read_into_chunks(upload)
+        chunks = _read_into_chunks(upload, send=send)
     except SpreadsheetError as exc:
         upload_fail(upload_id=upload_id, message=str(exc))
         return None
@@ -231,18 +235,21 @@ def upload_prepare(*, upload_id: int) -> tuple[int, int] | None:
 
 
 def upload_prepare_and_send(*, upload_id: int) -> None:
-    """The prepare task: read the file, then send its chunks to the workers as a chord. The
-    chunks are committed before they are sent (the task runs outside any transaction)."""
-    prepared = upload_prepare(upload_id=upload_id)
+    """The prepare task: read the file and send each chunk to the workers as it is stored
+    (committed first: the task runs outside any transaction), then finalize if the workers
+    have done every chunk already."""
+    prepared = upload_prepare(upload_id=upload_id, send=True)
     if prepared is not None:
-        send_chord(upload_id, *prepared)
+        finalize_if_done(upload_id=upload_id, attempt=prepared[1])
 
 
-def _read_into_chunks(upload: ScreeningUpload) -> int:
+def _read_into_chunks(upload: ScreeningUpload, *, send: bool = False) -> int:
     """Cut the file into chunks of about SCREENING_CHUNK_ROWS consecutive rows. A text file is
     cut at line breaks without being parsed (each chunk is a byte range its worker decodes and
     reads: the file is read in parallel); a workbook, or a text file whose rows are not simply
-    its lines, is read here and its rows are stored in runs."""
+    its lines, is read here and its rows are stored in runs, each run stored (and, with
+    `send`, sent) before the next is read: the workers start on the first rows while this
+    task reads the rest. The upload's chunks_total is set once the last chunk is stored."""
     layout = layout_for(upload.department.kind)
     chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 20_000)))
     with upload.file.open("rb") as handle:
@@ -253,72 +260,103 @@ def _read_into_chunks(upload: ScreeningUpload) -> int:
         lines = spreadsheets.text_line_count(table, file_layout.first_data_row)
         count = max(1, min(MAX_CHUNKS, math.ceil(lines / chunk_rows)))
         ranges = spreadsheets.text_line_ranges(table, file_layout.first_data_row, count)
-    payloads: list[bytes] = []
-    seen = 0
-    if ranges is not None:
-        assert table is not None
-        for start, end, first_row in ranges:
-            # Where the chunk's lines are in the stored file: its worker reads them from there
-            # (or, with SCREENING_CHUNKS_IN_DATABASE, from the bytes added as the chunk is written).
-            head: dict[str, Any] = {"encoding": table.encoding, "delimiter": table.delimiter}
-            head.update(positions=file_layout.positions, start=start, end=end, first_row=first_row)
-            payloads.append(TEXT_RANGE + json.dumps(head).encode())
-    else:
-        positions = file_layout.positions
-        width = max(positions) + 1
-        pick = operator.itemgetter(*positions)  # two positions at least (the ID number and one more): a tuple
-        identity, second = positions == list(range(width)), operator.itemgetter(1)
-        run: list[tuple[int, list[Any]]] = []
-        read = 0
-        while batch := list(itertools.islice(rows, chunk_rows)):
-            # A batch at a time, in comprehensions: statements per row cost ~1 s per 200,000 rows.
-            if identity and set(map(len, map(second, batch))) == {width}:
-                picked = batch  # the layout's columns are the rows' columns, in order (the template's own layout)
-            else:
-                picked = [(n, list(pick(v if len(v) >= width else v + [None] * (width - len(v))))) for n, v in batch]
-            run.extend(r for r in picked if any(r[1]) or _has_content(r[1]))  # not blank in every layout column
-            while len(run) >= chunk_rows and len(payloads) < MAX_CHUNKS - 1:
-                payloads.append(_pack(run[:chunk_rows]))
-                seen += chunk_rows
-                del run[:chunk_rows]
-            read += len(batch)
-            if read // PROGRESS_EVERY > (read - len(batch)) // PROGRESS_EVERY:
-                ScreeningUpload.objects.filter(pk=upload.pk).update(
-                    rows_read=seen + len(run), heartbeat_at=timezone.now()
-                )
-        seen += len(run)
-        if run or not payloads:
-            payloads.append(_pack(run))
-    in_database = bool(getattr(settings, "SCREENING_CHUNKS_IN_DATABASE", False))
     notices = []
     if file_layout.ignored:
         notices.append(f"以下列不在{layout.label}部门模板中，已忽略：{'、'.join(file_layout.ignored)}。")
+    # What a chunk's worker needs of the upload (the columns found), and no rows of an earlier
+    # attempt, committed before the first chunk is.
     with transaction.atomic():
         ScreeningChunk.objects.filter(upload=upload).delete()
         ScreeningBadRow.objects.filter(upload=upload).delete()
         matching.delete_rows(upload_id=upload.pk)
-        for index, payload in enumerate(payloads):
-            # One chunk at a time: a single INSERT of every chunk held the whole file twice more
-            # (the statement's escaped bytes), 600 MB of a worker's memory for a 58 MB file.
-            if ranges is not None and table is not None and in_database:
-                start, end, _ = ranges[index]
-                payload += b"\n" + table.data[start:end]
-            ScreeningChunk.objects.create(upload=upload, index=index, attempt=upload.attempt, payload=payload)
-            payloads[index] = b""
         ScreeningUpload.objects.filter(pk=upload.pk).update(
             file_format=file_layout.file_format,
             sheet=file_layout.sheet[:100],
             header_rows=file_layout.header_rows,
             columns=[[k, file_layout.headers[k]] for k in file_layout.keys],
             notices=notices,
-            chunks_total=len(payloads),
-            rows_read=seen,
-            progress=READ_SHARE,
+            chunks_total=0,
             heartbeat_at=timezone.now(),
         )
+    seen = [0]  # rows stored in runs
+    payloads: Iterator[bytes]
+    if ranges is not None:
+        assert table is not None
+        payloads = (_text_range(table, file_layout, *part) for part in ranges)
+    else:
+        payloads = _row_runs(upload, rows, file_layout.positions, chunk_rows, seen)
+    in_database = bool(getattr(settings, "SCREENING_CHUNKS_IN_DATABASE", False))
+    sending = send
+    total = 0
+    for index, payload in enumerate(payloads):
+        # One chunk at a time: a single INSERT of every chunk held the whole file twice more
+        # (the statement's escaped bytes), 600 MB of a worker's memory for a 58 MB file.
+        if ranges is not None and table is not None and in_database:
+            start, end, _ = ranges[index]
+            payload += b"\n" + table.data[start:end]
+        ScreeningChunk.objects.create(upload=upload, index=index, attempt=upload.attempt, payload=payload)
+        total += 1
+        # A chunk that cannot be sent (the broker is away) stays undone: the sweep restarts the upload.
+        sending = sending and send_chunk(upload.pk, index, upload.attempt)
     if table is not None:
         table.data = b""
-    return len(payloads)
+    running = ScreeningUpload.objects.filter(
+        pk=upload.pk, status=ScreeningUpload.Status.RUNNING, attempt=upload.attempt
+    )
+    if not running.update(chunks_total=total, heartbeat_at=timezone.now()):
+        # A chunk failed the upload while the file was still being read: drop what is left.
+        ScreeningChunk.objects.filter(upload=upload, attempt=upload.attempt).delete()
+        return total
+    running.filter(rows_read__lt=seen[0]).update(rows_read=seen[0])
+    running.filter(progress__lt=READ_SHARE).update(progress=READ_SHARE)
+    _record_progress(upload.pk)
+    return total
+
+
+def _text_range(
+    table: spreadsheets.Table, file_layout: parsing.FileLayout, start: int, end: int, first_row: int
+) -> bytes:
+    """Where a chunk's lines are in the stored file: its worker reads them from there (or, with
+    SCREENING_CHUNKS_IN_DATABASE, from the bytes added as the chunk is written)."""
+    head: dict[str, Any] = {"encoding": table.encoding, "delimiter": table.delimiter}
+    head.update(positions=file_layout.positions, start=start, end=end, first_row=first_row)
+    return TEXT_RANGE + json.dumps(head).encode()
+
+
+def _row_runs(
+    upload: ScreeningUpload,
+    rows: Iterator[spreadsheets.NumberedRow],
+    positions: list[int],
+    chunk_rows: int,
+    seen: list[int],
+) -> Iterator[bytes]:
+    """The rows read here (a workbook's), the layout's cells of each, in runs of `chunk_rows`
+    (packed: _pack), each yielded as soon as it is complete; `seen` ends as the rows stored."""
+    width = max(positions) + 1
+    pick = operator.itemgetter(*positions)  # two positions at least (the ID number and one more): a tuple
+    identity, second = positions == list(range(width)), operator.itemgetter(1)
+    run: list[tuple[int, list[Any]]] = []
+    read = made = 0
+    while batch := list(itertools.islice(rows, chunk_rows)):
+        # A batch at a time, in comprehensions: statements per row cost ~1 s per 200,000 rows.
+        if identity and set(map(len, map(second, batch))) == {width}:
+            picked = batch  # the layout's columns are the rows' columns, in order (the template's own layout)
+        else:
+            picked = [(n, list(pick(v if len(v) >= width else v + [None] * (width - len(v))))) for n, v in batch]
+        run.extend(r for r in picked if any(r[1]) or _has_content(r[1]))  # not blank in every layout column
+        while len(run) >= chunk_rows and made < MAX_CHUNKS - 1:
+            yield _pack(run[:chunk_rows])
+            made += 1
+            seen[0] += chunk_rows
+            del run[:chunk_rows]
+        read += len(batch)
+        if read // PROGRESS_EVERY > (read - len(batch)) // PROGRESS_EVERY:
+            ScreeningUpload.objects.filter(pk=upload.pk, rows_read__lt=seen[0] + len(run)).update(
+                rows_read=seen[0] + len(run), heartbeat_at=timezone.now()
+            )
+    seen[0] += len(run)
+    if run or not made:
+        yield _pack(run)
 
 
 def task(name: str, *args: int) -> Signature:
@@ -340,11 +378,28 @@ def send_prepare_or_wait(upload_id: int) -> None:
         )
 
 
-def send_chord(upload_id: int, chunks: int, attempt: int) -> None:
-
-    chord(task("screening.process_chunk", upload_id, index, attempt) for index in range(chunks))(
-        task("screening.finalize_upload", upload_id, attempt)
+def send_chunk(upload_id: int, index: int, attempt: int) -> bool:
+    """Send a stored chunk to the workers; False when the broker cannot be reached."""
+    return broker.send_or_wait(
+        lambda: task("screening.process_chunk", upload_id, index, attempt).apply_async(),
+        f"screening upload {upload_id} chunk {index}",
     )
+
+
+def finalize_if_done(*, upload_id: int, attempt: int) -> bool:
+    """Finalize the upload if every one of its chunks is done: called by each chunk's task
+    after its commit and by the prepare task after the last chunk is stored, so whichever
+    commits last finds them all done (a counter in the database instead of a chord, whose
+    tasks would all have to be known before the first could start). Two callers finding it
+    at once are serialised by check_finalize's lock: the second finds the upload done."""
+    total = (
+        ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.RUNNING, attempt=attempt)
+        .values_list("chunks_total", flat=True)
+        .first()
+    )
+    if not total or ScreeningChunk.objects.filter(upload_id=upload_id, attempt=attempt, done=True).count() != total:
+        return False
+    return upload_finalize(upload_id=upload_id, attempt=attempt)
 
 
 def file_layout_of(upload: ScreeningUpload) -> parsing.FileLayout:
@@ -443,7 +498,7 @@ def _write_bad_rows(upload: ScreeningUpload, chunk: int, bad: list[tuple[parsing
 
 
 def chunk_process(*, upload_id: int, index: int, attempt: int) -> bool:
-    """Process one chunk (the chord's header task). Returns False when there was nothing to do."""
+    """Process one chunk. Returns False when there was nothing to do."""
     try:
         with transaction.atomic():
             chunk = check_chunk(upload_id=upload_id, index=index, attempt=attempt)
@@ -458,6 +513,14 @@ def chunk_process(*, upload_id: int, index: int, attempt: int) -> bool:
     return True
 
 
+def chunk_process_and_finalize(*, upload_id: int, index: int, attempt: int) -> bool:
+    """The chunk task: process the chunk, then finalize the upload if it was the last one."""
+    processed = chunk_process(upload_id=upload_id, index=index, attempt=attempt)
+    if processed:
+        finalize_if_done(upload_id=upload_id, attempt=attempt)
+    return processed
+
+
 def _record_progress(upload_id: int) -> None:
     """Counts of the chunks done so far, in autocommit so the page sees them at once."""
     done = ScreeningChunk.objects.filter(upload_id=upload_id, done=True)
@@ -467,7 +530,7 @@ def _record_progress(upload_id: int) -> None:
     upload = ScreeningUpload.objects.filter(pk=upload_id).values("chunks_total").first()
     if upload is None:
         return
-    share = done.count() / (upload["chunks_total"] or 1)
+    share = done.count() / upload["chunks_total"] if upload["chunks_total"] else 0.0  # 0: still being stored
     running = ScreeningUpload.objects.filter(pk=upload_id, status=ScreeningUpload.Status.RUNNING)
     running.filter(rows_read__lt=totals["read"] or 0).update(rows_read=totals["read"] or 0)
     running.update(
@@ -544,8 +607,8 @@ def check_finalize(*, upload_id: int, attempt: int) -> ScreeningUpload | None:
     upload = ScreeningUpload.objects.select_for_update().filter(pk=upload_id).first()
     if upload is None or upload.status != ScreeningUpload.Status.RUNNING or upload.attempt != attempt:
         return None
-    if upload.chunks.filter(done=False).exists() or not upload.chunks.exists():
-        return None
+    if not upload.chunks_total or upload.chunks.filter(done=True).count() != upload.chunks_total:
+        return None  # chunks still pending, or still being stored
     Department.objects.select_for_update().get(pk=upload.department_id)
     return upload
 
@@ -664,7 +727,7 @@ def upload_fail(*, upload_id: int, message: str, attempt: int | None = None) -> 
 
 def upload_run_inline(*, upload_id: int) -> ScreeningUpload:
     """Steps 2-4 in this process, chunk after chunk (the management command): the same
-    functions the chord runs, so the result is the same."""
+    functions the workers run, so the result is the same."""
     prepared = upload_prepare(upload_id=upload_id)
     if prepared is not None:
         chunks, attempt = prepared

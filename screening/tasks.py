@@ -14,15 +14,16 @@ def prepare_upload(upload_id: int) -> None:
     services.upload_prepare_and_send(upload_id=upload_id)
 
 
-@app.task(name="screening.process_chunk")
-def process_chunk(upload_id: int, index: int, attempt: int) -> bool:
-    """One chunk of an upload (a chord's header task: its result tells the chord it is done)."""
-    return services.chunk_process(upload_id=upload_id, index=index, attempt=attempt)
+@app.task(name="screening.process_chunk", ignore_result=True)
+def process_chunk(upload_id: int, index: int, attempt: int) -> None:
+    """One chunk of an upload; the last one done makes the upload the period's data."""
+    services.chunk_process_and_finalize(upload_id=upload_id, index=index, attempt=attempt)
 
 
 @app.task(name="screening.finalize_upload", ignore_result=True)
 def finalize_upload(upload_id: int, attempt: int) -> None:
-    """The chord's body: make the upload the period's data once every chunk is done."""
+    """Make the upload the period's data once every chunk is done (sent by the workers of
+    earlier versions, as a chord's body; finalize_if_done runs it in the last chunk's task now)."""
     services.upload_finalize(upload_id=upload_id, attempt=attempt)
 
 

@@ -236,6 +236,15 @@ def test_a_file_split_into_many_chunks_gives_exactly_the_one_chunk_result(world,
     assert not ScreeningChunk.objects.exists()  # dropped once finished
 
 
+def sent_chunks(sent):
+    """(upload id, number of chunks, attempt) of the chunks the prepare task sent, one by one
+    and in order, for a single upload (send_chunk patched to keep them in `sent`)."""
+    ((upload_id, attempt),) = {(u, a) for u, _, a in sent}
+    indices = [i for _, i, _ in sent]
+    assert indices == list(range(len(indices)))
+    return upload_id, len(indices), attempt
+
+
 @pytest.mark.parametrize(
     ("quoted", "in_database"),
     [(False, False), (False, True), (True, False)],
@@ -257,9 +266,9 @@ def test_chunks_run_in_any_order_give_exactly_the_one_chunk_result(world, monkey
 
     settings.SCREENING_CHUNK_ROWS = 3
     sent = []
-    monkeypatch.setattr(services, "send_chord", lambda *args: sent.append(args))
+    monkeypatch.setattr(services, "send_chunk", lambda *args: sent.append(args) or True)
     service_upload(world.department_staff, data)
-    ((upload_id, chunks, attempt),) = sent
+    upload_id, chunks, attempt = sent_chunks(sent)
     for index in reversed(range(chunks)):
         assert services.chunk_process(upload_id=upload_id, index=index, attempt=attempt) is True
     assert services.upload_finalize(upload_id=upload_id, attempt=attempt) is True
@@ -272,9 +281,9 @@ def test_chunks_run_in_any_order_give_exactly_the_one_chunk_result(world, monkey
 def test_a_chunk_delivered_twice_or_from_an_earlier_attempt_writes_nothing_twice(world, monkeypatch, settings):
     settings.SCREENING_CHUNK_ROWS = 5
     sent = []
-    monkeypatch.setattr(services, "send_chord", lambda *args: sent.append(args))
+    monkeypatch.setattr(services, "send_chunk", lambda *args: sent.append(args) or True)
     upload = service_upload(world.department_staff, medical_file(world, extra=10))
-    ((upload_id, chunks, attempt),) = sent
+    upload_id, chunks, attempt = sent_chunks(sent)
 
     assert services.chunk_process(upload_id=upload_id, index=0, attempt=attempt) is True
     rows = ScreeningRow.objects.filter(upload=upload).count()
@@ -314,7 +323,7 @@ def test_a_chunk_interrupted_halfway_leaves_nothing_and_the_previous_period_data
 
 def test_matching_is_set_based_the_queries_do_not_grow_with_the_rows(world, monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "send_chord", lambda *args: sent.append(args))
+    monkeypatch.setattr(services, "send_chunk", lambda *args: sent.append(args) or True)
     counts = []
     for extra, period in ((5, "2026-01"), (300, "2026-02")):
         service_upload(world.department_staff, medical_file(world, extra=extra), period=period)
@@ -331,7 +340,7 @@ def test_matching_is_set_based_the_queries_do_not_grow_with_the_rows(world, monk
 
 def test_the_sweep_restarts_an_upload_whose_worker_died_and_it_is_processed_once(world, monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "send_chord", lambda *args: sent.append(args))
+    monkeypatch.setattr(services, "send_chunk", lambda *args: sent.append(args) or True)
     upload = service_upload(world.department_staff, medical_file(world))
     upload_id, _, attempt = sent[-1]
     services.chunk_process(upload_id=upload_id, index=0, attempt=attempt)  # then the worker dies
