@@ -209,10 +209,16 @@ def dashboard_scope(user: AnyUser) -> str:
             if r.role in DASHBOARD_ROLES and r.area_id
         )
         # The case's own village (MonitoringCase.village): joining the households cost 24 ms
-        # for a county officer who is the contact person of many cases, at ten counties.
-        beyond = MonitoringCase.objects.filter(contact_person_id=user.pk).exclude(
-            household_selectors.area_scope_q(user, field="village")
-        )
+        # for a county officer who is the contact person of many cases, at ten counties; and
+        # compared with the scope's area ids (the same areas as the paths under the role
+        # areas, read once a request) rather than joined to the areas for their paths: 8 ms →
+        # 4 ms for the bench county's officer, the contact person of 2,505 cases.
+        villages = household_selectors.scope_village_ids(user)
+        beyond = MonitoringCase.objects.filter(contact_person_id=user.pk)
+        if villages is None:  # pragma: no cover  (None only for the administrator, handled above)
+            beyond = beyond.exclude(household_selectors.area_scope_q(user, field="village"))
+        else:
+            beyond = beyond.exclude(village_id__in=villages)
         if beyond.exists():
             parts.append(f"contact:{user.pk}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
@@ -414,7 +420,10 @@ def dashboard(user: AnyUser, today: datetime.date | None = None, figures: Mappin
     )
 
     area_counts = {int(pk): n for pk, n in figures["area"].items()}
-    areas_in_scope = household_selectors.areas_visible_to(user, level).only("pk", "name")
+    # The scope's areas of that level, from the rows read once a request (no query).
+    areas_in_scope = household_selectors.areas_in_scope(user, level)
+    if areas_in_scope is None:  # the administrator
+        areas_in_scope = list(household_selectors.areas_visible_to(user, level).only("pk", "name"))
     areas = _chart(
         "areas",
         area_title,
