@@ -250,6 +250,41 @@ def test_search_reads_the_households_found_first_and_finds_the_same(login, world
     assert response.context["page"].paginator.count == 4 and extra in response.context["page"].object_list
 
 
+# The household list's row loop as the template wrote it before households.templatetags.lists
+# .household_rows wrote the rows in Python.
+ROWS_TEMPLATE = """{% load amounts %}  {% for h in page.object_list %}
+    <tr role="row">
+      <td role="cell" data-label="户编号"><a href="{{ h.detail_url }}">{{ h.number }}</a></td>
+      <td role="cell" data-label="户主">{{ h.head_name|default:"（未登记户主）" }}</td>
+      <td role="cell" class="mono" data-label="户主身份证号">{{ h.masked_head_id }}</td>
+      <td role="cell" data-label="村">{{ h.village_label }}</td>
+      <td role="cell" data-label="户类型">{{ h.get_household_type_display }}{% if h.relocated %} <span class="badge badge-muted">搬迁</span>{% endif %}</td>
+      <td role="cell" class="num" data-label="人口">{{ h.size }}</td>
+      <td role="cell" class="num" data-label="人均纯收入">{% if h.latest_per_capita_income is not None %}{{ h.latest_per_capita_income|yuan }} <small class="muted">({{ h.latest_income_year }})</small>{% else %}—{% endif %}</td>
+      <td role="cell" data-label="特殊群体">{% for label in h.special_groups %}<span class="badge badge-warn">{{ label }}</span>{% endfor %}</td>
+    </tr>
+  {% endfor %}"""
+
+
+def test_list_rows_are_the_html_the_template_loop_wrote(login, world):
+    from django.template import Context, Template
+
+    f.make_income(world.household_a1, year=2025, wage_income=12345, transfer_income=1)
+    Household.objects.filter(pk=world.household_a2.pk).update(
+        relocated=True, household_type=Household.Type.FORMERLY_POOR
+    )
+    Member.objects.filter(household=world.household_a2).update(health=Member.Health.SERIOUS)
+    Member.objects.filter(household=world.household_b1, relation=Member.Relation.HEAD).update(name="<b>&张</b>")
+    Household.objects.create(number="NOHEAD-1", village=world.village_a1)
+    response = login(world.county_officer).get(reverse("households:list"))
+    rows = response.context["page"].object_list
+    assert len(rows) == 4 and any(h.head_name is None for h in rows) and any(h.relocated for h in rows)
+    written = Template(ROWS_TEMPLATE).render(Context({"page": response.context["page"]}))
+    assert written.strip() and written in response.content.decode()
+    assert "&lt;b&gt;&amp;张&lt;/b&gt;" in written and "（未登记户主）" in written
+    assert ' 元 <small class="muted">(2025)</small>' in written and "搬迁" in written and "大病/慢性病" in written
+
+
 def test_list_filters_by_town_village_type_and_special_group(login, world):
     world.household_a2.household_type = Household.Type.FORMERLY_POOR
     world.household_a2.save()
