@@ -74,6 +74,29 @@ def build_workbook(members, village_names):
     return out.getvalue(), household
 
 
+VILLAGE_NAMES = [f"基准{n}村" for n in range(12)]
+
+
+def load_workbook(path, members, village_names):
+    """The workbook's bytes: from `path` when it holds one of `members` rows, else built (and
+    kept at `path` if given)."""
+    cached = Path(f"{path}.{members}") if path else None
+    if cached is not None and cached.exists():
+        data = cached.read_bytes()
+        print(f"workbook: {members} members, {len(data) / 2**20:.1f} MiB, read from {cached}")
+        return data
+    started = time.perf_counter()
+    data, households = build_workbook(members, village_names)
+    print(
+        f"workbook: {members} members, {households} households, {len(data) / 2**20:.1f} MiB, "
+        f"written in {time.perf_counter() - started:.1f} s"
+    )
+    if cached is not None:
+        cached.write_bytes(data)
+        print(f"  kept in {cached}")
+    return data
+
+
 def floor(data, connection):
     """calamine read of the first sheet + the rows into a staging table (COPY on PostgreSQL)."""
     import python_calamine
@@ -122,7 +145,23 @@ def main():
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--postgres", help="a scratch PostgreSQL database URL (default: a temporary SQLite file)")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs (a shorter timing hold)")
+    parser.add_argument(
+        "--workbook",
+        help="a file to keep the generated workbook in: read if it exists, else written (building takes ~20 s "
+        "for 50,000 members, which need not be inside a timing hold; see --build-only)",
+    )
+    parser.add_argument("--build-only", action="store_true", help="write --workbook and stop (no database)")
     args = parser.parse_args()
+
+    if args.build_only:
+        if not args.workbook:
+            parser.error("--build-only needs --workbook")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fanpin.settings")
+        import django
+
+        django.setup()
+        load_workbook(args.workbook, args.members, VILLAGE_NAMES)
+        return
 
     workdir = tempfile.mkdtemp(prefix="fanpin-bench-")
     os.environ["SQLITE_PATH"] = os.path.join(workdir, "bench.sqlite3")
@@ -148,16 +187,12 @@ def main():
         Area.objects.filter(code__startswith="BENCH-", level=level).delete()
     county = Area.objects.create(name="基准县", code="BENCH-C", level=Area.Level.COUNTY)
     town = Area.objects.create(name="基准镇", code="BENCH-T", level=Area.Level.TOWN, parent=county)
-    names = [f"基准{n}村" for n in range(12)]
+    names = VILLAGE_NAMES
     for n, name in enumerate(names):
         Area.objects.create(name=name, code=f"BENCH-V{n}", level=Area.Level.VILLAGE, parent=town)
 
-    started = time.perf_counter()
-    data, households = build_workbook(args.members, names)
-    print(
-        f"workbook: {args.members} members, {households} households, {len(data) / 2**20:.1f} MiB, "
-        f"written in {time.perf_counter() - started:.1f} s (SQLite at {os.environ['SQLITE_PATH']})"
-    )
+    data = load_workbook(args.workbook, args.members, names)
+    print(f"SQLite at {os.environ['SQLITE_PATH']}")
 
     def run_import():
         return RegistryImport(user=None).parse(read_table(io.BytesIO(data), "bench.xlsx")).validate().write()

@@ -46,10 +46,13 @@ differ from the stored rows are updated.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import enum
+import gc
 import io
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -207,6 +210,8 @@ COLUMNS = [
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 HOUSEHOLD_COLUMNS = [c for c in COLUMNS if c.level == "household"]
 MEMBER_COLUMNS = [c for c in COLUMNS if c.level == "member"]
+HOUSEHOLD_KEYS = [c.key for c in HOUSEHOLD_COLUMNS]
+_ABSENT = object()
 assert {c.key for c in HOUSEHOLD_COLUMNS} <= set(HOUSEHOLD_FIELDS) | {"village"}
 assert {c.key for c in MEMBER_COLUMNS} <= set(MEMBER_FIELDS)
 
@@ -378,6 +383,9 @@ class Row:
     parsed: dict[str, Any] = field(default_factory=dict)  # key -> model value
     errors: list[Issue] = field(default_factory=list)
     id_number: str = ""  # normalised, when it parsed
+    # (getter, values): getter(stored member tuple) == values when the stored member holds
+    # what this row's member cells say (_unchanged); None: compare field by field.
+    stored_view: tuple[Callable[[tuple[Any, ...]], tuple[Any, ...]], tuple[Any, ...]] | None = None
 
     def member_signature(self) -> tuple[str, ...]:
         return tuple(self.values.get(c.key, "") for c in MEMBER_COLUMNS)
@@ -423,6 +431,23 @@ class Group:
         return bool(self.errors) or any(r.errors for r in self.rows)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for one step of an import. A step builds hundreds
+    of thousands of objects that all live until the import ends (rows, their values, stored
+    tuples, households) and every automatic collection walks all of them again: 0.8 s of
+    the 1.5 s of Python in parsing a 50,000-member file. Reference counting still frees
+    whatever is dropped; the few reference cycles made meanwhile are collected once the
+    collector runs again after the step."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class RegistryImport:
     """Parse, validate and write one file. Use `import_registry()`; the steps are separate so
     the benchmark can time them."""
@@ -441,18 +466,31 @@ class RegistryImport:
         self.groups: dict[str, Group] = {}  # household number -> Group, in file order
         self.column_positions: dict[str, int] = {}  # header text -> position, to list a row's issues left to right
         self._parsed_labels: dict[tuple[str, str], tuple[bool, str | bool | int]] = {}  # see _parse_value()
-        self._cleaned_cells: dict[str, tuple[str, bool]] = {}  # cell text -> (clean_text, formula_like)
+        self._cleaned_cells: dict[
+            object, tuple[str, bool]
+        ] = {}  # cell text -> (clean_text, formula_like): see _clean_cell()
         self._positions_seen: dict[int, Column] | None = None  # see _position_keys()
         self._position_key_list: list[tuple[int, str]] = []
         self._number_position = self._id_position = -1
         # (column, key, plain text?, {text: (ok, value or message)}) of the file's value columns
         self._value_columns: list[tuple[Column, str, bool, dict[str, tuple[bool, str | bool | int]]]] = []
+        # See _parse_row() (set up by _position_keys()).
+        self._label_position_keys: list[tuple[int, str]] = []
+        self._label_positions: list[int] = []
+        self._label_keys: set[str] = set()
+        self._label_width = 0
+        self._label_getter: Callable[[RowValues], tuple[Any, ...]] = _tuple_getter([])
+        self._label_memo: dict[tuple[tuple[Any, ...], tuple[type, ...]], LabelEntry | Literal[_Slow.SLOW_ROW]] = {}
+        self._own_positions: list[tuple[int, str]] = []
+        self._own_values: list[tuple[str, dict[str, tuple[bool, str | bool | int]] | None]] = []
+        self._own_required: list[str] = []
         # New households and members are validated as rows: full_clean's checks, each distinct
         # value of a column checked once (bulk_rows.RowCleaner).
         self._household_rows = bulk_rows.RowCleaner(Household, exclude=["village"])
         self._member_rows = bulk_rows.RowCleaner(Member, exclude=["household"])
 
     # Step 1: read and parse every row.
+    @_collector_paused()
     def parse(self, table: Table) -> RegistryImport:
         self.report.file_format, self.report.sheet = table.file_format, table.sheet
         head: list[NumberedRow] = []
@@ -517,7 +555,9 @@ class RegistryImport:
             previous = row
             if self._is_duplicate(row, seen_ids):
                 continue
-            group = self.groups.setdefault(row.number, Group(row.number))
+            group = self.groups.get(row.number)
+            if group is None:
+                group = self.groups[row.number] = Group(row.number)
             group.rows.append(row)
             self._merge_household_values(group, row)
         if not self.report.rows_read:
@@ -557,6 +597,143 @@ class RegistryImport:
     def _parse_row(
         self, row_number: int, values: RowValues, positions: dict[int, Column], previous: Row | None
     ) -> Row | Literal[_Skipped.SKIPPED] | None:
+        """One row, the common case fast: a row whose cells hold no mistake. Its repeating
+        cells (villages, labels, yes/no, small numbers: the "label" columns) are looked up
+        together, as one tuple, in what the import has already worked out for the same
+        cells; only the row's own cells (household number, ID number, name, address,
+        phone) are read one by one. A row with anything to report, or blank, goes through
+        _parse_row_slow(), which reads it cell by cell and says what is wrong, in the same
+        order: the fast path gives up before it has changed anything, so the outcome is
+        _parse_row_slow()'s whatever path is taken."""
+        self._position_keys(positions)
+        size = len(values)
+        if size >= self._label_width:
+            raw = self._label_getter(values)
+        else:
+            raw = tuple(values[p] if p < size else None for p in self._label_positions)
+        # The types are part of the key: True == 1 == 1.0 as keys, and they read differently.
+        key = (raw, tuple(map(type, raw)))
+        entry = self._label_memo.get(key)
+        if entry is None:
+            entry = self._label_memo[key] = self._label_entry(raw)
+        if entry is SLOW_ROW:
+            return self._parse_row_slow(row_number, values, positions, previous)
+        cleaned = self._cleaned_cells
+        own: list[tuple[str, str]] = []  # (key, cleaned text) of the row's own non-blank cells
+        for position, column_key in self._own_positions:
+            value = values[position] if position < size else None
+            text, formula = cleaned.get(value) or self._clean_cell(value)
+            if formula:
+                return self._parse_row_slow(row_number, values, positions, previous)
+            if text:
+                own.append((column_key, text))
+        if not own and not entry.texts:
+            return self._parse_row_slow(row_number, values, positions, previous)  # blank, or only invisible characters
+        texts = entry.texts.copy()
+        texts.update(own)
+        number, id_text = texts.pop("number", ""), texts.get("id_number", "")
+        name = texts.get("name")
+        for column_key in self._own_required:
+            if column_key not in texts:
+                return self._parse_row_slow(row_number, values, positions, previous)  # 姓名不能为空
+        if not id_text and (not number or is_note_text(number)):
+            self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
+            return SKIPPED
+        row = Row(row_number)
+        self._set_number(row, number, values, previous)
+        row.values = texts
+        if name and " " in name and CJK_NAME.match(name):
+            name = texts["name"] = WHITESPACE.sub("", name)  # see _parse_row_slow()
+        self._parse_id(row, cell(values, self._id_position), id_text)
+        parsed = row.parsed = entry.parsed.copy()
+        for column_key, outcomes in self._own_values:
+            own_text = texts.get(column_key)
+            if own_text is None:
+                continue
+            if outcomes is None:
+                parsed[column_key] = own_text
+                continue
+            outcome = outcomes.get(own_text) or self._outcome(COLUMN_BY_KEY[column_key], outcomes, own_text)
+            if not outcome[0]:
+                # Reported in column order with the label columns' mistakes: the slow path does that.
+                return self._parse_row_slow(row_number, values, positions, previous)
+            parsed[column_key] = outcome[1]
+        row.stored_view = (entry.member_getter, (*entry.member_values, name)) if name else None
+        return row
+
+    def _set_number(self, row: Row, number: str, values: RowValues, previous: Row | None) -> None:
+        """The row's household number (its cleaned text `number`), or what is wrong with it."""
+        if not number:
+            if previous is not None and previous.row == row.row - 1:
+                number = previous.number  # merged 户编号 cell: the household of the row above
+            else:
+                row.errors.append(Issue(row.row, self.header("number"), "户编号不能为空。"))
+        elif looks_mangled(cell(values, self._number_position), number):
+            row.errors.append(Issue(row.row, self.header("number"), NUMERIC_NUMBER_MESSAGE))
+        row.number = number
+
+    def _outcome(
+        self, column: Column, outcomes: dict[str, tuple[bool, str | bool | int]], text: str
+    ) -> tuple[bool, str | bool | int]:
+        """(True, model value) or (False, message) of a cell of `column`, remembered in
+        `outcomes` (choice, yes/no, number and phone columns repeat a handful of values)."""
+        try:
+            outcome: tuple[bool, str | bool | int] = (True, self._parse_value(column, text))
+        except ValueError as exc:
+            outcome = (False, str(exc))
+        outcomes[text] = outcome
+        return outcome
+
+    def _clean_cell(self, value: object) -> tuple[str, bool]:
+        """(clean_text, formula-like?) of a cell. Each distinct text cell is cleaned once per
+        import (the cache holds text cells only: 1, 1.0 and True are equal as keys but read
+        differently; callers look up `_cleaned_cells` first)."""
+        text = clean_text(value)
+        outcome = (text, bool(text) and spreadsheets.formula_like(text))
+        if type(value) is str:
+            self._cleaned_cells[value] = outcome
+        return outcome
+
+    def _label_entry(self, raw: tuple[Any, ...]) -> LabelEntry | Literal[_Slow.SLOW_ROW]:
+        """What the label cells `raw` (one row's, in _label_positions order) hold, or SLOW_ROW
+        when they hold a mistake to report (or a formula)."""
+        cleaned = self._cleaned_cells
+        texts: dict[str, str] = {}
+        for (_, column_key), value in zip(self._label_position_keys, raw, strict=True):
+            text, formula = cleaned.get(value) or self._clean_cell(value)
+            if formula:
+                return SLOW_ROW
+            if text:
+                texts[column_key] = text
+        parsed: dict[str, Any] = {}
+        for column, column_key, plain, outcomes in self._value_columns:
+            if column_key not in self._label_keys:
+                continue
+            text = texts.get(column_key, "")
+            if not text:
+                if column.required and column.level == "member":
+                    return SLOW_ROW
+                continue
+            if plain:
+                parsed[column_key] = text
+                continue
+            outcome = outcomes.get(text) or self._outcome(column, outcomes, text)
+            if not outcome[0]:
+                return SLOW_ROW
+            parsed[column_key] = outcome[1]
+        # The stored member's values these cells must equal for the row to change nothing
+        # (_unchanged), then the name (the getter's last index).
+        compared = [(STORED_MEMBER_INDEX[k], v) for k, v in parsed.items() if k in STORED_MEMBER_INDEX]
+        indices = [i for i, _ in compared] + [STORED_MEMBER_INDEX["name"]]
+        return LabelEntry(texts, parsed, _tuple_getter(indices), tuple(v for _, v in compared))
+
+    def _parse_row_slow(
+        self,
+        row_number: int,
+        values: RowValues,
+        positions: dict[int, Column],
+        previous: Row | None,
+    ) -> Row | Literal[_Skipped.SKIPPED] | None:
         # Column by column, each distinct text cell is cleaned once per import: a file repeats
         # its villages, labels and yes/no over every row (the cache holds text cells only:
         # 1, 1.0 and True are equal as keys but read differently).
@@ -566,15 +743,7 @@ class RegistryImport:
         formulas: list[tuple[str, str]] = []
         for position, key in self._position_keys(positions):
             value = values[position] if position < size else None
-            if type(value) is str:
-                hit = cleaned.get(value)
-                if hit is None:
-                    text = clean_text(value)
-                    hit = cleaned[value] = (text, bool(text) and spreadsheets.formula_like(text))
-                text, formula = hit
-            else:
-                text = clean_text(value)
-                formula = bool(text) and spreadsheets.formula_like(text)
+            text, formula = cleaned.get(value) or self._clean_cell(value)
             if formula:
                 formulas.append((key, text))
             elif text:
@@ -590,14 +759,7 @@ class RegistryImport:
         if not id_text and (not number or is_note_text(number)):
             self.report.notices.append(Issue(row_number, "", "没有身份证号，视为说明或合计行，已跳过。"))
             return SKIPPED
-        if not number:
-            if previous is not None and previous.row == row_number - 1:
-                number = previous.number  # merged 户编号 cell: the household of the row above
-            else:
-                row.errors.append(Issue(row_number, self.header("number"), "户编号不能为空。"))
-        elif looks_mangled(cell(values, self._number_position), number):
-            row.errors.append(Issue(row_number, self.header("number"), NUMERIC_NUMBER_MESSAGE))
-        row.number = number
+        self._set_number(row, number, values, previous)
         row.values = texts
         name = row.values.get("name")
         if name and " " in name and CJK_NAME.match(name):
@@ -620,12 +782,7 @@ class RegistryImport:
                 continue
             # Choice, yes/no, number and phone columns repeat a handful of values over every
             # row: the outcome (value or message) is remembered per import.
-            outcome = outcomes.get(text)
-            if outcome is None:
-                try:
-                    outcome = outcomes[text] = (True, self._parse_value(column, text))
-                except ValueError as exc:
-                    outcome = outcomes[text] = (False, str(exc))
+            outcome = outcomes.get(text) or self._outcome(column, outcomes, text)
             if outcome[0]:
                 parsed[key] = outcome[1]
             else:
@@ -644,6 +801,25 @@ class RegistryImport:
                 (c, c.key, c.kind in PLAIN_KINDS, {})
                 for c in COLUMNS
                 if c.key not in ("number", "id_number") and c.key in self.headers
+            ]
+            # The fast path of _parse_row(): label columns repeat a few values over the file,
+            # the row's own columns are read cell by cell.
+            self._label_position_keys = [(p, c.key) for p, c in positions.items() if c.kind in LABEL_KINDS]
+            self._label_positions = [p for p, _ in self._label_position_keys]
+            self._label_keys = {k for _, k in self._label_position_keys}
+            self._label_width = max(self._label_positions, default=-1) + 1
+            self._label_getter = _tuple_getter(self._label_positions)
+            self._label_memo = {}
+            self._own_positions = [(p, c.key) for p, c in positions.items() if c.kind not in LABEL_KINDS]
+            self._own_values = [
+                (key, None if plain else outcomes)
+                for _, key, plain, outcomes in self._value_columns
+                if key not in self._label_keys
+            ]
+            self._own_required = [
+                c.key
+                for c, key, _, _ in self._value_columns
+                if key not in self._label_keys and c.required and c.level == "member"
             ]
         return self._position_key_list
 
@@ -703,7 +879,7 @@ class RegistryImport:
     def _is_duplicate(self, row: Row, seen_ids: dict[str, Row]) -> bool:
         """An identical repeated row is a notice; the same ID with other content is an error."""
         key = row.id_number or row.id_text
-        if not key or not row.id_text or any(i.message == NUMERIC_ID_MESSAGE for i in row.errors):
+        if not key or not row.id_text or (row.errors and any(i.message == NUMERIC_ID_MESSAGE for i in row.errors)):
             return False
         earlier = seen_ids.get(key)
         if earlier is None:
@@ -744,23 +920,24 @@ class RegistryImport:
     def _merge_household_values(self, group: Group, row: Row) -> None:
         parsed = row.parsed
         known = group.household_values
-        for column in HOUSEHOLD_COLUMNS:
-            if column.key not in parsed:
+        for key in HOUSEHOLD_KEYS:
+            value = parsed.get(key, _ABSENT)
+            if value is _ABSENT:
                 continue
-            value = parsed[column.key]
-            if column.key not in known:
-                known[column.key] = (value, row.values.get(column.key), row.row)
-            elif known[column.key][0] != value:
-                first_row = known[column.key][2]
+            first = known.get(key)
+            if first is None:
+                known[key] = (value, row.values.get(key), row.row)
+            elif first[0] != value:
                 row.errors.append(
                     Issue(
                         row.row,
-                        self.header(column.key),
-                        f"同一户（户编号 {group.number}）的{column.header}与第 {first_row} 行不一致。",
+                        self.header(key),
+                        f"同一户（户编号 {group.number}）的{COLUMN_BY_KEY[key].header}与第 {first[2]} 行不一致。",
                     )
                 )
 
     # Step 2: validate against the registry (bulk-loaded) and the model rules.
+    @_collector_paused()
     def validate(self) -> RegistryImport:
         groups = [g for g in self.groups.values() if g.number]
         villages = self._writable_villages()
@@ -870,10 +1047,15 @@ class RegistryImport:
             member = members.get(row.id_number) if row.id_number else None
             if member is None:
                 return False
-            for key, value in row.parsed.items():
-                index = STORED_MEMBER_INDEX.get(key)  # household columns: compared above
-                if index is not None and member[index] != value:
+            view = row.stored_view
+            if view is not None:
+                if view[0](member) != view[1]:
                     return False
+            else:
+                for key, value in row.parsed.items():
+                    index = STORED_MEMBER_INDEX.get(key)  # household columns: compared above
+                    if index is not None and member[index] != value:
+                        return False
             in_file.add(row.id_number)
             if member[STORED_MEMBER_INDEX["relation"]] == Member.Relation.HEAD and (
                 member[STORED_MEMBER_INDEX["status"]] == Member.Status.ACTIVE
@@ -1105,6 +1287,7 @@ class RegistryImport:
         return any(household.village.path.startswith(a.path) for a in selectors.scope_areas(self.user))
 
     # Step 3: write every valid household, all or nothing per household.
+    @_collector_paused()
     def write(self) -> ImportReport:
         for row in self.groups.get("", Group("")).rows:  # rows with no household number
             self.report.errors.extend(row.errors)
@@ -1275,6 +1458,35 @@ class RegistryImport:
                     self.report.findings.append(
                         Issue(group.first_row, self.header("number"), f"户编号 {group.number}：{finding.message}")
                     )
+
+
+class _Slow(enum.Enum):
+    SLOW_ROW = "slow"
+
+
+SLOW_ROW = _Slow.SLOW_ROW  # label cells with a mistake to report: the row is read by _parse_row_slow()
+# Columns whose cells repeat a handful of values over a file (see _parse_row()).
+LABEL_KINDS = ("choice", "bool", "int", "village")
+
+
+@dataclass(frozen=True)
+class LabelEntry:
+    """What one combination of label cells holds (see _parse_row())."""
+
+    texts: dict[str, str]  # key -> cleaned text, non-blank only
+    parsed: dict[str, Any]  # key -> model value
+    member_getter: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # stored member -> its label values, then name
+    member_values: tuple[Any, ...]  # the label values the stored member must hold
+
+
+def _tuple_getter(positions: list[int]) -> Callable[[Any], tuple[Any, ...]]:
+    """operator.itemgetter that always returns a tuple (one position or none too)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if positions:
+        position = positions[0]
+        return lambda values: (values[position],)
+    return lambda values: ()
 
 
 class _Skipped(enum.Enum):
