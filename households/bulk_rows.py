@@ -11,9 +11,8 @@ cleaned once per import and the outcome (value or messages) remembered. The mode
 runs on one scratch instance whose attributes are set from the row, so the rules stay where
 they are (models.py) and are not written twice.
 
-`insert_rows()` writes tuples set-based: `executemany` on SQLite; on PostgreSQL `COPY` into a
-staging table and one `INSERT … SELECT` (which returns the new ids), or `COPY` straight into
-the table when the caller needs no ids back.
+`insert_rows()` writes tuples set-based: `executemany` on SQLite; on PostgreSQL `COPY` straight
+into the table (with ids drawn from its sequence first when the caller needs them back).
 """
 
 from __future__ import annotations
@@ -124,26 +123,38 @@ _BLANK = object()
 
 
 def present(model: type[models.Model], attname: str, values: Iterable[Any]) -> set[Any]:
-    """Which of `values` the model's column `attname` holds: on PostgreSQL one query with the
-    values as one array parameter (= ANY), elsewhere IN lists of 500 (SQLite's parameter limit)."""
+    """Which of `values` the model's column `attname` holds (one query on PostgreSQL, see rows_where)."""
+    return {value for (value,) in rows_where(model, [attname], attname, values)}
+
+
+def rows_where(
+    model: type[models.Model], names: Sequence[str], attname: str, values: Iterable[Any]
+) -> Iterator[tuple[Any, ...]]:
+    """`values_list(*names)` of the model's rows whose column `attname` holds one of `values`:
+    on PostgreSQL one query with the values as one array parameter (= ANY; 16,667 household
+    numbers as 34 `IN` lists of 500 cost 0.3 s of query building alone), elsewhere through
+    the ORM in IN lists of 500. The columns are plain (text, integer, boolean) ones, which
+    PostgreSQL returns as the ORM would; SQLite's go through the ORM's converters."""
     wanted = list(dict.fromkeys(values))
     if not wanted:
-        return set()
-    table = connection.ops.quote_name(model._meta.db_table)
-    field = model._meta.get_field(attname)
-    assert isinstance(field, models.Field) and field.column, attname  # a concrete column
-    column = connection.ops.quote_name(field.column)
-    found: set[Any] = set()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT {column} FROM {table} WHERE {column} = ANY(%s)", [wanted])
-            found.update(value for (value,) in cursor.fetchall())
-            return found
+        return
+    if connection.vendor != "postgresql":
+        queryset = model._default_manager.all()
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            cursor.execute(f"SELECT {column} FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
-            found.update(value for (value,) in cursor.fetchall())
-    return found
+            yield from queryset.filter(**{f"{attname}__in": wanted[start : start + 500]}).values_list(*names)
+        return
+    columns = ", ".join(connection.ops.quote_name(_model_column(model, name)) for name in names)
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(_model_column(model, attname))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE {column} = ANY(%s)", [wanted])
+        yield from cursor.fetchall()
+
+
+def _model_column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column, name  # a concrete column
+    return field.column
 
 
 def instances(model: type[_M], rows: Iterable[Values]) -> list[_M]:
@@ -207,18 +218,18 @@ def insert_rows(
                         f"COPY {table} ({columns}) FROM STDIN", _copy_buffer(fields, rows), COPY_CHUNK
                     )
                     return {}
-                # The staging table has the target's column types and no constraints; the
-                # INSERT … SELECT checks them all and hands back the new ids.
-                stage = connection.ops.quote_name(f"import_stage_{model._meta.db_table}")
-                cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {table} WITH NO DATA")
-                cursor.cursor.copy_expert(
-                    f"COPY {stage} ({columns}) FROM STDIN", _copy_buffer(fields, rows), COPY_CHUNK
+                # The new ids are drawn from the table's own sequence first, then the rows
+                # are copied straight into the table with them: no staging table and no
+                # INSERT … SELECT … RETURNING (0.5–0.8 s of a county's 16,667 households).
+                # Ids drawn for a batch that is rolled back are skipped, as an INSERT's are.
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [model._meta.db_table, model._meta.pk.column, len(rows)],
                 )
-                key = connection.ops.quote_name(_column(fields, returning))
-                cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} RETURNING {pk}, {key}")
-                ids = {value: id_ for id_, value in cursor.fetchall()}
-                cursor.execute(f"DROP TABLE {stage}")
-                return ids
+                new_ids = [id_ for (id_,) in cursor.fetchall()]
+                lines = (f"{id_}\t{line}" for id_, line in zip(new_ids, _copy_lines(fields, rows), strict=True))
+                cursor.cursor.copy_expert(f"COPY {table} ({pk}, {columns}) FROM STDIN", _CopyReader(lines), COPY_CHUNK)
+                return {row[returning]: id_ for row, id_ in zip(rows, new_ids, strict=True)}
         marks = ", ".join(["%s"] * len(fields))
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", db_values(fields, rows))
         if returning is None:

@@ -948,13 +948,11 @@ class RegistryImport:
         # written. Only the others are loaded as models and go through the checks below.
         stored_households = {
             row[1]: row
-            for row in _in_chunks_values(
-                Household.objects.all(), "number", [g.number for g in groups], STORED_HOUSEHOLD
-            )
+            for row in bulk_rows.rows_where(Household, STORED_HOUSEHOLD, "number", [g.number for g in groups])
         }
         stored_members: dict[int, dict[str, tuple[Any, ...]]] = {}
-        for row in _in_chunks_values(
-            Member.objects.all(), "household_id", [h[0] for h in stored_households.values()], STORED_MEMBER
+        for row in bulk_rows.rows_where(
+            Member, STORED_MEMBER, "household_id", [h[0] for h in stored_households.values()]
         ):
             stored_members.setdefault(row[1], {})[row[2]] = row
         changed: list[str] = []
@@ -1543,14 +1541,6 @@ STORED_HOUSEHOLD = [
 STORED_HOUSEHOLD_INDEX = {name: i for i, name in enumerate(STORED_HOUSEHOLD)}
 STORED_MEMBER = ["id", "household_id", "id_number", *(c.key for c in MEMBER_COLUMNS if c.key != "id_number")]
 STORED_MEMBER_INDEX = {name: i for i, name in enumerate(STORED_MEMBER)}
-
-
-def _in_chunks_values(
-    queryset: QuerySet[_M], field_name: str, values: Iterable[object], names: list[str]
-) -> Iterator[tuple[Any, ...]]:
-    unique = list(dict.fromkeys(values))
-    for start in range(0, len(unique), QUERY_CHUNK):
-        yield from queryset.filter(**{f"{field_name}__in": unique[start : start + QUERY_CHUNK]}).values_list(*names)
 
 
 def _in_chunks(queryset: QuerySet[_M], field_name: str, values: Iterable[object]) -> Iterator[_M]:

@@ -109,3 +109,23 @@ def test_present_finds_which_values_are_stored(world):
     stored = world.household_a1.members.first().id_number
     assert bulk_rows.present(Member, "id_number", [VALID_ID, stored, stored]) == {stored}
     assert bulk_rows.present(Member, "id_number", []) == set()
+
+
+def test_rows_where_reads_what_values_list_reads(world):
+    """The importer's stored tuples: the same values and types as the ORM gives (booleans,
+    integers, NULLs), on PostgreSQL from one = ANY query."""
+    from households.importer import STORED_HOUSEHOLD, STORED_MEMBER
+
+    member = world.household_a1.members.first()
+    member.disability_level, member.disability_category, member.work_months = 2, "visual", 7
+    member.save()
+    ids = list(Household.objects.values_list("id", flat=True)) + [10**9]
+    got = list(bulk_rows.rows_where(Member, STORED_MEMBER, "household_id", ids + ids))
+    expected = list(Member.objects.filter(household_id__in=ids).values_list(*STORED_MEMBER))
+    assert sorted(got) == sorted(expected) and len(got) == Member.objects.count()
+    assert [tuple(map(type, row)) for row in sorted(got)] == [tuple(map(type, row)) for row in sorted(expected)]
+    numbers = list(Household.objects.values_list("number", flat=True))
+    assert sorted(bulk_rows.rows_where(Household, STORED_HOUSEHOLD, "number", numbers)) == sorted(
+        Household.objects.values_list(*STORED_HOUSEHOLD)
+    )
+    assert list(bulk_rows.rows_where(Member, STORED_MEMBER, "household_id", [])) == []
