@@ -14,7 +14,7 @@ from households import selectors as household_selectors
 from households.models import Department
 from monitoring import selectors as monitoring_selectors
 from monitoring.away import household_lives_away
-from monitoring.county_settings import SettingsHistory, counties
+from monitoring.county_settings import SettingsHistory, counties, read_once
 from monitoring.models import ELIMINATION_STATES, MonitoringCase, State
 
 from . import rules
@@ -52,6 +52,17 @@ def measures_visible_to(user: Any) -> QuerySet[Measure]:
 def with_progress(measures: QuerySet[Measure]) -> QuerySet[Measure]:
     return measures.select_related(*MEASURE_RELATED).prefetch_related(
         Prefetch("progress", MeasureProgress.objects.select_related("author"))
+    )
+
+
+def case_measures(case: MonitoringCase) -> list[Measure]:
+    """The case's measures with their type, department and contact person (and their progress
+    when the plan page read them first): once per read-only request, for the case page's plan
+    section, what continues after elimination and the elimination criterion."""
+    return list(
+        read_once(
+            ("case_measures", case.pk), lambda: list(Measure.objects.filter(case=case).select_related(*MEASURE_RELATED))
+        )
     )
 
 
@@ -100,7 +111,9 @@ def plan_for(case: MonitoringCase, today: datetime.date | None = None) -> Plan:
     suggestions and the elimination checklist."""
     today = today or timezone.localdate()
     household = case.household
-    measures = list(with_progress(Measure.objects.filter(case=case)))
+    measures = list(
+        read_once(("case_measures", case.pk), lambda: list(with_progress(Measure.objects.filter(case=case))))
+    )
     facts = rules.PlanFacts(
         case=case,
         household=household,
@@ -126,8 +139,8 @@ def continuing_measures(case: MonitoringCase) -> list[Measure]:
     if case.state != State.ELIMINATED:
         return []
     after = case.eliminated_on or timezone.localdate()
-    found = Measure.objects.filter(case=case, status__in=[Measure.Status.PLANNED, Measure.Status.IN_PROGRESS])
-    return [m for m in found.select_related(*MEASURE_RELATED) if m.continues_after(after)]
+    running = (Measure.Status.PLANNED, Measure.Status.IN_PROGRESS)
+    return [m for m in case_measures(case) if m.status in running and m.continues_after(after)]
 
 
 # --- overdue plans ----------------------------------------------------------------------------

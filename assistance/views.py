@@ -10,7 +10,6 @@ reasons (Conflict → message, PermissionDenied → 403 page, ValidationError �
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -41,8 +40,9 @@ def _plan_context(request, case, **extra):
 @login_required
 def plan(request, pk):
     case = monitoring_selectors.case_for(request.user, pk)
-    # The incomes once for the elimination criteria (each reads them: three queries otherwise).
-    prefetch_related_objects([case.household], "incomes")
+    # The incomes once for the elimination criteria (each reads them: three queries otherwise),
+    # with the members the labour rule reads, in one query.
+    monitoring_selectors.read_members_and_incomes(case.household)
     return render(request, "assistance/plan.html", _plan_context(request, case))
 
 
@@ -235,7 +235,7 @@ def case_section(request, case):
     """The plan on the case page: its measures, what continues after elimination, a link."""
     if case.state not in selectors.MEASURE_UPDATE_STATES:
         return ""
-    measures = list(Measure.objects.filter(case=case).select_related(*selectors.MEASURE_RELATED))
+    measures = selectors.case_measures(case)  # once per request: the elimination criterion reads them too
     continuing = selectors.continuing_measures(case)
     return render_to_string(
         "assistance/_case_section.html",

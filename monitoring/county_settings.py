@@ -172,8 +172,54 @@ def read_once(key: object, read: Callable[[], Any]) -> Any:
 
 
 def counties() -> list[Area]:
-    """Every county (once per read-only request)."""
-    return read_once("counties", lambda: list(Area.objects.filter(level=Area.Level.COUNTY)))
+    """Every county (once per read-only request, with the settings and lines: _county_config)."""
+    if _read_once.get() is not None:
+        return list(_county_config()[0])
+    return list(Area.objects.filter(level=Area.Level.COUNTY))
+
+
+def _county_config() -> tuple[list[Area], dict[int, list[CountySettings]], dict[int, dict[int, Decimal]]]:
+    """In a read-only request, every county with its settings versions (newest first) and its
+    monitoring lines by year, in one query (the counties joined to both: a few rows a county),
+    for every list, panel, deadline and line of the page: three queries before."""
+    return read_once("county_config", _read_county_config)
+
+
+def _read_county_config() -> tuple[list[Area], dict[int, list[CountySettings]], dict[int, dict[int, Decimal]]]:
+    area_fields = [f.attname for f in Area._meta.concrete_fields]
+    version_fields = [f.attname for f in CountySettings._meta.concrete_fields]
+    rows = (
+        Area.objects.filter(level=Area.Level.COUNTY)
+        .order_by("path", "-monitoring_settings__effective_from", "monitoring_lines__year")
+        .values_list(
+            *area_fields,
+            *(f"monitoring_settings__{f.name}" for f in CountySettings._meta.concrete_fields),
+            "monitoring_lines__year",
+            "monitoring_lines__amount",
+        )
+    )
+    found: dict[int, Area] = {}
+    versions: dict[int, dict[int, CountySettings]] = {}
+    lines: dict[int, dict[int, Decimal]] = {}
+    n_area, n_version = len(area_fields), len(version_fields)
+    for row in rows:
+        area_values, version_values = row[:n_area], row[n_area : n_area + n_version]
+        year, amount = row[n_area + n_version :]
+        county = found.get(area_values[0])
+        if county is None:
+            county = found[area_values[0]] = Area.from_db(Area.objects.db, area_fields, area_values)
+            versions[county.pk], lines[county.pk] = {}, {}
+        if version_values[0] is not None and version_values[0] not in versions[county.pk]:
+            versions[county.pk][version_values[0]] = CountySettings.from_db(
+                CountySettings.objects.db, version_fields, version_values
+            )
+        if year is not None:
+            lines[county.pk][year] = amount
+    return (
+        list(found.values()),
+        {pk: list(by_id.values()) for pk, by_id in versions.items() if by_id},
+        lines,
+    )
 
 
 def county_settings_on(county: Area, day: datetime.date | None = None) -> CountySettings:
@@ -202,7 +248,7 @@ class SettingsHistory:
 
     def _load(self) -> dict[int, list[CountySettings]]:
         if self._versions is None:
-            self._versions = read_once("versions", _read_versions)
+            self._versions = _county_config()[1] if _read_once.get() is not None else _read_versions()
         return self._versions
 
     def versions(self, county: Area) -> list[CountySettings]:
@@ -241,8 +287,6 @@ class MonitoringLine(models.Model):
 def monitoring_lines(county: Area) -> dict[int, Decimal]:
     """The county's monitoring line by year, in one query (once per read-only request: the case
     page's incomes against the line and its elimination criteria both ask)."""
-    lines = read_once(
-        ("monitoring_lines", county.pk),
-        lambda: dict(MonitoringLine.objects.filter(county=county).order_by().values_list("year", "amount")),
-    )
-    return dict(lines)
+    if _read_once.get() is not None:
+        return dict(_county_config()[2].get(county.pk, {}))
+    return dict(MonitoringLine.objects.filter(county=county).order_by().values_list("year", "amount"))

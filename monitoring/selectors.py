@@ -493,18 +493,77 @@ def household_pick(user: AnyUser, term: str, limit: int = PICKER_LIMIT) -> House
     )
 
 
+def _prefilled(instance: Any, name: str, objects: list[Any]) -> None:
+    """Leave `objects` as `instance.<name>.all()` (a reverse foreign key) answers, as
+    prefetch_related(name) would have."""
+    manager = getattr(instance, name)
+    queryset = manager.get_queryset()
+    queryset._result_cache = objects
+    queryset._prefetch_done = True
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[manager.field.remote_field.cache_name] = queryset
+
+
+def read_members_and_incomes(household: Household) -> None:
+    """The household's members and income records in one query, left as
+    prefetch_related("members", "incomes") leaves them (its two queries): the household joined
+    to both, a row per member and record (a few dozen for a household)."""
+    from households.models import IncomeRecord
+
+    members: dict[int, Member] = {}
+    incomes: dict[int, IncomeRecord] = {}
+    member_fields = [f.attname for f in Member._meta.concrete_fields]
+    income_fields = [f.attname for f in IncomeRecord._meta.concrete_fields]
+    rows = (
+        Household.objects.filter(pk=household.pk)
+        .order_by("members__id", "-incomes__year", "-incomes__month")
+        .values_list(
+            *(f"members__{f.name}" for f in Member._meta.concrete_fields),
+            *(f"incomes__{f.name}" for f in IncomeRecord._meta.concrete_fields),
+        )
+    )
+    db = rows.db
+    for row in rows:
+        member, income = row[: len(member_fields)], row[len(member_fields) :]
+        if member[0] is not None and member[0] not in members:
+            members[member[0]] = Member.from_db(db, member_fields, member)
+        if income[0] is not None and income[0] not in incomes:
+            incomes[income[0]] = IncomeRecord.from_db(db, income_fields, income)
+    # In the rows' order: the first member's rows list every record in the records' own order.
+    _prefilled(household, "members", list(members.values()))
+    _prefilled(household, "incomes", list(incomes.values()))
+
+
+def _with_photos(visits: QuerySet[Visit]) -> list[Visit]:
+    """The visits, each with its photos as `visit.photos.all()` gives them, in one query (a row
+    per photo, joined): as prefetch_related("photos") leaves them, without its second query."""
+    from .models import VisitPhoto
+
+    found: dict[int, Visit] = {}
+    photos: dict[int, list[VisitPhoto]] = {}
+    rows = visits.annotate(photo_pk=F("photos__pk"), photo_image=F("photos__image"))
+    for row in rows.order_by("-visited_on", "-id", "photos__pk"):  # the model's order, then the photos'
+        found.setdefault(row.pk, row)
+        taken = photos.setdefault(row.pk, [])
+        if row.photo_pk is not None:
+            taken.append(
+                VisitPhoto.from_db(rows.db, ["id", "visit_id", "image"], [row.photo_pk, row.pk, row.photo_image])
+            )
+    for pk, visit in found.items():
+        _prefilled(visit, "photos", photos[pk])
+    return list(found.values())
+
+
 def timeline(case: MonitoringCase) -> list[CaseEvent | Visit]:
     """Every audit event and visit of the case, in the order things happened: by the day of the
     step or visit (a visit entered late, or the visit a report came from, sits where it took
     place), on one day the visits first (a visit leads to the step taken that day), then by the
     time each was recorded."""
     events = list(CaseEvent.objects.filter(case=case).select_related("actor"))
-    visits = list(
+    visits = _with_photos(
         Visit.objects.filter(
             Q(case=case) | Q(household=case.household, case__isnull=True, visited_on__gte=case.discovered_on)
-        )
-        .select_related("recorded_by", "household")
-        .prefetch_related("photos")
+        ).select_related("recorded_by", "household")
     )
 
     def when(item: CaseEvent | Visit) -> tuple[datetime.date, int, datetime.datetime]:

@@ -117,6 +117,11 @@ def available_transitions(case: MonitoringCase, user: AnyUser) -> list[str]:
     return [a.name for a in actions_for(case, user) if a.enabled]
 
 
+# The event objection_record writes with every objection (the case page reads objections only
+# for a case whose timeline has one).
+OBJECTION_RECORDED = "objection_recorded"
+
+
 def _audit(
     case: MonitoringCase,
     *,
@@ -571,7 +576,7 @@ def objection_record(
     _audit(
         case,
         actor=user,
-        action="objection_recorded",
+        action=OBJECTION_RECORDED,
         label="登记异议",
         from_state=case.state,
         to_state=case.state,

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Subquery, prefetch_related_objects
+from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -175,19 +175,18 @@ def _detail_context(request, case, *, objection_form=None, resolve_forms=None):
     household = case.household
     # Members and incomes once for the whole page (the head, the size, the incomes against the
     # line and the data-quality findings all read them).
-    prefetch_related_objects([household], "members", "incomes")
+    selectors.read_members_and_incomes(household)
     members = list(household.members.all())
     head = next((m for m in members if m.relation == Member.Relation.HEAD and m.status == Member.Status.ACTIVE), None)
     notices = (State.PUBLIC_NOTICE, State.ELIMINATION_NOTICE)
     in_notice = case.state in notices
     timeline = selectors.timeline(case)
-    # An objection is recorded only while the case is on notice (objection_record), and every
-    # step into or out of a notice is an event of the case: a case whose events never touch a
-    # notice has none, and its page does not ask for them.
-    was_on_notice = in_notice or any(
-        isinstance(item, CaseEvent) and (item.from_state in notices or item.to_state in notices) for item in timeline
-    )
-    objections = list(case.objections.select_related("recorded_by", "resolved_by")) if was_on_notice else []
+    # What the timeline records: a record made beside the case is an event of it as well
+    # (objection_record writes objection_recorded, the asset comparison its own), so the page
+    # and the sections of the layers above ask for such records only when one was made.
+    case.recorded_actions = {item.action for item in timeline if isinstance(item, CaseEvent)}
+    recorded = services.OBJECTION_RECORDED in case.recorded_actions
+    objections = list(case.objections.select_related("recorded_by", "resolved_by")) if recorded else []
     handles_objections = _may_handle_objections(case, user)
     resolve_forms = resolve_forms or {}
     for objection in objections:

@@ -15,11 +15,12 @@ through `settings.FANPIN_DETERMINATION_CHECKS` (monitoring imports nothing from 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, FilteredRelation, OuterRef, Q, Subquery
 
 from households.models import Area, Department
 from households.selectors import AnyUser
@@ -32,6 +33,8 @@ from .models import AssetComparison, ScreeningRow, ScreeningUpload
 from .rules import yuan
 
 Kind = Department.Kind
+# The case event asset_comparison_record writes with each comparison.
+COMPARISON_ACTION = "asset_comparison"
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,14 @@ def household_findings(household_id: int, county_id: int) -> list[Finding]:
             "name_differs", "data",
         )
     )  # fmt: skip
+    return _findings(rows)
+
+
+ROW_FIELDS = ("record_key", "period", "row_number", "id_number", "name", "name_differs", "data")
+
+
+def _findings(rows: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Findings from rows of `department__kind`, `upload_id` and ROW_FIELDS, in the kinds' order."""
     order = {k: i for i, k in enumerate(ASSET_KINDS)}
     found = [
         Finding(
@@ -176,12 +187,49 @@ def case_county(case: MonitoringCase) -> Area:
 
 def case_findings(case: MonitoringCase) -> list[Finding]:
     """The findings on a case under identification; none once it left identification (what was
-    judged then stays in its recorded comparison)."""
+    judged then stays in its recorded comparison). On a page, read with the county's lists in
+    force (findings_and_lists)."""
     if case.state not in IDENTIFICATION_STATES:
         return []
-    return list(
-        read_once(("asset_findings", case.pk), lambda: household_findings(case.household_id, case_county(case).pk))
+    if in_read_only_request():
+        return findings_and_lists(case)[0]
+    return household_findings(case.household_id, case_county(case).pk)
+
+
+def findings_and_lists(case: MonitoringCase) -> tuple[list[Finding], list[AssetList]]:
+    """A case's findings (case_findings) and its county's lists in force (asset_lists), in one
+    query on a page (once per read-only request): the county's current uploads, each joined to
+    the household's rows of it. Two queries before."""
+    county = case_county(case)
+    if case.state not in IDENTIFICATION_STATES:
+        return [], asset_lists(county)
+    findings, lists = read_once(
+        ("asset_findings_and_lists", case.pk), lambda: _read_findings_and_lists(case.household_id, county.pk)
     )
+    read_once(("asset_lists", county.pk), lambda: lists)  # asset_lists(county) answers from it
+    return list(findings), list(lists)
+
+
+def _read_findings_and_lists(household_id: int, county_id: int) -> tuple[list[Finding], list[AssetList]]:
+    rows = (
+        ScreeningUpload.objects.filter(
+            department__county_id=county_id, department__kind__in=ASSET_KINDS, is_current=True
+        )
+        .annotate(mine=FilteredRelation("rows", condition=Q(rows__household_id=household_id)))
+        .order_by("department__kind", "-period", "-pk", "mine__row_number")
+        .values("pk", "period", "department_id", "department__kind", "mine__id", *(f"mine__{f}" for f in ROW_FIELDS))
+    )
+    latest: dict[int, int] = {}  # department -> its latest current upload (the first in this order)
+    lists: dict[str, AssetList] = {}
+    mine = []
+    for r in rows:
+        kind = r["department__kind"]
+        latest.setdefault(r["department_id"], r["pk"])
+        if kind not in lists:
+            lists[kind] = AssetList(kind, str(Kind(kind).label), f"{r['period']:%Y-%m}", r["pk"])
+        if r["mine__id"] is not None and latest[r["department_id"]] == r["pk"]:
+            mine.append({"department__kind": kind, "upload_id": r["pk"], **{f: r[f"mine__{f}"] for f in ROW_FIELDS}})
+    return _findings(mine), [lists[k] for k in ASSET_KINDS if k in lists]
 
 
 def latest_comparison(case: MonitoringCase) -> AssetComparison | None:
@@ -192,7 +240,12 @@ def latest_comparison(case: MonitoringCase) -> AssetComparison | None:
 
 
 def comparisons(case: MonitoringCase) -> list[AssetComparison]:
-    """Newest first (the model's order); read once per read-only request."""
+    """Newest first (the model's order); read once per read-only request. None were recorded
+    when the case's timeline, read by the page (`case.recorded_actions`), has no comparison
+    event (asset_comparison_record writes one with each): then nothing is asked."""
+    recorded = getattr(case, "recorded_actions", None)
+    if recorded is not None and COMPARISON_ACTION not in recorded:
+        return []
     return list(
         read_once(
             ("asset_comparisons", case.pk),

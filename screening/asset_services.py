@@ -21,7 +21,7 @@ from monitoring import services as monitoring_services
 from monitoring.models import IDENTIFICATION_STATES
 from monitoring.selectors import case_for_update
 
-from .asset_selectors import asset_lists, case_county, case_findings, latest_comparison
+from .asset_selectors import COMPARISON_ACTION, asset_lists, case_county, case_findings, latest_comparison
 from .models import AssetComparison
 
 Conflict = monitoring_services.Conflict
@@ -75,7 +75,7 @@ def asset_comparison_record(*, user: AnyUser, case_id: object, result: str, note
     monitoring_services.case_event_record(
         user=user,
         case_id=case.pk,
-        action="asset_comparison",
+        action=COMPARISON_ACTION,
         label=f"信息比对：{comparison.get_result_display()}",
         comment=_timeline_comment(comparison, snapshot),
         payload={

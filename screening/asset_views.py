@@ -36,8 +36,8 @@ INBOX_SHOWN = 10
 
 def _context(request, case):
     county = selectors.case_county(case)
-    findings = selectors.case_findings(case)
-    lists = selectors.asset_lists(county)
+    # The lists in force are shown under identification only (past it, the recorded history).
+    findings, lists = selectors.findings_and_lists(case) if case.state in IDENTIFICATION_STATES else ([], [])
     history = selectors.comparisons(case)
     problems = selectors.determination_problems(case)
     return {
