@@ -20,6 +20,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -28,7 +29,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import Combinable, RawSQL
-from django.db.models.functions import Abs, Cast, Coalesce, Mod, Round
+from django.db.models.functions import Abs, Cast, Coalesce, Mod, Round, StrIndex, Upper
 from django.http import Http404
 from django.utils import timezone
 
@@ -54,6 +55,7 @@ REGISTRY_WRITE_ROLES = (Role.VILLAGE_CADRE, Role.COUNTY_OFFICER)
 # Who a page, the API, a task or the importer acts for: request.user may be anonymous.
 AnyUser: TypeAlias = User | AnonymousUser
 _Row = TypeVar("_Row")
+_M = TypeVar("_M", bound=Model)
 
 
 def user_roles(user: AnyUser) -> list[RoleAssignment]:
@@ -446,15 +448,34 @@ def _search_matches(term: str | None, villages: Collection[int] | None) -> Query
         members = members.filter(household__village_id__in=villages)
         households = households.filter(village_id__in=villages)
     by_name = members.filter(**{f"name__{lookup}": term}).values("household_id")
-    by_number = households.filter(**{f"number__{lookup}": term}).values("pk")
+    by_number = _contains(households, "number", term, lookup).values("pk")
     matches = by_name.union(by_number)
     if len(normalized) == idnumber.LENGTH:
         # A whole ID number: the unique index finds it.
         matches = matches.union(members.filter(id_number=normalized).values("household_id"))
     elif normalized:
         id_lookup = "icontains" if len(normalized) >= SEARCH_SUBSTRING_MIN else "istartswith"
-        matches = matches.union(members.filter(**{f"id_number__{id_lookup}": normalized}).values("household_id"))
+        matches = matches.union(_contains(members, "id_number", normalized, id_lookup).values("household_id"))
     return matches
+
+
+# A number's or ID number's trigram lookup reads the index for the term's last this many
+# characters and checks the whole term row by row. Their first digits are the most common
+# (every household number and most ID numbers of a county begin with its area code, an ID
+# number's next digits are a birth year): an 18-digit term's trigrams include the area code's,
+# whose lists hold every household of the county, 14-24 ms at ten counties; its last six,
+# 0.4 ms. A birth date (8 digits) among 3.5 million ID numbers: 40 ms → 10 ms.
+SEARCH_INDEX_TAIL = 6
+
+
+def _contains(queryset: QuerySet[_M], field: str, term: str, lookup: str) -> QuerySet[Any, Any]:
+    """queryset.filter(<field>__<lookup>=term), the same rows; "icontains" of a long term
+    through the index by its tail, the whole term then found by STRPOS (INSTR on SQLite) in
+    the same upper-cased text the lookup compares."""
+    if lookup != "icontains" or len(term) <= SEARCH_INDEX_TAIL:
+        return queryset.filter(**{f"{field}__{lookup}": term})
+    tail: QuerySet[_M] = queryset.filter(**{f"{field}__icontains": term[-SEARCH_INDEX_TAIL:]})
+    return tail.alias(search_position=StrIndex(Upper(field), Upper(Value(term)))).filter(search_position__gt=0)
 
 
 def ordered_members(household: Household) -> list[Member]:

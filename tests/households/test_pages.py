@@ -250,6 +250,31 @@ def test_search_reads_the_households_found_first_and_finds_the_same(login, world
     assert response.context["page"].paginator.count == 4 and extra in response.context["page"].object_list
 
 
+def test_long_number_and_id_terms_find_what_icontains_finds(world):
+    """A term longer than SEARCH_INDEX_TAIL is looked up in the index by its tail and checked
+    whole (households.selectors._contains): the same rows as icontains of the whole term."""
+    from households import selectors
+
+    head = world.household_b1.head
+    Household.objects.filter(pk=world.household_a2.pk).update(number="AB%_12345678x")
+    other_tail = head.id_number[:-7] + "0" + head.id_number[-6:]  # the same last six, not the whole
+    terms = [
+        head.id_number,
+        head.id_number.lower(),
+        head.id_number[6:14],
+        other_tail,
+        "%_12345678X",
+        "_1234567",
+        "ab%_",
+    ]
+    for term in terms:
+        for queryset, field in ((Household.objects.all(), "number"), (Member.objects.all(), "id_number")):
+            plain = set(queryset.filter(**{f"{field}__icontains": term}).values_list("pk", flat=True))
+            assert set(selectors._contains(queryset, field, term, "icontains").values_list("pk", flat=True)) == plain
+    assert selectors._contains(Household.objects.all(), "number", "%_12345678X", "icontains").count() == 1
+    assert not selectors._contains(Member.objects.all(), "id_number", other_tail, "icontains").filter(pk=head.pk)
+
+
 # The household list's row loop as the template wrote it before households.templatetags.lists
 # .household_rows wrote the rows in Python.
 ROWS_TEMPLATE = """{% load amounts %}  {% for h in page.object_list %}
