@@ -14,7 +14,7 @@ from households import selectors as household_selectors
 from households.models import Department
 from monitoring import selectors as monitoring_selectors
 from monitoring.away import household_lives_away
-from monitoring.county_settings import SettingsHistory, counties, read_once
+from monitoring.county_settings import read_once
 from monitoring.models import ELIMINATION_STATES, MonitoringCase, State
 
 from . import rules
@@ -150,17 +150,13 @@ def overdue_plans_q(today: datetime.date | None = None) -> Q:
     """Monitored cases past the plan's due date without any measure in the plan, each judged by
     its county's plan_due_days in force on its determination date."""
     today = today or timezone.localdate()
-    history = SettingsHistory()
     due = Q(pk__in=[])
-    for county in counties():
-        until = None
-        for version in history.versions(county):  # newest first
-            cutoff = today - datetime.timedelta(days=version.plan_due_days)
-            window = Q(determined_on__gte=version.effective_from, determined_on__lt=cutoff)
-            if until is not None:
-                window &= Q(determined_on__lt=until)
-            due |= Q(village__path__startswith=county.path) & window
-            until = version.effective_from
+    for where, version, start, until in monitoring_selectors.county_windows():  # newest first
+        cutoff = today - datetime.timedelta(days=version.plan_due_days)
+        window = Q(determined_on__gte=start, determined_on__lt=cutoff)
+        if until is not None:
+            window &= Q(determined_on__lt=until)
+        due |= where & window
     active = Measure.objects.filter(case=OuterRef("pk")).exclude(status=Measure.Status.STOPPED)
     return Q(state=State.MONITORED) & due & ~Q(Exists(active))
 

@@ -22,7 +22,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from . import permissions, workdays
-from .county_settings import SettingsHistory, counties
 from .models import (
     IDENTIFICATION_STATES,
     OPEN_STATES,
@@ -32,7 +31,7 @@ from .models import (
     RejectionNotification,
     State,
 )
-from .selectors import LIST_RELATED, case_for_update, case_settings, cases_visible_to
+from .selectors import LIST_RELATED, case_for_update, case_settings, cases_visible_to, county_windows
 from .services import Conflict, transition_label
 
 
@@ -205,21 +204,17 @@ def overdue_notifications_q(today: datetime.date | None = None) -> Q:
     """Rejected cases whose household has not been told by the deadline (working days, the
     setting in force on the rejection day)."""
     today = today or timezone.localdate()
-    history = SettingsHistory()
     late = Q(pk__in=[])
-    for county in counties():
-        until = None
-        for version in history.versions(county):  # newest first
-            days = version.rejection_notice_workdays
-            # The deadline is monotonic in the rejection day: walk back to the latest one past it.
-            day = today - datetime.timedelta(days=days)
-            while workdays.add_days(day, days, True).date >= today:
-                day -= datetime.timedelta(days=1)
-            window = Q(ended_on__gte=version.effective_from, ended_on__lte=day)
-            if until is not None:
-                window &= Q(ended_on__lt=until)
-            late |= Q(village__path__startswith=county.path) & window
-            until = version.effective_from
+    for where, version, start, until in county_windows():  # newest first
+        days = version.rejection_notice_workdays
+        # The deadline is monotonic in the rejection day: walk back to the latest one past it.
+        day = today - datetime.timedelta(days=days)
+        while workdays.add_days(day, days, True).date >= today:
+            day -= datetime.timedelta(days=1)
+        window = Q(ended_on__gte=start, ended_on__lte=day)
+        if until is not None:
+            window &= Q(ended_on__lt=until)
+        late |= where & window
     told = RejectionNotification.objects.filter(case=OuterRef("pk"), rejected_on=OuterRef("ended_on"))
     return Q(state=State.REJECTED) & late & ~Q(Exists(told))
 

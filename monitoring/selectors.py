@@ -167,16 +167,29 @@ def deadline(
     return Deadline(due.date, left, due.note)
 
 
-def _county_versions() -> Iterator[tuple[Area, CountySettings, datetime.date, datetime.date | None]]:
-    """Every county with its settings versions as (version, first day, day after its last), in
-    one query for the versions."""
+def county_windows() -> Iterator[tuple[Q, CountySettings, datetime.date, datetime.date | None]]:
+    """Every settings version with the cases it rules: (a condition on the cases' county, the
+    version, its first day, the day after its last), newest first. Counties whose histories are
+    the same share their entries, and when every county has the same (the usual case: one set
+    of settings for all, or none saved) the condition is empty: a rule in SQL then needs no
+    county condition at all (it joined the areas for their paths: bench/README.md)."""
     history = SettingsHistory()
+    groups: dict[tuple[tuple[Any, ...], ...], list[Area]] = {}
     for county in counties():
-        versions = history.versions(county)  # newest first
+        groups.setdefault(tuple(_rules_of(v) for v in history.versions(county)), []).append(county)
+    for members in groups.values():
+        where = Q() if len(groups) == 1 else _under_areas(members)
         until: datetime.date | None = None
-        for version in versions:
-            yield county, version, version.effective_from, until
+        for version in history.versions(members[0]):  # newest first
+            yield where, version, version.effective_from, until
             until = version.effective_from
+
+
+_NOT_RULES = {"id", "county", "created_at", "created_by"}
+
+
+def _rules_of(version: CountySettings) -> tuple[Any, ...]:
+    return tuple(getattr(version, f.attname) for f in CountySettings._meta.concrete_fields if f.name not in _NOT_RULES)
 
 
 def _in_range(field: str, start: datetime.date, until: datetime.date | None) -> Q:
@@ -191,12 +204,12 @@ def overdue_q(today: datetime.date | None = None) -> Q:
     the settings in force on its discovery date."""
     today = today or timezone.localdate()
     q = Q(pk__in=[])
-    for county, settings, start, until in _county_versions():
+    for where, settings, start, until in county_windows():
         # deadline(d) is monotonic in d: walk back from today to the latest overdue discovery date.
         day = today - datetime.timedelta(days=settings.determination_days)
         while workdays.add_days(day, settings.determination_days, settings.determination_in_working_days).date >= today:
             day -= datetime.timedelta(days=1)
-        q |= Q(village__path__startswith=county.path, discovered_on__lte=day) & _in_range("discovered_on", start, until)
+        q |= where & Q(discovered_on__lte=day) & _in_range("discovered_on", start, until)
     return Q(state__in=IDENTIFICATION_STATES) & q
 
 
@@ -219,7 +232,7 @@ def visit_overdue_q(today: datetime.date | None = None) -> Q:
     today = today or timezone.localdate()
     away = lives_away_q()  # households living away: the quarterly interval (monitoring/away.py)
     q = Q(pk__in=[])
-    for county, settings, start, until in _county_versions():
+    for where, settings, start, until in county_windows():
         cutoff = today - datetime.timedelta(days=settings.visit_interval_days)
         away_cutoff = today - datetime.timedelta(days=settings.away_visit_interval_days)
         if away_cutoff <= cutoff:
@@ -228,7 +241,7 @@ def visit_overdue_q(today: datetime.date | None = None) -> Q:
             late = Q(visit_since__lt=cutoff) & (~away | Q(visit_since__lt=away_cutoff))
         else:
             late = (Q(visit_since__lt=cutoff) & ~away) | (Q(visit_since__lt=away_cutoff) & away)
-        q |= Q(village__path__startswith=county.path) & late & _in_range("visit_since", start, until)
+        q |= where & late & _in_range("visit_since", start, until)
     return Q(state=State.MONITORED) & q
 
 

@@ -10,6 +10,7 @@ import hmac
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from households import idnumber
 from households import selectors as household_selectors
@@ -40,9 +41,17 @@ def queue(user: AnyUser, state: str | None = Declaration.State.OPEN) -> QuerySet
     rows = declarations_visible_to(user).filter(duplicate_of__isnull=True)
     if state:
         rows = rows.filter(state=state)
+    # The duplicates counted by a subquery per row: counted through a join, the query grouped
+    # by every joined table's columns (5 ms of planning for the inbox's three rows).
+    duplicates = (
+        Declaration.objects.filter(duplicate_of=OuterRef("pk"))
+        .order_by()
+        .values("duplicate_of")
+        .annotate(n=Count("pk"))
+    )
     return (
         rows.select_related(*RELATED)
-        .annotate(duplicate_count=Count("duplicates", distinct=True))
+        .annotate(duplicate_count=Coalesce(Subquery(duplicates.values("n")), 0))
         .order_by("declared_on", "id")
     )
 
