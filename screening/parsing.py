@@ -172,8 +172,11 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
     id_index = keys.index("id_number")
     name_index = keys.index("name") if "name" in keys else -1
     others: list[tuple[int, str, Column, Callable[[Column, object, str], Any], dict[str, Any]]] = [
-        (i, c.key, c, PARSERS[c.kind], {}) for i, c in enumerate(columns) if i not in (id_index, name_index)
+        (i, c.key, c, PARSERS[c.kind], SHARED_MEMOS.get(c.kind, {}))
+        for i, c in enumerate(columns)
+        if i not in (id_index, name_index)
     ]  # in the order of value_keys
+    other_keys = [key for _, key, _, _, _ in others]
     staged = value_keys(file_layout)
     key_positions = [staged.index(k) if k in staged else -1 for k in layout.key]
     name_column = layout.by_key["name"]
@@ -214,33 +217,45 @@ def parse_chunk(file_layout: FileLayout, rows: Iterable[tuple[int, list[Any]]]) 
                 name = _parse_text(name_column, None, name)
             except ValueError as exc:
                 problems.append(BadCell(row_number, headers[name_index], str(exc)))
-        values: dict[str, Any] = {}
-        stage_texts: list[str | None] = []
-        for index, key, column, parse, memo in others:
-            text = texts[index]
-            if not text:
-                if column.required:
-                    problems.append(BadCell(row_number, headers[index], f"{column.header}不能为空。"))
-                stage_texts.append(None)
-                continue
-            raw = raw_cells[index]
-            # A text cell's value depends on its text only: dates, choices and amounts repeat.
-            parsed = memo.get(raw) if type(raw) is str else None
-            if parsed is None:
-                try:
-                    value = parse(column, raw, text)
-                    parsed = (value, _stage_text(value), "")
-                except ValueError as exc:
-                    parsed = (None, None, str(exc))
-                if type(raw) is str:
-                    if len(memo) >= MEMO_SIZE:
-                        memo.clear()
-                    memo[raw] = parsed
-            if parsed[2]:
-                problems.append(BadCell(row_number, headers[index], parsed[2]))
-            else:
-                values[key] = parsed[0]
-            stage_texts.append(parsed[1])
+        # Most rows: every value cell a text this chunk (or, for amounts and dates, this
+        # process) has parsed before without error: taken from the memos at once.
+        values: dict[str, Any]
+        stage_texts: list[str | None]
+        try:
+            hits = [memo[raw_cells[index]] for index, _, _, _, memo in others]
+        except KeyError:  # a cell not seen yet, blank or not a text: cell by cell below
+            hits = None
+        if hits is not None and all(hit[2] == "" for hit in hits):
+            stage_texts = [hit[1] for hit in hits]
+            values = dict(zip(other_keys, [hit[0] for hit in hits], strict=True))
+        else:
+            values = {}
+            stage_texts = []
+            for index, key, column, parse, memo in others:
+                text = texts[index]
+                if not text:
+                    if column.required:
+                        problems.append(BadCell(row_number, headers[index], f"{column.header}不能为空。"))
+                    stage_texts.append(None)
+                    continue
+                raw = raw_cells[index]
+                # A text cell's value depends on its text only: dates, choices and amounts repeat.
+                parsed = memo.get(raw) if type(raw) is str else None
+                if parsed is None:
+                    try:
+                        value = parse(column, raw, text)
+                        parsed = (value, _stage_text(value), "")
+                    except ValueError as exc:
+                        parsed = (None, None, str(exc))
+                    if type(raw) is str:
+                        if len(memo) >= MEMO_SIZE:
+                            memo.clear()
+                        memo[raw] = parsed
+                if parsed[2]:
+                    problems.append(BadCell(row_number, headers[index], parsed[2]))
+                else:
+                    values[key] = parsed[0]
+                stage_texts.append(parsed[1])
         if not problems and cross_check is not None:
             problems.extend(cross_check(values, file_layout, row_number))
         if problems:
@@ -446,6 +461,12 @@ def _parse_amount(column: Column, raw: object, text: str) -> Decimal:
 def _parse_date(column: Column, raw: object, text: str) -> datetime.date:
     return parse_date(raw, text)
 
+
+# Amounts and dates parse to the same value, or the same reason they are bad, in any column:
+# remembered across the columns and chunks one process reads (a 医保 file's amounts are mostly
+# texts an earlier chunk had). Other kinds depend on their column (choices, range, header):
+# remembered per column for one chunk.
+SHARED_MEMOS: dict[str, dict[Any, Any]] = {"amount": {}, "date": {}}
 
 PARSERS: dict[str, Callable[[Column, object, str], Any]] = {
     "text": _parse_text,
