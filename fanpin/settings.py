@@ -325,7 +325,7 @@ CELERY_BEAT_SCHEDULE = {
 FANPIN_DASHBOARD_MAX_AGE = envint("FANPIN_DASHBOARD_MAX_AGE", 900, minimum=0)
 # Rows of a department file per chunk: a large file is spread over the workers in chunks of
 # about this many rows (screening.services).
-SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 20_000, minimum=1)
+SCREENING_CHUNK_ROWS = envint("SCREENING_CHUNK_ROWS", 10_000, minimum=1)
 # A chunk of a text file is a byte range that its worker reads from the stored file, so every
 # worker needs MEDIA_ROOT (shared storage across machines). True: the prepare task copies each
 # range's bytes into the database instead (workers without shared storage; slower, serial).

@@ -251,7 +251,7 @@ def _read_into_chunks(upload: ScreeningUpload, *, send: bool = False) -> int:
     `send`, sent) before the next is read: the workers start on the first rows while this
     task reads the rest. The upload's chunks_total is set once the last chunk is stored."""
     layout = layout_for(upload.department.kind)
-    chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 20_000)))
+    chunk_rows = max(1, int(getattr(settings, "SCREENING_CHUNK_ROWS", 10_000)))
     with upload.file.open("rb") as handle:
         file_layout, rows = parsing.open_file(layout, handle, upload.original_name)
     table = file_layout.table
