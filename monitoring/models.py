@@ -326,14 +326,10 @@ class MonitoringCase(ConcurrentTransitionMixin, ProtectedRecord):
             # The lists' order (newest discovery first; the inbox reads it backwards): a page
             # of 20 walks the index instead of sorting every case in scope (bench/README.md).
             models.Index(fields=["-discovered_on", "-id"], name="case_discovered_order_idx"),
-            # 走访超期 lists the monitored cases unvisited longest first: walked in that order, a
-            # panel of 51 reads about as many cases instead of every monitored case in scope
-            # (the union of the inbox's panels 17 -> 6 ms at one county, bench/README.md).
-            models.Index(
-                models.OrderBy(models.F("last_visit_on"), nulls_first=True),
-                name="case_monitored_last_visit_idx",
-                condition=models.Q(state="monitored"),
-            ),
+            # 走访超期 lists the monitored cases unvisited longest first: walked in that order on
+            # PostgreSQL (case_monitored_last_visit_idx, made by migration 0011: SQLite refuses
+            # its NULLS FIRST), a panel of 51 reads about as many cases instead of every
+            # monitored case in scope (the union of the inbox's panels 17 -> 6 ms, bench/README.md).
         ]
 
     def __str__(self):
