@@ -397,9 +397,16 @@ def finalize_if_done(*, upload_id: int, attempt: int) -> bool:
         .values_list("chunks_total", flat=True)
         .first()
     )
-    if not total or ScreeningChunk.objects.filter(upload_id=upload_id, attempt=attempt, done=True).count() != total:
+    if not _all_chunks_done(upload_id, attempt, total or 0):
         return False
     return upload_finalize(upload_id=upload_id, attempt=attempt)
+
+
+def _all_chunks_done(upload_id: int, attempt: int, chunks_total: int) -> bool:
+    """Every chunk of the attempt is done; never while chunks are still being stored (the
+    upload's chunks_total is 0 until the last one is)."""
+    done = ScreeningChunk.objects.filter(upload_id=upload_id, attempt=attempt, done=True)
+    return chunks_total > 0 and done.count() == chunks_total
 
 
 def file_layout_of(upload: ScreeningUpload) -> parsing.FileLayout:
@@ -607,7 +614,7 @@ def check_finalize(*, upload_id: int, attempt: int) -> ScreeningUpload | None:
     upload = ScreeningUpload.objects.select_for_update().filter(pk=upload_id).first()
     if upload is None or upload.status != ScreeningUpload.Status.RUNNING or upload.attempt != attempt:
         return None
-    if not upload.chunks_total or upload.chunks.filter(done=True).count() != upload.chunks_total:
+    if not _all_chunks_done(upload_id, attempt, upload.chunks_total):
         return None  # chunks still pending, or still being stored
     Department.objects.select_for_update().get(pk=upload.department_id)
     return upload
