@@ -347,15 +347,10 @@ FANPIN_INBOX_SECTIONS = [
     "screening.asset_views.inbox_section",
     "assistance.views.inbox_section",
 ]
-# The panels of 我的待办 counted in one grouped COUNT with its own list (monitoring.selectors.inbox_counts):
-# name -> f() -> Q on MonitoringCase, the condition of the panel's cases.
-FANPIN_INBOX_COUNTS = {
-    "rejections": "monitoring.rejections.overdue_notifications_q",
-    "assets": "screening.asset_selectors.awaiting_comparison_q",
-    "plans": "assistance.selectors.overdue_plans_q",
-}
-# The rows of those panels, read with the to-do list's own in two queries (monitoring.selectors.inbox_rows):
-# name -> f(user) -> monitoring.selectors.Panel (condition, order, how many shown) or None (not shown).
+# The panels the layers above add to 我的待办: name -> f(user) -> monitoring.selectors.Panel (the
+# condition on MonitoringCase, order, how many shown) or None (not shown to that user). All are
+# counted in one grouped COUNT (monitoring.selectors.inbox_counts) and their rows read with the
+# to-do list's own in two queries (monitoring.selectors.inbox_rows).
 FANPIN_INBOX_PANELS = {
     "rejections": "monitoring.rejection_pages.inbox_panel",
     "assets": "screening.asset_views.inbox_panel",

@@ -11,13 +11,15 @@ from itertools import chain
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import BooleanField, Expression, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Greatest
+from django.db import connection
+from django.db.models import BooleanField, Count, Expression, F, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, Greatest, RowNumber
 from django.http import Http404
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from households import selectors as household_selectors
-from households.models import Area, Household, Member, Role
+from households.models import Area, Household, IncomeRecord, Member, Role
 from households.selectors import AnyUser
 
 from . import workdays
@@ -31,6 +33,7 @@ from .models import (
     MonitoringCase,
     State,
     Visit,
+    VisitPhoto,
 )
 
 LIST_RELATED = ("household__village__parent__parent", "contact_person")
@@ -284,21 +287,16 @@ def inbox(user: AnyUser) -> QuerySet[MonitoringCase]:
 
 def inbox_counts(user: AnyUser) -> dict[str, int]:
     """How many cases each panel of 我的待办 lists, in one grouped COUNT over the user's cases
-    (once per read-only request): the cases waiting for the user ("inbox") and each condition
-    named in FANPIN_INBOX_COUNTS (the rejection, asset and plan panels; the layers above name
-    theirs there). A COUNT per panel joined the households four times (bench/README.md)."""
+    (once per read-only request): the cases waiting for the user ("inbox") and each panel the
+    layers above add (FANPIN_INBOX_PANELS: the rejection, asset and plan panels), by the
+    panel's own condition. A COUNT per panel joined the households four times (bench/README.md)."""
     user_key = getattr(user, "pk", None)
     return dict(read_once(("inbox_counts", user_key), lambda: _count_panels(user)))
 
 
 def _count_panels(user: AnyUser) -> dict[str, int]:
-    from django.conf import settings
-    from django.db.models import Count
-    from django.utils.module_loading import import_string
-
     conditions = {"inbox": inbox_q(user)}
-    for name, path in getattr(settings, "FANPIN_INBOX_COUNTS", {}).items():
-        conditions[name] = import_string(path)()
+    conditions.update((name, panel.condition) for name, panel in _section_panels(user).items())
     any_panel = Q(pk__in=[])
     for condition in conditions.values():
         any_panel |= condition
@@ -308,6 +306,25 @@ def _count_panels(user: AnyUser) -> dict[str, int]:
         .aggregate(**{f"n_{name}": Count("pk", filter=condition) for name, condition in conditions.items()})
     )
     return {name: int(counted[f"n_{name}"] or 0) for name in conditions}
+
+
+def _section_panels(user: AnyUser) -> dict[str, Panel]:
+    """The panels the layers above add to 我的待办, once per read-only request: FANPIN_INBOX_PANELS
+    names f(user) -> Panel, or None where the user is not shown that panel."""
+    user_key = getattr(user, "pk", None)
+    panels: dict[str, Panel] = read_once(("inbox_panels", user_key), lambda: _load_section_panels(user))
+    return panels
+
+
+def _load_section_panels(user: AnyUser) -> dict[str, Panel]:
+    from django.conf import settings  # here: the module's loops name a county's settings `settings`
+
+    panels = {}
+    for name, path in getattr(settings, "FANPIN_INBOX_PANELS", {}).items():
+        panel = import_string(path)(user)
+        if panel is not None:
+            panels[name] = panel
+    return panels
 
 
 @dataclass(frozen=True)
@@ -329,7 +346,7 @@ def inbox_rows(user: AnyUser, own: dict[str, Panel] | None = None) -> dict[str, 
     request: the inbox view asks first with its own panels (`own`: the page of the to-do list,
     the overdue visits), the sections of FANPIN_INBOX_SECTIONS then read theirs
     (`inbox_panel_rows`), named with their functions in FANPIN_INBOX_PANELS. A panel whose
-    FANPIN_INBOX_COUNTS count is 0 is not read. A query per panel took four queries more."""
+    count (inbox_counts) is 0 is not read. A query per panel took four queries more."""
     user_key = getattr(user, "pk", None)
     return dict(read_once(("inbox_rows", user_key), lambda: _read_panels(user, own or {})))
 
@@ -340,37 +357,31 @@ def inbox_panel_rows(user: AnyUser, name: str) -> list[MonitoringCase]:
 
 
 def _read_panels(user: AnyUser, own: dict[str, Panel]) -> dict[str, list[MonitoringCase]]:
-    from django.conf import settings
-    from django.db import connection
-    from django.db.models import Value, Window
-    from django.db.models.functions import RowNumber
-    from django.utils.module_loading import import_string
-
-    panels = dict(own)
-    for name, path in getattr(settings, "FANPIN_INBOX_PANELS", {}).items():
-        panel = import_string(path)(user)
-        if panel is not None:
-            panels[name] = panel
+    panels = {**own, **_section_panels(user)}
     counts = inbox_counts(user)
     names = [name for name, panel in panels.items() if panel.limit > 0 and counts.get(name, 1) > 0]
-    parts = []
+    # PostgreSQL: each part ordered and sliced (LIMIT), so it walks an index and stops. SQLite
+    # allows no LIMIT inside a UNION's parts: there each part keeps the rows whose row number
+    # falls in the slice (a filter on the window), the same rows in one query as well.
+    sliced = connection.features.supports_slicing_ordering_in_compound
+    parts: list[QuerySet[Any, tuple[int, int, int]]] = []
     for index, name in enumerate(names):
         panel = panels[name]
         part = cases_visible_to(user)
         if panel.annotations:
             part = part.annotate(**panel.annotations)
-        parts.append(
-            part.filter(panel.condition)
-            .annotate(panel=Value(index), rank=Window(RowNumber(), order_by=list(panel.order_by)))
-            .order_by(*panel.order_by)
-            .values_list("pk", "panel", "rank")[panel.offset : panel.offset + panel.limit]
+        ranked = part.filter(panel.condition).annotate(
+            panel=Value(index), rank=Window(RowNumber(), order_by=list(panel.order_by))
         )
+        if sliced:
+            ids = ranked.order_by(*panel.order_by).values_list("pk", "panel", "rank")
+            parts.append(ids[panel.offset : panel.offset + panel.limit])
+        else:
+            ranked = ranked.filter(rank__gt=panel.offset, rank__lte=panel.offset + panel.limit)
+            parts.append(ranked.order_by().values_list("pk", "panel", "rank"))
     if not parts:
         return {}
-    if connection.features.supports_slicing_ordering_in_compound:
-        found = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
-    else:  # SQLite: no LIMIT inside a UNION's parts, a query per panel
-        found = [row for part in parts for row in part]
+    found = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
     found.sort(key=lambda row: (row[1], row[2]))
     head = Member.objects.filter(
         household=OuterRef("household"), relation=Member.Relation.HEAD, status=Member.Status.ACTIVE
@@ -521,8 +532,6 @@ def read_members_and_incomes(household: Household) -> None:
     """The household's members and income records in one query, left as
     prefetch_related("members", "incomes") leaves them (its two queries): the household joined
     to both, a row per member and record (a few dozen for a household)."""
-    from households.models import IncomeRecord
-
     members: dict[int, Member] = {}
     incomes: dict[int, IncomeRecord] = {}
     member_fields = [f.attname for f in Member._meta.concrete_fields]
@@ -550,8 +559,6 @@ def read_members_and_incomes(household: Household) -> None:
 def _with_photos(visits: QuerySet[Visit]) -> list[Visit]:
     """The visits, each with its photos as `visit.photos.all()` gives them, in one query (a row
     per photo, joined): as prefetch_related("photos") leaves them, without its second query."""
-    from .models import VisitPhoto
-
     found: dict[int, Visit] = {}
     photos: dict[int, list[VisitPhoto]] = {}
     rows = visits.annotate(photo_pk=F("photos__pk"), photo_image=F("photos__image"))
@@ -604,8 +611,6 @@ def notice_list(user: AnyUser, village: Area, elimination: bool = False) -> Quer
 
 
 def case_counts_by_state(user: AnyUser) -> dict[str, int]:
-    from django.db.models import Count
-
     return dict(cases_visible_to(user).order_by().values_list("state").annotate(n=Count("pk")))
 
 
